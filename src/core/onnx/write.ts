@@ -1,0 +1,75 @@
+// Writing ONNX models: protobuf encode (unknown fields written back), atomic replace on disk (temp file +
+// rename), and optional external data for large tensors (ONNX external-data format, 4 KiB-aligned offsets).
+import fs from 'node:fs';
+import path from 'node:path';
+import { clone, create, ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, toBinary, type ModelProto } from './proto';
+import { forEachGraph } from './read';
+import { rawBytes, type TensorSource } from './tensor';
+import { isExternal } from './externalData';
+
+export function encodeModel(proto: ModelProto): Uint8Array {
+  return toBinary(ModelProtoSchema, proto, { writeUnknownFields: true });
+}
+
+export interface WriteOptions {
+  /** Store tensors of at least `threshold` bytes (default 1024) in `location` next to the model. */
+  externalData?: { location: string; threshold?: number };
+  /** Folder that the source model's external data is read from (when re-writing such a model). */
+  source?: TensorSource;
+}
+
+/** Writes bytes to `file` atomically: a temp file in the same folder, fsync, then rename over the target. */
+export function writeFileAtomic(file: string, data: Uint8Array | readonly Uint8Array[]): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const fd = fs.openSync(tmp, 'wx');
+  try {
+    for (const chunk of Array.isArray(data) ? data : [data as Uint8Array]) {
+      let off = 0;
+      while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try { fs.closeSync(fd); } catch { /* already closed */ }
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Writes the model to `file`. Without options, tensors are written as they are (external tensors keep
+ * their references). With `externalData`, every tensor of at least `threshold` bytes moves to one data file.
+ */
+export function writeModel(proto: ModelProto, file: string, options: WriteOptions = {}): void {
+  if (!options.externalData) {
+    writeFileAtomic(file, encodeModel(proto));
+    return;
+  }
+  const { location, threshold = 1024 } = options.externalData;
+  if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..')) throw new Error(`external data location must stay in the model folder: ${location}`);
+  const out = clone(ModelProtoSchema, proto);
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  forEachGraph(out.graph!, (g) => {
+    for (const t of g.initializer) {
+      const bytes = rawBytes(t, options.source);
+      if (bytes.length < threshold && !isExternal(t)) continue;
+      const pad = (4096 - (offset % 4096)) % 4096;
+      if (pad) { chunks.push(new Uint8Array(pad)); offset += pad; }
+      chunks.push(bytes);
+      t.rawData = new Uint8Array(0);
+      t.floatData = []; t.int32Data = []; t.int64Data = []; t.doubleData = []; t.uint64Data = [];
+      t.dataLocation = TensorProto_DataLocation.EXTERNAL;
+      t.externalData = [
+        create(StringStringEntryProtoSchema, { key: 'location', value: location }),
+        create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
+        create(StringStringEntryProtoSchema, { key: 'length', value: String(bytes.length) }),
+      ];
+      offset += bytes.length;
+    }
+  });
+  writeFileAtomic(path.join(path.dirname(path.resolve(file)), location), chunks);
+  writeFileAtomic(file, encodeModel(out));
+}
