@@ -1,0 +1,59 @@
+// Layer selectors shared by prune, quantize and recipes: node names, globs (`*`, `?`), and op types
+// (`op:Conv`, or a bare op type such as `Conv` when no node carries that name).
+import { UsageError } from './errors';
+import { nodeLabel } from './onnx/graph';
+import type { NodeProto } from './onnx/proto';
+
+export interface LayerSelection {
+  /** selectors of layers to include; empty or undefined = every candidate */
+  layers?: readonly string[];
+  /** selectors of layers to leave alone */
+  exclude?: readonly string[];
+}
+
+/** Splits a CLI value like "a,b,/blk*\/Conv" into selectors (commas inside names are not supported). */
+export function parseSelectors(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const items = typeof value === 'string' ? [value] : value;
+  return items.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+type Matcher = (n: NodeProto) => boolean;
+
+function compile(selector: string, nodes: readonly NodeProto[]): Matcher {
+  if (selector.startsWith('op:')) {
+    const op = selector.slice(3);
+    return (n) => n.opType === op;
+  }
+  if (/[*?]/.test(selector)) {
+    const re = globToRegExp(selector);
+    return (n) => re.test(nodeLabel(n));
+  }
+  if (nodes.some((n) => nodeLabel(n) === selector)) return (n) => nodeLabel(n) === selector;
+  if (nodes.some((n) => n.opType === selector)) return (n) => n.opType === selector;
+  return () => false;
+}
+
+/**
+ * The candidates picked by the selection. Throws UsageError naming any selector that matches no layer
+ * among all `nodes` (a typo should not silently select nothing).
+ */
+export function selectLayers<T extends NodeProto>(candidates: readonly T[], selection: LayerSelection, nodes: readonly NodeProto[] = candidates, file?: string): T[] {
+  const check = (selectors: readonly string[]) => selectors.map((s) => {
+    const m = compile(s, nodes);
+    if (!nodes.some(m)) throw new UsageError(file, `selector '${s}' matches no layer`);
+    return m;
+  });
+  const include = check(selectors(selection.layers));
+  const exclude = check(selectors(selection.exclude));
+  return candidates.filter((n) => (include.length === 0 || include.some((m) => m(n))) && !exclude.some((m) => m(n)));
+}
+
+function selectors(v: readonly string[] | undefined): string[] {
+  return parseSelectors(v);
+}
