@@ -3,6 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { OnnxLensError } from '../core/errors';
 import * as inspect from './inspect';
 import * as demo from './demo';
+import * as prune from './prune';
+import * as bench from './bench';
+import * as compare from './compare';
+import * as quantize from './quantize';
 
 const program = new Command('onnx-lens')
   .description('See, compress and measure ONNX image classifiers.')
@@ -10,7 +14,7 @@ const program = new Command('onnx-lens')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-for (const command of [inspect, demo]) command.register(program);
+for (const command of [inspect, demo, prune, bench, compare, quantize]) command.register(program);
 
 /** Bad input prints one line naming the file and the problem; only real bugs print a stack. */
 export function reportError(e: unknown): number {

@@ -73,11 +73,15 @@ export interface ModelSummary {
   zeros: number;
   sparsity: number;
   macs: number;
+  /** layers whose MACs are unknown (and counted as 0) because shapes could not be inferred, e.g. symbolic H×W */
+  macsUnknownLayers?: number;
   weightBytes: number;
   /** bits → params stored at that width, e.g. { "32": 1200, "8": 400000 } */
   bitsMix: Record<string, number>;
   /** largest sum of live activation tensors at any point of a topological schedule, batch 1 */
   peakActivationBytes: number;
+  /** activation tensors of unknown size, left out of the peak (which is then a lower bound) */
+  activationsUnknown?: number;
   inputs: TensorSignature[];
   outputs: TensorSignature[];
 }

@@ -160,10 +160,16 @@ export function miniFloatTable(dataType: number): Float32Array {
   return t;
 }
 
+const largestFinite = new Map<number, number>();
+
 /** Nearest code (ties to the even code), saturating to the largest finite value. */
 export function floatToMiniFloat(x: number, dataType: number): number {
   const table = miniFloatTable(dataType);
   if (Number.isNaN(x)) return table.findIndex((v) => Number.isNaN(v));
+  // Saturating conversion (ONNX Cast saturate=1): anything beyond the largest finite value, ±inf included, becomes ±max.
+  let max = largestFinite.get(dataType);
+  if (max === undefined) largestFinite.set(dataType, (max = Math.max(...Array.from(table).filter(Number.isFinite))));
+  x = Math.min(max, Math.max(-max, x));
   let best = -1;
   let bestErr = Infinity;
   for (let c = 0; c < table.length; c++) {
@@ -174,6 +180,11 @@ export function floatToMiniFloat(x: number, dataType: number): number {
       best = c;
       bestErr = err;
     }
+  }
+  // Negative values that round to zero keep their sign where the format has a -0 (not in the FNUZ types).
+  if (table[best] === 0 && (x < 0 || Object.is(x, -0))) {
+    const negativeZero = table.findIndex((v) => Object.is(v, -0));
+    if (negativeZero >= 0) return negativeZero;
   }
   return best;
 }

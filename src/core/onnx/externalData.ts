@@ -25,27 +25,40 @@ export function externalRef(t: TensorProto, modelFile?: string): ExternalRef {
   return { location, offset: num('offset') ?? 0, length: num('length') };
 }
 
+function unsafe(location: string, why: string, modelDir: string, modelFile?: string): UnsafeExternalDataPath {
+  return new UnsafeExternalDataPath(modelFile, `external data location '${location}' ${why}; only files inside ${modelDir} are used`);
+}
+
+/**
+ * The lexical half of the check, for reading and writing alike: refuses NUL bytes, absolute and drive paths
+ * (POSIX, Windows, UNC) and `..` segments. Returns the path segments.
+ */
+export function checkLocation(location: string, modelDir: string, modelFile?: string): string[] {
+  const refuse = (why: string) => unsafe(location, why, modelDir, modelFile);
+  if (location.includes('\0')) throw refuse('contains a NUL byte');
+  if (path.isAbsolute(location) || path.win32.isAbsolute(location) || /^[a-zA-Z]:/.test(location)) throw refuse('is an absolute path');
+  const parts = location.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw refuse('goes up with ..');
+  if (parts.length === 0) throw refuse('names no file');
+  return parts;
+}
+
 /**
  * Resolves `location` inside `modelDir`, refusing absolute paths, `..` escapes and symlinks that point out.
  * Returns the real path of the data file.
  */
 export function resolveExternalPath(modelDir: string, location: string, modelFile?: string): string {
-  const refuse = (why: string) =>
-    new UnsafeExternalDataPath(modelFile, `external data location '${location}' ${why}; only files inside ${modelDir} are read`);
-  if (location.includes('\0')) throw refuse('contains a NUL byte');
-  if (path.isAbsolute(location) || path.win32.isAbsolute(location) || /^[a-zA-Z]:/.test(location)) throw refuse('is an absolute path');
-  const parts = location.split(/[\\/]+/);
-  if (parts.includes('..')) throw refuse('goes up with ..');
-  const root = fs.realpathSync(modelDir);
-  const joined = path.join(root, ...parts);
+  const parts = checkLocation(location, modelDir, modelFile);
+  let root: string;
   let real: string;
   try {
-    real = fs.realpathSync(joined);
+    root = fs.realpathSync(modelDir);
+    real = fs.realpathSync(path.join(root, ...parts));
   } catch {
     throw new MissingExternalData(modelFile, `external data file '${location}' not found next to the model`);
   }
   const rel = path.relative(root, real);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw refuse('is a link that points outside the model folder');
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) throw unsafe(location, 'is a link that points outside the model folder', modelDir, modelFile);
   if (!fs.statSync(real).isFile()) throw new MissingExternalData(modelFile, `external data '${location}' is not a file`);
   return real;
 }

@@ -4,10 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OnnxFormatError } from '../errors';
-import { dtypeInfo, dtypeName } from './dtypes';
-import { isExternal } from './externalData';
 import { fromBinary, ModelProtoSchema, type GraphProto, type ModelProto } from './proto';
-import { tensorByteLength, tensorNumel, type TensorSource } from './tensor';
+import { checkTensorData, type TensorSource } from './tensor';
 
 export interface Model extends TensorSource {
   proto: ModelProto;
@@ -18,9 +16,6 @@ export interface Model extends TensorSource {
   /** Size of the .onnx file (not counting external data). */
   fileBytes: number;
 }
-
-/** Largest element count accepted for one tensor (guards against hostile dims). */
-const MAX_TENSOR_ELEMENTS = 2 ** 40;
 
 export async function readModel(file: string): Promise<Model> {
   const abs = path.resolve(file);
@@ -69,23 +64,14 @@ function validateModel(model: Model): void {
 }
 
 function validateGraph(g: GraphProto, model: Model): void {
-  for (const t of g.initializer) {
-    const where = `initializer '${t.name}'`;
-    if (!dtypeInfo(t.dataType)) throw new OnnxFormatError(model.file, `${where} has unknown element type ${t.dataType}`);
-    for (const d of t.dims) if (d < 0n) throw new OnnxFormatError(model.file, `${where} has a negative dimension`);
-    const n = tensorNumel(t);
-    if (!Number.isFinite(n) || n > MAX_TENSOR_ELEMENTS) throw new OnnxFormatError(model.file, `${where} claims ${n} elements`);
-    if (isExternal(t) || t.dataType === 8 /* STRING */) continue;
-    const typed = t.floatData.length + t.int32Data.length + t.int64Data.length + t.doubleData.length + t.uint64Data.length;
-    if (t.rawData.length > 0 && t.rawData.length !== tensorByteLength(t)) {
-      throw new OnnxFormatError(model.file, `${where} (${dtypeName(t.dataType)} [${t.dims.join(',')}]) has ${t.rawData.length} bytes of raw_data, expected ${tensorByteLength(t)}`);
-    }
-    if (t.rawData.length === 0 && typed === 0 && n > 0) {
-      throw new OnnxFormatError(model.file, `${where} has no data`);
-    }
-  }
+  for (const t of g.initializer) checkTensorData(t, `initializer '${t.name}'`, model.file);
   for (const n of g.node) {
     if (!n.opType) throw new OnnxFormatError(model.file, `node '${n.name}' has no op_type`);
+    // Constant-node values and other tensor attributes carry weights too (the PaddleOCR models keep all weights there).
+    for (const a of n.attribute) {
+      if (a.t) checkTensorData(a.t, `tensor attribute '${a.name}' of node '${n.name || n.opType}'`, model.file);
+      for (const t of a.tensors) checkTensorData(t, `tensor attribute '${a.name}' of node '${n.name || n.opType}'`, model.file);
+    }
   }
 }
 

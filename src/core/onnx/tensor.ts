@@ -45,7 +45,36 @@ export function rawBytes(t: TensorProto, src: TensorSource = {}): Uint8Array {
     return checkLength(t, readExternalBytes(t, src.dir, expected, src.file), expected, src);
   }
   if (t.rawData.length > 0 || !hasTypedField(t)) return checkLength(t, t.rawData, expected, src);
-  return checkLength(t, packTypedField(t), expected, src);
+  return checkLength(t, packTypedField(t, src.file), expected, src);
+}
+
+/** Largest element count accepted for one tensor (guards against hostile dims). */
+const MAX_TENSOR_ELEMENTS = 2 ** 40;
+
+/**
+ * Throws OnnxFormatError unless the tensor's stored data can hold its dims: a known element type, no negative
+ * or absurd dims, and raw_data or the typed field of the right size. Reads and allocates nothing.
+ */
+export function checkTensorData(t: TensorProto, where: string, file?: string): void {
+  if (!dtypeInfo(t.dataType)) throw new OnnxFormatError(file, `${where} has unknown element type ${t.dataType}`);
+  for (const d of t.dims) if (d < 0n) throw new OnnxFormatError(file, `${where} has a negative dimension`);
+  const n = tensorNumel(t);
+  if (!Number.isFinite(n) || n > MAX_TENSOR_ELEMENTS) throw new OnnxFormatError(file, `${where} claims ${n} elements`);
+  if (isExternal(t) || t.dataType === DataType.STRING) return;
+  const expected = tensorByteLength(t);
+  if (t.rawData.length > 0) {
+    if (t.rawData.length !== expected) {
+      throw new OnnxFormatError(file, `${where} (${dtypeName(t.dataType)} [${t.dims.join(',')}]) has ${t.rawData.length} bytes of raw_data, expected ${expected}`);
+    }
+  } else if (hasTypedField(t)) {
+    const count = typedField(t).length;
+    const expectedCount = typedFieldCount(t);
+    if (count !== expectedCount) {
+      throw new OnnxFormatError(file, `${where} (${dtypeName(t.dataType)} [${t.dims.join(',')}]) has ${count} values in its typed field, expected ${expectedCount}`);
+    }
+  } else if (n > 0) {
+    throw new OnnxFormatError(file, `${where} has no data`);
+  }
 }
 
 function checkLength(t: TensorProto, bytes: Uint8Array, expected: number, src: TensorSource): Uint8Array {
@@ -55,11 +84,36 @@ function checkLength(t: TensorProto, bytes: Uint8Array, expected: number, src: T
   return bytes;
 }
 
-function packTypedField(t: TensorProto): Uint8Array {
+/** The typed field onnx.proto assigns to each element type (every other numeric type uses int32_data). */
+function typedField(t: TensorProto): readonly (number | bigint)[] {
+  switch (t.dataType) {
+    case DataType.FLOAT: case DataType.COMPLEX64: return t.floatData;
+    case DataType.DOUBLE: case DataType.COMPLEX128: return t.doubleData;
+    case DataType.INT64: return t.int64Data;
+    case DataType.UINT32: case DataType.UINT64: return t.uint64Data;
+    default: return t.int32Data;
+  }
+}
+
+/** Entries the typed field must have: one per element, two per complex element, one per packed byte below 8 bits. */
+function typedFieldCount(t: TensorProto): number {
   const n = tensorNumel(t);
-  const out = new Uint8Array(tensorByteLength(t));
-  const view = new DataView(out.buffer);
+  if (dtypeBits(t.dataType) < 8) return tensorByteLength(t);
+  return t.dataType === DataType.COMPLEX64 || t.dataType === DataType.COMPLEX128 ? 2 * n : n;
+}
+
+function packTypedField(t: TensorProto, file?: string): Uint8Array {
   const bits = dtypeBits(t.dataType);
+  const byteLength = tensorByteLength(t);
+  // Count before allocating: dims can claim far more elements than the field holds.
+  const field = typedField(t);
+  const expectedCount = typedFieldCount(t);
+  if (field.length !== expectedCount) {
+    const fieldCount = t.floatData.length + t.int32Data.length + t.int64Data.length + t.doubleData.length + t.uint64Data.length;
+    throw new OnnxFormatError(file, `tensor '${t.name}' (${dtypeName(t.dataType)}) has ${field.length} values in its typed field (${fieldCount} in all), expected ${expectedCount}`);
+  }
+  const out = new Uint8Array(byteLength);
+  const view = new DataView(out.buffer);
   switch (t.dataType) {
     case DataType.FLOAT: case DataType.COMPLEX64:
       t.floatData.forEach((v, i) => view.setFloat32(i * 4, v, true)); break;
@@ -70,19 +124,13 @@ function packTypedField(t: TensorProto): Uint8Array {
     case DataType.UINT64:
       t.uint64Data.forEach((v, i) => view.setBigUint64(i * 8, v, true)); break;
     case DataType.UINT32:
-      t.uint64Data.forEach((v, i) => view.setUint32(i * 4, Number(v), true)); break;
+      t.uint64Data.forEach((v, i) => view.setUint32(i * 4, Number(v & 0xffffffffn), true)); break;
     case DataType.INT32:
       t.int32Data.forEach((v, i) => view.setInt32(i * 4, v, true)); break;
     default:
       // int32_data holds one element per entry, except sub-byte types, which hold one packed byte per entry.
       if (bits === 16) t.int32Data.forEach((v, i) => view.setUint16(i * 2, v & 0xffff, true));
-      else if (bits === 8) t.int32Data.forEach((v, i) => { out[i] = v & 0xff; });
-      else t.int32Data.forEach((v, i) => { if (i < out.length) out[i] = v & 0xff; });
-  }
-  const fieldCount = t.floatData.length + t.int32Data.length + t.int64Data.length + t.doubleData.length + t.uint64Data.length;
-  const expectedCount = bits < 8 ? out.length : t.dataType === DataType.COMPLEX64 || t.dataType === DataType.COMPLEX128 ? 2 * n : n;
-  if (fieldCount !== expectedCount) {
-    throw new OnnxFormatError(undefined, `tensor '${t.name}' has ${fieldCount} typed values, expected ${expectedCount}`);
+      else t.int32Data.forEach((v, i) => { out[i] = v & 0xff; });
   }
   return out;
 }
@@ -90,8 +138,11 @@ function packTypedField(t: TensorProto): Uint8Array {
 /** A typed-array view of `bytes` if aligned, else an aligned copy (raw_data inside protobuf is often unaligned). */
 function aligned<T>(bytes: Uint8Array, elemSize: number, make: (buf: ArrayBuffer, off: number, len: number) => T): T {
   if (bytes.byteOffset % elemSize === 0) return make(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length / elemSize);
-  const copy = bytes.slice();
-  return make(copy.buffer, 0, copy.length / elemSize);
+  // An unpooled, not zero-filled buffer (offset 0, so aligned) that is then overwritten whole. Buffer#slice would
+  // not do: raw_data of a model read from disk is a Buffer, and its slice is a view, not a copy.
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return make(copy.buffer as ArrayBuffer, copy.byteOffset, copy.length / elemSize);
 }
 
 /**

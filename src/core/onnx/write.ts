@@ -5,7 +5,7 @@ import path from 'node:path';
 import { clone, create, ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, toBinary, type ModelProto } from './proto';
 import { forEachGraph } from './read';
 import { rawBytes, type TensorSource } from './tensor';
-import { isExternal } from './externalData';
+import { checkLocation, isExternal } from './externalData';
 
 export function encodeModel(proto: ModelProto): Uint8Array {
   return toBinary(ModelProtoSchema, proto, { writeUnknownFields: true });
@@ -48,7 +48,7 @@ export function writeModel(proto: ModelProto, file: string, options: WriteOption
     return;
   }
   const { location, threshold = 1024 } = options.externalData;
-  if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..')) throw new Error(`external data location must stay in the model folder: ${location}`);
+  checkLocation(location, path.dirname(path.resolve(file)), file);
   const out = clone(ModelProtoSchema, proto);
   const chunks: Uint8Array[] = [];
   let offset = 0;

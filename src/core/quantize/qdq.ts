@@ -1,0 +1,364 @@
+// Static QDQ quantization: QuantizeLinear/DequantizeLinear placed as ONNX Runtime's QDQ quantizer does
+// (qdq_quantizer.py: per-channel symmetric int8 weights, int32 bias with scale s_input · s_weight,
+// Relu/Clip absorbed into the producer's range, parameter sharing through Reshape-like ops), with one
+// DequantizeLinear per consumer so every node unit matches onnxruntime's QDQ fusion selectors.
+import { UnsupportedOperator } from '../errors';
+import type { BatchSource } from '../eval/activations';
+import { attrFloat, getAttr, node } from '../onnx/build';
+import { DataType } from '../onnx/dtypes';
+import { isExternal } from '../onnx/externalData';
+import { freshName, indexGraph, topologicalOrder, usedNames, type GraphIndex } from '../onnx/graph';
+import { optimizeModel } from '../onnx/optimize';
+import { upgradeOpset } from '../onnx/opsetUpgrade';
+import { clone, ModelProtoSchema, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto';
+import { forEachGraph, opsetVersion } from '../onnx/read';
+import { makeTensor, rawBytes, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { correctBiases, type BiasTarget } from '../recover/biasCorrection';
+import { selectLayers, type LayerSelection } from '../select';
+import { fittingRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantParams, type QuantType } from './affine';
+import { calibrate, type CalibrationOptions } from './calibrate/calibrate';
+import type { TensorRange } from './calibrate/minmax';
+import { activationSlots, STATIC_RULES, type OpRule, type QuantRole } from './rules';
+
+export interface QdqOptions {
+  /** one weight scale per output channel (needs opset ≥ 13) instead of one per tensor */
+  perChannel: boolean;
+  /** activation type: uint8 (U8S8) fuses completely in onnxruntime's CPU provider */
+  activationType: 'uint8' | 'int8';
+  /** quantize weights to 7 bits (for AVX2/AVX-512 CPUs without VNNI, where U8S8 products can saturate) */
+  reduceRange?: boolean;
+}
+
+/** Which tensors get Q/DQ and which nodes change; made before calibration so only needed tensors are measured. */
+export interface QdqPlan {
+  /** nodes quantized (Q/DQ around them) */
+  nodes: Set<NodeProto>;
+  /** activation tensors with their own parameters (names as in the float model) — these need ranges */
+  calibrated: Set<string>;
+  /** tensor → the tensor whose parameters it reuses */
+  shared: Map<string, string>;
+  /** Relu/Clip nodes removed: their producer writes their output directly */
+  absorbed: Map<NodeProto, NodeProto>;
+}
+
+function isConstant(index: GraphIndex, name: string): boolean {
+  return index.constants.has(name);
+}
+
+/** Is it exact to drop `act` and let the quantization range of its output do the clamping? */
+function absorbable(act: NodeProto, index: GraphIndex, src: TensorSource): boolean {
+  if (act.opType === 'Relu') return true;
+  // Clip: the range [min(lo, 0), …] must not include values the Clip would have removed, so lo ≤ 0.
+  const loName = act.input[1];
+  const lo = loName ? index.constants.get(loName) : undefined;
+  if (loName && !lo) return false;
+  const min = lo ? Number(tensorValues(lo, src)[0]) : getAttr(act, 'min') ? attrFloat(act, 'min', 0) : -Infinity;
+  return min <= 0;
+}
+
+/**
+ * Decides what to quantize among `selected` nodes, in graph order: weighted ops and pools mark their
+ * activations, shared ops inherit from an already quantized input, removable activations fold into a
+ * quantized producer whose only consumer they are.
+ */
+export function planQdq(graph: GraphProto, selected: ReadonlySet<NodeProto>, src: TensorSource = {}): QdqPlan {
+  const index = indexGraph(graph);
+  const plan: QdqPlan = { nodes: new Set(), calibrated: new Set(), shared: new Map(), absorbed: new Map() };
+  const marked = (t: string) => plan.calibrated.has(t) || plan.shared.has(t);
+  const mark = (t: string) => { if (!marked(t)) plan.calibrated.add(t); };
+  for (const n of topologicalOrder(graph, src.file)) {
+    const rule: OpRule | undefined = STATIC_RULES[n.opType];
+    if (!rule || n.domain !== '' || !selected.has(n)) continue;
+    const data = activationSlots(n, rule).map((i) => n.input[i]).filter(Boolean);
+    switch (rule.role) {
+      case 'weighted': {
+        const w = n.input[rule.weightInput!];
+        const b = rule.biasInput !== undefined ? n.input[rule.biasInput] : undefined;
+        if (!w || !isConstant(index, w) || (b && !isConstant(index, b))) continue;
+        if (data.some((t) => isConstant(index, t))) continue;
+        if (n.opType === 'MatMul' && tensorDims(index.constants.get(w)!).length !== 2) continue;
+        if (n.opType === 'Gemm' && (attrFloat(n, 'alpha', 1) !== 1 || getAttr(n, 'transA')?.i)) continue;
+        data.forEach(mark);
+        if (!rule.floatOutputOk) mark(n.output[0]);
+        break;
+      }
+      case 'elementwise':
+        if (data.length < 2 || data.some((t) => isConstant(index, t))) continue;
+        data.forEach(mark);
+        mark(n.output[0]);
+        break;
+      case 'pool':
+        mark(data[0]);
+        mark(n.output[0]);
+        break;
+      case 'shared':
+        if (!marked(data[0]) || marked(n.output[0])) continue;
+        plan.shared.set(n.output[0], data[0]);
+        break;
+      case 'removable': {
+        const input = data[0];
+        const producer = index.producer.get(input);
+        if (!producer || !plan.nodes.has(producer) || !plan.calibrated.has(input)) continue;
+        if (index.consumers.get(input)?.length !== 1 || index.graphOutputs.has(input)) continue;
+        if (!absorbable(n, index, src)) continue;
+        plan.calibrated.delete(input);
+        plan.calibrated.add(n.output[0]);
+        plan.absorbed.set(n, producer);
+        break;
+      }
+    }
+    plan.nodes.add(n);
+  }
+  return plan;
+}
+
+/** Parameters of each quantized activation from its calibrated range (asymmetric, full type range). */
+export function activationParams(plan: QdqPlan, ranges: ReadonlyMap<string, TensorRange>, type: 'uint8' | 'int8'): Map<string, QuantParams> {
+  const [qmin, qmax] = fittingRange(type);
+  const params = new Map<string, QuantParams>();
+  for (const t of plan.calibrated) {
+    const r = ranges.get(t);
+    if (!r) throw new Error(`no calibrated range for tensor '${t}'`);
+    params.set(t, scaleZeroPoint(r.min, r.max, qmin, qmax));
+  }
+  return params;
+}
+
+const FOLLOWER_ROLES: ReadonlySet<QuantRole> = new Set(['shared', 'removable']);
+
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Applies a plan: returns a new model with Q/DQ pairs on the planned activations, int8 weights and
+ * int32 biases behind DequantizeLinear, and absorbed activations removed.
+ */
+export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<string, TensorRange>, opts: QdqOptions, src: TensorSource = {}): ModelProto {
+  if (opts.perChannel && opsetVersion(proto) < 13) {
+    throw new UnsupportedOperator(src.file, `per-channel QDQ needs opset ≥ 13, the model has opset ${opsetVersion(proto)}`);
+  }
+  const out = clone(ModelProtoSchema, proto);
+  const g = out.graph!;
+  // Plans refer to nodes of `proto`; the clone keeps their order.
+  const original = proto.graph!.node;
+  const mapped = new Map(original.map((n, i) => [n, g.node[i]]));
+  const quantized = new Set([...plan.nodes].map((n) => mapped.get(n)!));
+  const removed = new Set([...plan.absorbed.keys()].map((n) => mapped.get(n)!));
+  for (const [act, producer] of plan.absorbed) mapped.get(producer)!.output[0] = act.output[0];
+  g.node = g.node.filter((n) => !removed.has(n));
+  const replacedConstants = new Set([...removed].flatMap((n) => n.input.slice(1)));
+
+  const index = indexGraph(g);
+  const names = usedNames(g);
+  const actType: QuantType = opts.activationType;
+  const params = activationParams(plan, ranges, actType);
+  const paramTensors = new Map<string, [string, string]>();
+  const newInits: TensorProto[] = [];
+
+  /** scale / zero-point initializer names of an activation (shared tensors resolve to their source). */
+  const paramsOf = (t: string): { p: QuantParams; names: [string, string] } => {
+    let source = t;
+    while (plan.shared.has(source)) source = plan.shared.get(source)!;
+    const p = params.get(source)!;
+    let pair = paramTensors.get(source);
+    if (!pair) {
+      pair = [freshName(names, `${source}_s`), freshName(names, `${source}_zp`)];
+      newInits.push(makeTensor(pair[0], DataType.FLOAT, [], [p.scale]), makeTensor(pair[1], quantDataType(actType), [], [p.zeroPoint]));
+      paramTensors.set(source, pair);
+    }
+    return { p, names: pair };
+  };
+  const isQuantizedActivation = (t: string) => plan.calibrated.has(t) || plan.shared.has(t);
+
+  const before = new Map<NodeProto, NodeProto[]>();
+  const after = new Map<NodeProto, NodeProto[]>();
+  const push = (m: Map<NodeProto, NodeProto[]>, k: NodeProto, v: NodeProto) => { const l = m.get(k); if (l) l.push(v); else m.set(k, [v]); };
+  const headNodes: NodeProto[] = [];
+
+  // Weights and biases of weighted ops.
+  const weightCache = new Map<string, { q: ReturnType<typeof quantizeTensor>; names: string[]; base: string }>();
+  for (const n of g.node) {
+    const rule = STATIC_RULES[n.opType];
+    if (!quantized.has(n) || rule?.role !== 'weighted') continue;
+    const wName = n.input[rule.weightInput!];
+    const wTensor = index.constants.get(wName)!;
+    const dims = tensorDims(wTensor);
+    const axis = opts.perChannel ? (rule.weightAxis!(n) + dims.length) % dims.length : undefined;
+    let w = weightCache.get(wName);
+    if (!w) {
+      const q = quantizeTensor(tensorValues(wTensor, src), dims, { type: 'int8', symmetric: true, axis, reduceRange: opts.reduceRange });
+      // Symmetric int8: the zero point is 0, DequantizeLinear's default, stored only where a fusion wants it.
+      const base = shortName(wName);
+      const wNames = [freshName(names, `${base}_i8`), freshName(names, `${base}_s`)];
+      const sDims = scaleDims(q, dims);
+      newInits.push(makeTensor(wNames[0], DataType.INT8, dims, q.values), makeTensor(wNames[1], DataType.FLOAT, sDims, q.scales));
+      if (!rule.implicitZeroPoints) {
+        wNames.push(freshName(names, `${base}_zp`));
+        newInits.push(makeTensor(wNames[2], DataType.INT8, sDims, q.zeroPoints));
+      }
+      w = { q, names: wNames, base };
+      weightCache.set(wName, w);
+    }
+    const wOut = freshName(names, `${w.base}_dq`);
+    push(before, n, node('DequantizeLinear', w.names, [wOut], w.q.axis !== undefined ? { axis: w.q.axis } : {}));
+    n.input[rule.weightInput!] = wOut;
+    replacedConstants.add(wName);
+
+    const bName = rule.biasInput !== undefined ? n.input[rule.biasInput] : undefined;
+    const inputName = n.input[activationSlots(n, rule)[0]];
+    if (!bName || !isQuantizedActivation(inputName)) continue;
+    const inputScale = paramsOf(inputName).p.scale;
+    const beta = n.opType === 'Gemm' ? attrFloat(n, 'beta', 1) : 1;
+    const bias = tensorValues(index.constants.get(bName)!, src);
+    const channels = bias.length;
+    const biasScales = Float64Array.from({ length: channels }, (_, c) => Math.fround(inputScale * w!.q.scales[w!.q.scales.length === 1 ? 0 : c]));
+    const qBias = Int32Array.from({ length: channels }, (_, c) => quantizeValue(beta * bias[c] / biasScales[c], 1, 0, INT32_MIN, INT32_MAX));
+    const perChannelBias = w.q.scales.length > 1;
+    const sDims = perChannelBias ? [channels] : [];
+    const bBase = shortName(bName);
+    const bq = freshName(names, `${bBase}_i32`);
+    const bs = freshName(names, `${bBase}_s`);
+    newInits.push(
+      makeTensor(bq, DataType.INT32, tensorDims(index.constants.get(bName)!), qBias),
+      makeTensor(bs, DataType.FLOAT, sDims, perChannelBias ? biasScales : [biasScales[0]]),
+    );
+    const bInputs = [bq, bs];
+    if (!rule.implicitZeroPoints) {
+      bInputs.push(freshName(names, `${bBase}_zp`));
+      newInits.push(makeTensor(bInputs[2], DataType.INT32, sDims, new Int32Array(perChannelBias ? channels : 1)));
+    }
+    const bOut = freshName(names, `${bBase}_dq`);
+    push(before, n, node('DequantizeLinear', bInputs, [bOut], perChannelBias ? { axis: 0 } : {}));
+    n.input[rule.biasInput!] = bOut;
+    if (beta !== 1) n.attribute = n.attribute.filter((a) => a.name !== 'beta');
+    replacedConstants.add(bName);
+  }
+
+  // Activations: Q after the producer, one DQ in front of every consumer (and of each graph output).
+  for (const t of [...plan.calibrated, ...plan.shared.keys()]) {
+    const { names: [scale, zp] } = paramsOf(t);
+    const producer = index.producer.get(t);
+    let floatName = t;
+    if (index.graphOutputs.has(t)) {
+      floatName = freshName(names, `${t}_float`);
+      producer!.output[producer!.output.indexOf(t)] = floatName;
+    }
+    const qName = freshName(names, `${t}_q`);
+    const q = node('QuantizeLinear', [floatName, scale, zp], [qName]);
+    if (producer) push(after, producer, q); else headNodes.push(q);
+    for (const consumer of new Set(index.consumers.get(t) ?? [])) {
+      const dqOut = freshName(names, `${t}_dq`);
+      push(before, consumer, node('DequantizeLinear', [qName, scale, zp], [dqOut]));
+      consumer.input.forEach((inp, i) => { if (inp === t) consumer.input[i] = dqOut; });
+    }
+    if (index.graphOutputs.has(t)) push(after, q, node('DequantizeLinear', [qName, scale, zp], [t]));
+  }
+
+  // Rebuild the node list in order: DQs, node, Qs (and a graph output's DQ right after its Q).
+  const nodes: NodeProto[] = [];
+  const emit = (n: NodeProto) => {
+    for (const d of before.get(n) ?? []) nodes.push(d);
+    nodes.push(n);
+    for (const q of after.get(n) ?? []) emit(q);
+  };
+  for (const n of [...headNodes, ...g.node]) emit(n);
+  g.node = nodes;
+  g.initializer.push(...newInits);
+  dropUnusedConstants(g, replacedConstants);
+  const live = usedNamesOfNodes(g);
+  g.valueInfo = g.valueInfo.filter((v) => live.has(v.name));
+  return out;
+}
+
+/** A weight's name without the prefixes onnxruntime's BN fusion adds (new tensor names stay short: file size). */
+function shortName(name: string): string {
+  return name.replace(/^ConvBnFusion_(W_|BN_B_)/, '');
+}
+
+function usedNamesOfNodes(g: GraphProto): Set<string> {
+  const s = new Set<string>();
+  for (const n of g.node) { n.input.forEach((i) => s.add(i)); n.output.forEach((o) => s.add(o)); }
+  return s;
+}
+
+/** Removes float weights (initializers or Constant nodes) that nothing reads any more. */
+export function dropUnusedConstants(g: GraphProto, candidates: ReadonlySet<string>): void {
+  const read = new Set<string>();
+  for (const n of g.node) n.input.forEach((i) => read.add(i));
+  for (const o of g.output) read.add(o.name);
+  const dead = new Set([...candidates].filter((c) => !read.has(c)));
+  g.initializer = g.initializer.filter((t) => !dead.has(t.name));
+  g.input = g.input.filter((v) => !dead.has(v.name));
+  g.node = g.node.filter((n) => !(n.opType === 'Constant' && dead.has(n.output[0])));
+}
+
+export interface StaticQuantOptions extends QdqOptions, CalibrationOptions {
+  selection?: LayerSelection;
+  /** fold BatchNormalization and constants with onnxruntime's 'basic' optimizer first (default true) */
+  optimize?: boolean;
+  /** shift biases so each quantized layer's channel means match the float model's on the calibration data */
+  biasCorrection?: boolean;
+  /** samples bias correction measures per layer (default 64: channel means settle quickly, and it runs once per layer) */
+  biasCorrectionSamples?: number;
+}
+
+/** A copy with external-data tensors read into raw_data, so onnxruntime can load the model from memory. */
+function inlineExternalData(proto: ModelProto, src: TensorSource): ModelProto {
+  let external = false;
+  forEachGraph(proto.graph!, (g) => { external ||= g.initializer.some(isExternal); });
+  if (!external) return proto;
+  const out = clone(ModelProtoSchema, proto);
+  forEachGraph(out.graph!, (g) => {
+    for (const t of g.initializer.filter(isExternal)) {
+      t.rawData = rawBytes(t, src) as Uint8Array<ArrayBuffer>;
+      t.externalData = [];
+      t.dataLocation = 0;
+    }
+  });
+  return out;
+}
+
+/**
+ * Bias-correction targets of a QDQ model: each named quantized Conv/Gemm, compared after its output's
+ * Q/DQ (which also applies any absorbed Relu/Clip) with the float model's tensor of the same name.
+ */
+export function qdqBiasTargets(float: ModelProto, qdq: ModelProto): BiasTarget[] {
+  const produced = new Set(float.graph!.node.flatMap((n) => n.output));
+  const index = indexGraph(qdq.graph!);
+  const targets: BiasTarget[] = [];
+  for (const n of qdq.graph!.node) {
+    if (!n.name || (n.opType !== 'Conv' && n.opType !== 'Gemm') || index.producer.get(n.input[2] ?? '')?.opType !== 'DequantizeLinear') continue;
+    const out = n.output[0];
+    const q = index.consumers.get(out)?.find((c) => c.opType === 'QuantizeLinear');
+    const dq = q && index.consumers.get(q.output[0])?.find((c) => c.opType === 'DequantizeLinear');
+    const modifiedTensor = dq ? dq.output[0] : out;
+    const referenceTensor = produced.has(modifiedTensor) ? modifiedTensor : out;
+    if (produced.has(referenceTensor)) targets.push({ node: n.name, referenceTensor, modifiedTensor });
+  }
+  return targets;
+}
+
+/**
+ * The whole static pipeline: opset upgrade to 13 when needed, BN folding, planning over the selected
+ * layers, calibration of the planned activations on the float model, and the QDQ rewrite.
+ */
+export async function quantizeStatic(proto: ModelProto, source: BatchSource, opts: StaticQuantOptions, src: TensorSource = {}): Promise<ModelProto> {
+  let float = inlineExternalData(proto, src);
+  if (opsetVersion(float) < 13) float = upgradeOpset(float, 13, src);
+  if (opts.optimize ?? true) float = await optimizeModel(float, 'basic', src.file);
+  const g = float.graph!;
+  const candidates = g.node.filter((n) => STATIC_RULES[n.opType] && n.domain === '');
+  const leads = candidates.filter((n) => !FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role));
+  // Selectors are checked against the nodes of the model as given (BN folding removes some).
+  const allNodes = [...proto.graph!.node, ...g.node];
+  const selection = opts.selection ?? {};
+  const excluded = new Set(selection.exclude?.length ? selectLayers(candidates, { layers: selection.exclude }, allNodes, src.file) : []);
+  const chosen = new Set(selectLayers(leads, { layers: selection.layers }, allNodes, src.file).filter((n) => !excluded.has(n)));
+  // Shared and removable ops follow the layers around them unless excluded themselves.
+  for (const n of candidates) if (FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role) && !excluded.has(n)) chosen.add(n);
+  const plan = planQdq(g, chosen, src);
+  const ranges = await calibrate(float, [...plan.calibrated], source, { ...opts, file: src.file });
+  const quantized = applyQdq(float, plan, ranges, opts, src);
+  if (!opts.biasCorrection) return quantized;
+  const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
+  return (await correctBiases(float, quantized, qdqBiasTargets(float, quantized), source, { ...opts, ...src, limit })).proto;
+}

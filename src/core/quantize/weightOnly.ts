@@ -1,0 +1,123 @@
+// Weight-only quantization: constant weights stored as int8 / int4 and restored by DequantizeLinear at
+// load time (ONNX QDQ, per-tensor, per-channel or opset-21 block-wise), and 2-D MatMul weights as
+// com.microsoft MatMulNBits (ONNX Runtime's matmul_nbits_quantizer: blocks along K, symmetric RTN).
+import { UsageError } from '../errors';
+import { attr, node } from '../onnx/build';
+import { DataType } from '../onnx/dtypes';
+import { freshName, indexGraph, usedNames } from '../onnx/graph';
+import { upgradeOpset } from '../onnx/opsetUpgrade';
+import { clone, create, ModelProtoSchema, OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from '../onnx/proto';
+import { opsetVersion } from '../onnx/read';
+import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { quantizeTensor, scaleDims } from './affine';
+import { dropUnusedConstants } from './qdq';
+import { WEIGHT_RULES } from './rules';
+
+export interface WeightOnlyOptions {
+  bits: 8 | 4;
+  /** one scale per output channel (default) instead of one per tensor */
+  perChannel: boolean;
+  /** int4: elements per block along the summed axis (K / input channels), a power of two ≥ 16. MatMul
+   * weights always use blocks (MatMulNBits, default 32); Conv/Gemm weights only when this is given. */
+  blockSize?: number;
+  /** int4: use MatMulNBits for 2-D MatMul weights (default true) */
+  matMulNBits?: boolean;
+}
+
+export interface QuantizedLayer { name: string; op: string; weight: string; format: 'DequantizeLinear' | 'MatMulNBits'; bits: number }
+
+/** Candidate nodes: Conv / Gemm / MatMul whose weight input is a float constant. */
+export function weightCandidates(proto: ModelProto): NodeProto[] {
+  const index = indexGraph(proto.graph!);
+  return proto.graph!.node.filter((n) => {
+    const rule = WEIGHT_RULES[n.opType];
+    if (!rule || n.domain !== '') return false;
+    const w = index.constants.get(n.input[rule.weightInput!]);
+    return !!w && w.dataType === DataType.FLOAT;
+  });
+}
+
+/** Weight-only quantization of `selected` (nodes of `proto`); returns the new model and what changed. */
+export function quantizeWeightOnly(proto: ModelProto, selected: readonly NodeProto[], opts: WeightOnlyOptions, src: TensorSource = {}): { proto: ModelProto; layers: QuantizedLayer[] } {
+  const blockSize = opts.blockSize ?? 32;
+  const blockWise = opts.bits === 4 && opts.blockSize !== undefined;
+  if (opts.bits === 4 && (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)) throw new UsageError(src.file, `--block-size must be a power of two ≥ 16, got ${blockSize}`);
+  // Per-channel DequantizeLinear needs opset 13; int4 DequantizeLinear needs opset 21.
+  const needed = opts.bits === 4 ? 21 : opts.perChannel ? 13 : 10;
+  const positions = selected.map((n) => proto.graph!.node.indexOf(n));
+  const out = opsetVersion(proto) < needed ? upgradeOpset(proto, needed, src) : clone(ModelProtoSchema, proto);
+  const g = out.graph!;
+  // The upgrade may insert nodes; find the selected ones again by name and op (or position if unnamed).
+  const chosen = selected.map((n, i) => g.node.find((m) => m.name && m.name === n.name && m.opType === n.opType) ?? g.node[positions[i]]);
+  const index = indexGraph(g);
+  const names = usedNames(g);
+  const layers: QuantizedLayer[] = [];
+  const replaced = new Set<string>();
+  const before = new Map<NodeProto, NodeProto[]>();
+  const qType = opts.bits === 4 ? 'int4' : 'int8';
+  const dataType = opts.bits === 4 ? DataType.INT4 : DataType.INT8;
+  let usesContrib = false;
+
+  for (const n of chosen) {
+    const rule = WEIGHT_RULES[n.opType];
+    const slot = rule.weightInput!;
+    const wName = n.input[slot];
+    const w = index.constants.get(wName)!;
+    const dims = tensorDims(w);
+    const values = tensorValues(w, src);
+    if (opts.bits === 4 && (opts.matMulNBits ?? true) && n.opType === 'MatMul' && dims.length === 2 && dims[0] >= 16) {
+      n.opType = 'MatMulNBits';
+      n.domain = 'com.microsoft';
+      const [k, cols] = dims;
+      const { packed, scales } = matMulNBitsWeight(values, k, cols, blockSize);
+      const bq = freshName(names, `${wName}_nbits`);
+      const bs = freshName(names, `${wName}_s`);
+      g.initializer.push(makeTensor(bq, DataType.UINT8, [cols, Math.ceil(k / blockSize), blockSize / 2], packed), makeTensor(bs, DataType.FLOAT, [cols * Math.ceil(k / blockSize)], scales));
+      n.input = [n.input[0], bq, bs];
+      n.attribute.push(attr('K', k), attr('N', cols), attr('bits', 4), attr('block_size', blockSize));
+      usesContrib = true;
+      layers.push({ name: n.name, op: 'MatMul', weight: wName, format: 'MatMulNBits', bits: 4 });
+    } else {
+      const reduction = (rule.reductionAxis!(n) + dims.length) % dims.length;
+      const axis = blockWise ? reduction : opts.perChannel ? (rule.weightAxis!(n) + dims.length) % dims.length : undefined;
+      const q = quantizeTensor(values, dims, { type: qType, symmetric: true, axis, ...(blockWise ? { blockSize } : {}) });
+      const wq = freshName(names, `${wName}_${qType}`);
+      const ws = freshName(names, `${wName}_s`);
+      g.initializer.push(makeTensor(wq, dataType, dims, q.values), makeTensor(ws, DataType.FLOAT, scaleDims(q, dims), q.scales));
+      const dq = freshName(names, `${wName}_dq`);
+      const attrs: Record<string, number> = axis === undefined ? {} : blockWise ? { axis, block_size: blockSize } : { axis };
+      before.set(n, [...(before.get(n) ?? []), node('DequantizeLinear', [wq, ws], [dq], attrs)]);
+      n.input[slot] = dq;
+      layers.push({ name: n.name, op: n.opType, weight: wName, format: 'DequantizeLinear', bits: opts.bits });
+    }
+    replaced.add(wName);
+  }
+  g.node = g.node.flatMap((n) => [...(before.get(n) ?? []), n]);
+  dropUnusedConstants(g, replaced);
+  if (usesContrib && !out.opsetImport.some((o) => o.domain === 'com.microsoft')) {
+    out.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }));
+  }
+  return { proto: out, layers };
+}
+
+/**
+ * MatMulNBits layout of a [K, N] weight: per column, blocks of `blockSize` along K, symmetric 4-bit with
+ * the default zero point 8 (q + 8 stored unsigned), two values per byte, low nibble first.
+ */
+export function matMulNBitsWeight(values: ArrayLike<number>, k: number, cols: number, blockSize: number): { packed: Uint8Array; scales: Float32Array } {
+  const blocks = Math.ceil(k / blockSize);
+  const packed = new Uint8Array(cols * blocks * (blockSize / 2));
+  const scales = new Float32Array(cols * blocks);
+  const column = new Float64Array(blockSize);
+  for (let c = 0; c < cols; c++) {
+    for (let b = 0; b < blocks; b++) {
+      column.fill(0);
+      for (let i = 0; i < blockSize && b * blockSize + i < k; i++) column[i] = values[(b * blockSize + i) * cols + c];
+      const q = quantizeTensor(column, [blockSize], { type: 'int4', symmetric: true });
+      scales[c * blocks + b] = q.scales[0];
+      const base = (c * blocks + b) * (blockSize / 2);
+      for (let i = 0; i < blockSize; i++) packed[base + (i >> 1)] |= ((q.values[i] + 8) & 0xf) << ((i & 1) * 4);
+    }
+  }
+  return { packed, scales };
+}

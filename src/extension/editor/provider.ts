@@ -1,0 +1,123 @@
+// The ONNX Lens custom editor: one OnnxDocument per file, a webview per editor, connected through the typed
+// protocol (ready handshake first, then the document's analysis state is pushed whenever it changes).
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { isFromWebview, PROTOCOL_VERSION, RpcEndpoint, type FromWebview, type ReadyResponse, type ToWebview } from '../../protocol';
+import { largeModelThresholdMB } from '../settings';
+import type { ModelStatusBar } from '../statusBar';
+import { OnnxDocument, type DocumentState } from './onnxDocument';
+import { webviewHtml } from './webviewHtml';
+
+export const VIEW_TYPE = 'onnxLens.editor';
+
+export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocument> {
+  private readonly changeEmitter = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<OnnxDocument>>();
+  /** Never fires yet: the document has no edits until editing arrives. */
+  readonly onDidChangeCustomDocument = this.changeEmitter.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly statusBar: ModelStatusBar,
+    private readonly log: vscode.OutputChannel,
+  ) {}
+
+  static register(context: vscode.ExtensionContext, statusBar: ModelStatusBar, log: vscode.OutputChannel): vscode.Disposable {
+    return vscode.window.registerCustomEditorProvider(VIEW_TYPE, new OnnxEditorProvider(context, statusBar, log), {
+      supportsMultipleEditorsPerDocument: false,
+      // The graph layout and view state of a large model are costly to rebuild each time the tab is shown.
+      webviewOptions: { retainContextWhenHidden: true },
+    });
+  }
+
+  openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext): Promise<OnnxDocument> {
+    const workerScript = path.join(this.context.extensionUri.fsPath, 'dist', 'analysisWorker.js');
+    return OnnxDocument.create(uri, openContext.backupId, workerScript);
+  }
+
+  async resolveCustomEditor(document: OnnxDocument, panel: vscode.WebviewPanel): Promise<void> {
+    const { webview } = panel;
+    webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')],
+    };
+    const disposables: vscode.Disposable[] = [];
+    let ready = false;
+    const rpc = new RpcEndpoint<ToWebview, FromWebview>((m) => void webview.postMessage(m), isFromWebview, {
+      handleRequest: (req) => this.answer(document, req, () => { ready = true; setTimeout(() => push(document.state)); }),
+      handleEvent: (ev) => {
+        if (ev.type === 'analyseLarge') void document.load(true);
+      },
+      onInvalid: (m) => this.log.appendLine(`Ignored a malformed message from the webview: ${JSON.stringify(m).slice(0, 200)}`),
+    });
+    const push = (s: DocumentState) => {
+      if (!ready) return;
+      if (s.kind === 'analysing' && s.graph) rpc.notify({ type: 'graph', graph: s.graph, fileName: path.basename(document.uri.path) });
+      rpc.notify(toWebview(s, document.uri));
+      this.updateStatusBar(panel, document);
+    };
+    disposables.push(
+      webview.onDidReceiveMessage((m) => void rpc.receive(m)),
+      document.onDidChangeState(push),
+      panel.onDidChangeViewState(() => this.updateStatusBar(panel, document)),
+    );
+    panel.onDidDispose(() => {
+      rpc.dispose('editor closed');
+      disposables.forEach((d) => d.dispose());
+      if (this.statusBar.owner === panel) this.statusBar.hide();
+    });
+    webview.html = webviewHtml(webview, this.context.extensionUri);
+    this.updateStatusBar(panel, document);
+  }
+
+  private async answer(document: OnnxDocument, req: FromWebview, onReady: () => void): Promise<unknown> {
+    switch (req.type) {
+      case 'ready': {
+        if (req.protocolVersion !== PROTOCOL_VERSION) {
+          throw new Error(`webview protocol ${req.protocolVersion} does not match the extension's ${PROTOCOL_VERSION}; reload the window`);
+        }
+        onReady();
+        return { protocolVersion: PROTOCOL_VERSION } satisfies ReadyResponse;
+      }
+      case 'histogram':
+        return document.histogram(req.layer, req.bins);
+      default:
+        throw new Error(`'${req.type}' is not a request`);
+    }
+  }
+
+  private updateStatusBar(panel: vscode.WebviewPanel, document: OnnxDocument): void {
+    const s = document.state;
+    if (panel.active && s.kind === 'ready') this.statusBar.show(panel, s.analysis.report.model);
+    else if (this.statusBar.owner === panel && !panel.active) this.statusBar.hide();
+  }
+
+  saveCustomDocument(document: OnnxDocument): Thenable<void> {
+    return document.save();
+  }
+
+  saveCustomDocumentAs(document: OnnxDocument, destination: vscode.Uri): Thenable<void> {
+    return document.saveAs(destination);
+  }
+
+  revertCustomDocument(document: OnnxDocument): Thenable<void> {
+    return document.revert();
+  }
+
+  backupCustomDocument(document: OnnxDocument, context: vscode.CustomDocumentBackupContext): Thenable<vscode.CustomDocumentBackup> {
+    return document.backup(context.destination);
+  }
+}
+
+function toWebview(s: DocumentState, uri: vscode.Uri): ToWebview {
+  switch (s.kind) {
+    case 'reading':
+    case 'analysing':
+      return { type: 'status', phase: s.kind, message: s.message };
+    case 'confirmLarge':
+      return { type: 'confirmLarge', bytes: s.bytes, thresholdMB: largeModelThresholdMB() };
+    case 'ready':
+      return { type: 'model', report: s.analysis.report, graph: s.analysis.graph, fileName: path.basename(uri.path) };
+    case 'failed':
+      return { type: 'failed', message: s.message };
+  }
+}

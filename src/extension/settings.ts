@@ -1,0 +1,12 @@
+// The extension's settings, read where they are used so that changes apply without a reload.
+import * as vscode from 'vscode';
+
+/** Models larger than this (in bytes) are analysed only after the user confirms. */
+export function largeModelThresholdBytes(): number {
+  const mb = vscode.workspace.getConfiguration('onnxLens').get<number>('largeModelThresholdMB', 500);
+  return Math.max(0, mb) * 1024 * 1024;
+}
+
+export function largeModelThresholdMB(): number {
+  return vscode.workspace.getConfiguration('onnxLens').get<number>('largeModelThresholdMB', 500);
+}

