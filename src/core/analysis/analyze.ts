@@ -9,7 +9,7 @@ import { forEachGraph, opsetVersion, type Model } from '../onnx/read';
 import { inferShapes, isKnown, type Dim, type ShapeInfo } from '../onnx/shapes';
 import { tensorByteLength } from '../onnx/tensor';
 import { layerOpKey, layerOps, noMacs, type LayerOp, type WeightSlot } from './layerOps';
-import { weightZeroStats } from './layerStats';
+import { ZeroCounter } from './layerStats';
 import { activationMemory, schedule } from './memory';
 import { resolveWeight, type StoredWeight } from './quantScheme';
 import type { LayerStats, ModelReport, TensorSignature, WeightInfo } from './report';
@@ -62,11 +62,11 @@ function knownShape(shapes: ShapeInfo, name: string | undefined): number[] | und
   return isKnown(s) ? s : undefined;
 }
 
-function layerStats(layer: LayerWeights, shapes: ShapeInfo): LayerStats {
+function layerStats(layer: LayerWeights, shapes: ShapeInfo, counter: ZeroCounter): LayerStats {
   const { node, op } = layer;
   const main = layer.weights.find((w) => w.role === 'weight') ?? layer.weights[0];
   const outAxis = op.outAxis(node, main.shape.length);
-  const stats = layer.weights.map((w) => weightZeroStats(w, w === main ? outAxis : 0));
+  const stats = layer.weights.map((w) => counter.weightStats(w, w === main ? outAxis : 0));
   const mainStats = stats[layer.weights.indexOf(main)];
   const weights: WeightInfo[] = layer.weights.map((w, k) => ({
     name: w.name, shape: w.shape, dtype: w.dtype, role: w.role, params: stats[k].params, zeros: stats[k].zeros, bytes: tensorByteLength(w.tensor),
@@ -144,7 +144,8 @@ export function analyzeModel(model: Model, options: AnalyzeOptions = {}): ModelR
   const g = indexGraph(graph);
   const shapes = inferShapes(graph, { inputShapes: options.inputShapes, source: model }, g);
   const found = findLayers(model, g);
-  const layers = found.map((l) => layerStats(l, shapes));
+  const counter = new ZeroCounter();
+  const layers = found.map((l) => layerStats(l, shapes, counter));
 
   // Totals count each stored tensor once, even when several layers share it.
   const seen = new Set<TensorProto>();

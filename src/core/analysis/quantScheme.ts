@@ -9,7 +9,7 @@ import { DataType, dtypeBits, dtypeInfo, dtypeName } from '../onnx/dtypes';
 import type { GraphIndex } from '../onnx/graph';
 import type { NodeProto, TensorProto } from '../onnx/proto';
 import { numel } from '../onnx/shapes';
-import { tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { rawBytes, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import type { LayerOp, WeightSlot } from './layerOps';
 import type { QuantScheme, WeightInfo } from './report';
 
@@ -30,6 +30,10 @@ export interface StoredWeight {
   quantParams: TensorProto[];
   /** stored values in logical order (integers for quantized weights) */
   values: () => ArrayLike<number>;
+  /** does values() give the stored tensor's own elements (false when they are unpacked, as for MatMulNBits)? */
+  valuesAreTensor: boolean;
+  /** the stored tensor's raw little-endian bytes (a view into the model file where possible) */
+  rawBytes: () => Uint8Array;
   /** for element i: the stored value that means real zero, and the scale to real values */
   zeroPoint: (i: number) => number;
   scale: (i: number) => number;
@@ -89,6 +93,8 @@ function direct(name: string, t: TensorProto, slot: WeightSlot, n: NodeProto, op
     perChannel: quantized && perChannel, axis: quantized && perChannel ? axis : undefined,
     quantParams,
     values: () => tensorValues(t, src),
+    valuesAreTensor: true,
+    rawBytes: () => rawBytes(t, src),
     zeroPoint: lookup(zpT, src, 0, index),
     scale: lookup(scaleT, src, 1, index),
   };
@@ -110,6 +116,8 @@ function qdq(dq: NodeProto, q: TensorProto, slot: WeightSlot, g: GraphIndex, src
     perChannel, axis: perChannel ? axis : undefined, blockSize: blockSize || undefined,
     quantParams: [scaleT, zpT].filter((x): x is TensorProto => !!x),
     values: () => tensorValues(q, src),
+    valuesAreTensor: true,
+    rawBytes: () => rawBytes(q, src),
     zeroPoint: lookup(zpT, src, 0, index),
     scale: lookup(scaleT, src, 1, index),
   };
@@ -158,6 +166,8 @@ function matmulNBits(n: NodeProto, b: TensorProto, g: GraphIndex, src: TensorSou
       }
       return out;
     },
+    valuesAreTensor: false,
+    rawBytes: () => rawBytes(b, src),
     zeroPoint,
     scale: lookup(scaleT, src, 1, block),
   };

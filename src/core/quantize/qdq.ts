@@ -151,18 +151,41 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
   const names = usedNames(g);
   const actType: QuantType = opts.activationType;
   const params = activationParams(plan, ranges, actType);
-  const paramTensors = new Map<string, [string, string]>();
   const newInits: TensorProto[] = [];
+  // New tensors get short numbered names (s3, q3, d3, w5, …): each name is repeated in every node that
+  // reads it, and long derived names were a tenth of the file; the float tensors keep their own names.
+  const counters = new Map<string, number>();
+  const newName = (prefix: string) => {
+    const k = counters.get(prefix) ?? 0;
+    counters.set(prefix, k + 1);
+    return freshName(names, `${prefix}${k}`);
+  };
+  // Equal scalars are stored once (most zero points repeat).
+  const scalars = new Map<string, string>();
+  const scalar = (prefix: string, dataType: number, value: number) => {
+    const key = `${dataType}:${value}`;
+    let name = scalars.get(key);
+    if (!name) {
+      name = newName(prefix);
+      newInits.push(makeTensor(name, dataType, [], [value]));
+      scalars.set(key, name);
+    }
+    return name;
+  };
+  const paramTensors = new Map<string, string[]>();
 
-  /** scale / zero-point initializer names of an activation (shared tensors resolve to their source). */
-  const paramsOf = (t: string): { p: QuantParams; names: [string, string] } => {
+  /**
+   * scale (and zero-point) initializer names of an activation (shared tensors resolve to their source).
+   * A uint8 zero point of 0 is left out: it is QuantizeLinear's and DequantizeLinear's default.
+   */
+  const paramsOf = (t: string): { p: QuantParams; names: string[] } => {
     let source = t;
     while (plan.shared.has(source)) source = plan.shared.get(source)!;
     const p = params.get(source)!;
     let pair = paramTensors.get(source);
     if (!pair) {
-      pair = [freshName(names, `${source}_s`), freshName(names, `${source}_zp`)];
-      newInits.push(makeTensor(pair[0], DataType.FLOAT, [], [p.scale]), makeTensor(pair[1], quantDataType(actType), [], [p.zeroPoint]));
+      pair = [scalar('s', DataType.FLOAT, p.scale)];
+      if (actType !== 'uint8' || p.zeroPoint !== 0) pair.push(scalar('z', quantDataType(actType), p.zeroPoint));
       paramTensors.set(source, pair);
     }
     return { p, names: pair };
@@ -175,7 +198,7 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
   const headNodes: NodeProto[] = [];
 
   // Weights and biases of weighted ops.
-  const weightCache = new Map<string, { q: ReturnType<typeof quantizeTensor>; names: string[]; base: string }>();
+  const weightCache = new Map<string, { q: ReturnType<typeof quantizeTensor>; names: string[] }>();
   for (const n of g.node) {
     const rule = STATIC_RULES[n.opType];
     if (!quantized.has(n) || rule?.role !== 'weighted') continue;
@@ -187,18 +210,17 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
     if (!w) {
       const q = quantizeTensor(tensorValues(wTensor, src), dims, { type: 'int8', symmetric: true, axis, reduceRange: opts.reduceRange });
       // Symmetric int8: the zero point is 0, DequantizeLinear's default, stored only where a fusion wants it.
-      const base = shortName(wName);
-      const wNames = [freshName(names, `${base}_i8`), freshName(names, `${base}_s`)];
+      const wNames = [newName('w'), newName('ws')];
       const sDims = scaleDims(q, dims);
       newInits.push(makeTensor(wNames[0], DataType.INT8, dims, q.values), makeTensor(wNames[1], DataType.FLOAT, sDims, q.scales));
       if (!rule.implicitZeroPoints) {
-        wNames.push(freshName(names, `${base}_zp`));
+        wNames.push(newName('wz'));
         newInits.push(makeTensor(wNames[2], DataType.INT8, sDims, q.zeroPoints));
       }
-      w = { q, names: wNames, base };
+      w = { q, names: wNames };
       weightCache.set(wName, w);
     }
-    const wOut = freshName(names, `${w.base}_dq`);
+    const wOut = newName('wd');
     push(before, n, node('DequantizeLinear', w.names, [wOut], w.q.axis !== undefined ? { axis: w.q.axis } : {}));
     n.input[rule.weightInput!] = wOut;
     replacedConstants.add(wName);
@@ -214,43 +236,44 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
     const qBias = Int32Array.from({ length: channels }, (_, c) => quantizeValue(beta * bias[c] / biasScales[c], 1, 0, INT32_MIN, INT32_MAX));
     const perChannelBias = w.q.scales.length > 1;
     const sDims = perChannelBias ? [channels] : [];
-    const bBase = shortName(bName);
-    const bq = freshName(names, `${bBase}_i32`);
-    const bs = freshName(names, `${bBase}_s`);
+    const bq = newName('b');
+    const bs = newName('bs');
     newInits.push(
       makeTensor(bq, DataType.INT32, tensorDims(index.constants.get(bName)!), qBias),
       makeTensor(bs, DataType.FLOAT, sDims, perChannelBias ? biasScales : [biasScales[0]]),
     );
     const bInputs = [bq, bs];
     if (!rule.implicitZeroPoints) {
-      bInputs.push(freshName(names, `${bBase}_zp`));
+      bInputs.push(newName('bz'));
       newInits.push(makeTensor(bInputs[2], DataType.INT32, sDims, new Int32Array(perChannelBias ? channels : 1)));
     }
-    const bOut = freshName(names, `${bBase}_dq`);
+    const bOut = newName('bd');
     push(before, n, node('DequantizeLinear', bInputs, [bOut], perChannelBias ? { axis: 0 } : {}));
     n.input[rule.biasInput!] = bOut;
     if (beta !== 1) n.attribute = n.attribute.filter((a) => a.name !== 'beta');
     replacedConstants.add(bName);
   }
 
-  // Activations: Q after the producer, one DQ in front of every consumer (and of each graph output).
+  // Activations: Q after the producer, then one DQ that every consumer reads. onnxruntime gives each
+  // consumer its own copy at load time (EnsureUniqueDQForNodeUnit) before it matches QDQ node units, so
+  // writing one DQ per consumer would only add bytes.
   for (const t of [...plan.calibrated, ...plan.shared.keys()]) {
-    const { names: [scale, zp] } = paramsOf(t);
+    const qParams = paramsOf(t).names;
     const producer = index.producer.get(t);
+    const isOutput = index.graphOutputs.has(t);
     let floatName = t;
-    if (index.graphOutputs.has(t)) {
+    if (isOutput) {
       floatName = freshName(names, `${t}_float`);
       producer!.output[producer!.output.indexOf(t)] = floatName;
     }
-    const qName = freshName(names, `${t}_q`);
-    const q = node('QuantizeLinear', [floatName, scale, zp], [qName]);
+    const qName = newName('q');
+    const q = node('QuantizeLinear', [floatName, ...qParams], [qName]);
     if (producer) push(after, producer, q); else headNodes.push(q);
+    const dqOut = isOutput ? t : newName('d');
+    push(after, q, node('DequantizeLinear', [qName, ...qParams], [dqOut]));
     for (const consumer of new Set(index.consumers.get(t) ?? [])) {
-      const dqOut = freshName(names, `${t}_dq`);
-      push(before, consumer, node('DequantizeLinear', [qName, scale, zp], [dqOut]));
       consumer.input.forEach((inp, i) => { if (inp === t) consumer.input[i] = dqOut; });
     }
-    if (index.graphOutputs.has(t)) push(after, q, node('DequantizeLinear', [qName, scale, zp], [t]));
   }
 
   // Rebuild the node list in order: DQs, node, Qs (and a graph output's DQ right after its Q).
@@ -267,11 +290,6 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
   const live = usedNamesOfNodes(g);
   g.valueInfo = g.valueInfo.filter((v) => live.has(v.name));
   return out;
-}
-
-/** A weight's name without the prefixes onnxruntime's BN fusion adds (new tensor names stay short: file size). */
-function shortName(name: string): string {
-  return name.replace(/^ConvBnFusion_(W_|BN_B_)/, '');
 }
 
 function usedNamesOfNodes(g: GraphProto): Set<string> {

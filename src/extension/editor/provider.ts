@@ -43,7 +43,11 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
     const disposables: vscode.Disposable[] = [];
     let ready = false;
     const rpc = new RpcEndpoint<ToWebview, FromWebview>((m) => void webview.postMessage(m), isFromWebview, {
-      handleRequest: (req) => this.answer(document, req, () => { ready = true; setTimeout(() => push(document.state)); }),
+      handleRequest: (req) => this.answer(document, req, () => {
+        ready = true;
+        document.timings.webviewReady = Date.now();
+        setTimeout(() => push(document.state));
+      }),
       handleEvent: (ev) => {
         if (ev.type === 'analyseLarge') void document.load(true);
       },
@@ -51,8 +55,13 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
     });
     const push = (s: DocumentState) => {
       if (!ready) return;
-      if (s.kind === 'analysing' && s.graph) rpc.notify({ type: 'graph', graph: s.graph, fileName: path.basename(document.uri.path) });
-      rpc.notify(toWebview(s, document.uri));
+      if (s.kind === 'analysing' && s.graph) {
+        document.timings.graphPosted ??= Date.now();
+        rpc.notify({ type: 'graph', graph: s.graph, fileName: path.basename(document.uri.path) });
+      }
+      const message = toWebview(s, document.uri);
+      if (message.type === 'model') message.timings = { ...document.timings, posted: Date.now() };
+      rpc.notify(message);
       this.updateStatusBar(panel, document);
     };
     disposables.push(
@@ -65,6 +74,7 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
       disposables.forEach((d) => d.dispose());
       if (this.statusBar.owner === panel) this.statusBar.hide();
     });
+    document.timings.htmlSet = Date.now();
     webview.html = webviewHtml(webview, this.context.extensionUri);
     this.updateStatusBar(panel, document);
   }

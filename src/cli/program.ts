@@ -1,0 +1,19 @@
+// The onnx-lens command tree: one file per subcommand, each exporting `register(program)`.
+import { Command } from 'commander';
+import * as bench from './bench';
+import * as compare from './compare';
+import * as demo from './demo';
+import * as inspect from './inspect';
+import * as prune from './prune';
+import * as quantize from './quantize';
+
+/** A fresh program (commander keeps parse state, so the demo builds its own to run subcommands). */
+export function createProgram(): Command {
+  const program = new Command('onnx-lens')
+    .description('See, compress and measure ONNX image classifiers.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const command of [inspect, prune, quantize, bench, compare, demo]) command.register(program);
+  return program;
+}
