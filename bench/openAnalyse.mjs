@@ -1,7 +1,8 @@
 // Open + analyse benchmark on large generated models: a ResNet-50-shaped model (~100 MB, random weights) and a
 // widened one (~550 MB). Each run is a fresh child process, so its peak RSS (process.resourceUsage().maxRSS)
 // is that run's alone. Prints medians of ms, MB/s and peak RSS, and — where Python's onnx package is installed
-// (Debian python3-onnx) — the same weight decoding done by onnx.load + numpy_helper.to_array, as a ratio.
+// (Debian python3-onnx) — the weight decoding and zero count done by onnx.load + numpy_helper.to_array, with
+// the speed-up of each onnx-lens task over it.
 //
 // usage: node bench/openAnalyse.mjs [--runs 5] [--big-runs 3] [--only resnet50,resnet50x2.38] [--no-python]
 // models are generated once into bench/out/ (gitignored).
@@ -61,34 +62,41 @@ for (const m of models) {
   const size = fs.statSync(file).size;
   // Page-cache warm-up, so every run (and both languages) read the file from memory.
   fs.readFileSync(file);
-  const rows = [];
-  const measure = (label, cmd, argv) => {
-    const runs = Array.from({ length: m.runs }, () => run(cmd, argv));
-    const total = runs.map((r) => r.openMs + r.workMs);
-    const row = {
-      label,
+  // Tasks run in interleaved rounds (one run of each per round), so a burst of load from other jobs on the
+  // machine falls on all of them alike; ratios are also taken within each round.
+  const jobs = [
+    { label: 'onnx-lens analyzeFile (lazy open + analyse)', cmd: process.execPath, argv: [tasks, 'analyse-lazy', file] },
+    { label: 'onnx-lens readModelSync + analyzeModel', cmd: process.execPath, argv: [tasks, 'analyse', file] },
+    { label: 'onnx-lens readModelSync + decode all weights', cmd: process.execPath, argv: [tasks, 'values', file] },
+    ...(python ? [{ label: 'python onnx.load + numpy_helper.to_array', cmd: python.py, argv: ['bench/python_onnx_load.py', file] }] : []),
+  ];
+  const results = jobs.map(() => []);
+  for (let round = 0; round < m.runs; round++) jobs.forEach((j, k) => results[k].push(run(j.cmd, j.argv)));
+  const rows = jobs.map((j, k) => {
+    const runs = results[k];
+    return {
+      label: j.label,
       openMs: median(runs.map((r) => r.openMs)),
       workMs: median(runs.map((r) => r.workMs)),
-      totalMs: median(total),
+      totalMs: median(runs.map((r) => r.openMs + r.workMs)),
       rss: median(runs.map((r) => r.maxRssBytes)),
       params: runs[0].params,
       zeros: runs[0].zeros,
+      runs,
     };
-    rows.push(row);
-    return row;
-  };
-  const analyse = measure('onnx-lens open + analyzeModel', process.execPath, [tasks, 'analyse', file]);
-  const values = measure('onnx-lens open + decode every weight', process.execPath, [tasks, 'values', file]);
-  const py = python ? measure('python onnx.load + numpy_helper.to_array', python.py, ['bench/python_onnx_load.py', file]) : undefined;
-
+  });
+  const [, , values, py] = rows;
   console.log(`\n${m.name}: ${(size / MB).toFixed(1)} MB, ${values.params.toLocaleString('en')} weights (${values.zeros.toLocaleString('en')} zero), ${m.runs} runs`);
-  console.log('  task                                        open ms   work ms  total ms    MB/s  peak RSS MB  RSS/file');
+  console.log(`  ${'task'.padEnd(46)} open ms   work ms  total ms    MB/s  peak RSS MB  RSS/file`);
   for (const r of rows) {
-    console.log(`  ${r.label.padEnd(42)} ${r.openMs.toFixed(0).padStart(8)} ${r.workMs.toFixed(0).padStart(9)} ${r.totalMs.toFixed(0).padStart(9)} ${(size / MB / (r.totalMs / 1000)).toFixed(0).padStart(7)} ${(r.rss / MB).toFixed(0).padStart(12)} ${(r.rss / size).toFixed(2).padStart(9)}`);
+    console.log(`  ${r.label.padEnd(46)}${r.openMs.toFixed(0).padStart(8)} ${r.workMs.toFixed(0).padStart(9)} ${r.totalMs.toFixed(0).padStart(9)} ${(size / MB / (r.totalMs / 1000)).toFixed(0).padStart(7)} ${(r.rss / MB).toFixed(0).padStart(12)} ${(r.rss / size).toFixed(2).padStart(9)}`);
   }
-  if (analyse.params !== values.params) console.log(`  note: analyzeModel counted ${analyse.params} parameters, the decode loop ${values.params}`);
+  for (const r of rows) {
+    if (r.params !== values.params || r.zeros !== values.zeros) console.log(`  MISMATCH: ${r.label} counted ${r.params} weights / ${r.zeros} zeros`);
+  }
   if (py) {
-    if (py.params !== values.params || py.zeros !== values.zeros) console.log(`  MISMATCH: Python counted ${py.params} weights / ${py.zeros} zeros`);
-    console.log(`  speed-up vs Python (total ms): decode every weight ${(py.totalMs / values.totalMs).toFixed(1)}x, full analyse ${(py.totalMs / analyse.totalMs).toFixed(1)}x`);
+    const total = (r) => r.openMs + r.workMs;
+    const ratio = (row) => median(py.runs.map((p, round) => total(p) / total(row.runs[round])));
+    console.log(`  speed-up vs Python, median of per-round ratios: ${rows.slice(0, 3).map((r) => `${r.label.replace('onnx-lens ', '')} ${ratio(r).toFixed(2)}x`).join(', ')}`);
   }
 }

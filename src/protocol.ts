@@ -19,6 +19,9 @@ export interface CompactGraph {
   edges: number[];
 }
 
+/** The document's model against the file it was opened from (without external data, which both share). */
+export interface Compression { originalBytes: number; documentBytes: number }
+
 export interface HistogramData {
   layer: string;
   /** stored element type of the main weight (values are shown dequantized) */
@@ -38,9 +41,21 @@ export type ToWebview =
   | { type: 'confirmLarge'; bytes: number; thresholdMB: number }
   /** the graph's structure, sent as soon as the file is parsed (layers not analysed yet: every `layer` is -1) */
   | { type: 'graph'; graph: CompactGraph; fileName: string }
-  /** `timings`: epoch milliseconds of the host's steps for this model (document opened, parsed, analysed, posted) */
-  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string; timings?: Record<string, number> }
+  /**
+   * `inputShapes`: the shapes the user gave for inputs with symbolic dims (MACs are counted with them);
+   * `compression`: size of the model file on disk and of the document's model (they differ for a restored backup);
+   * `timings`: epoch milliseconds of the host's steps for this model (document opened, parsed, analysed, posted)
+   */
+  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string; inputShapes?: Record<string, number[]>; compression?: Compression; timings?: Record<string, number> }
   | { type: 'failed'; message: string };
+
+/** A report whose layers are packed into columns (see packRows): how the analysis worker hands it over. */
+export interface PackedReport { model: ModelSummary; layers: PackedRows }
+
+/** What the host sends: ToWebview, except that a model message's layers may already be packed by the worker. */
+export type HostToWebview =
+  | Exclude<ToWebview, { type: 'model' }>
+  | (Omit<Extract<ToWebview, { type: 'model' }>, 'report'> & { report: ModelReport | PackedReport });
 
 export interface ReadyResponse { protocolVersion: number }
 
@@ -49,7 +64,9 @@ export interface ReadyResponse { protocolVersion: number }
 export type FromWebview =
   | { type: 'ready'; protocolVersion: number }
   | { type: 'histogram'; layer: string; bins: number }
-  | { type: 'analyseLarge' };
+  | { type: 'analyseLarge' }
+  /** the user asks to give concrete input shapes (the host asks for them and analyses again) */
+  | { type: 'setInputShapes' };
 
 /** What each request type is answered with. */
 export interface ResponseTo {
@@ -110,6 +127,8 @@ const modelSummary: Check = shape({
   peakActivationBytes: isNumber, activationsUnknown: optional(isCount), inputs: arrayOf(signature), outputs: arrayOf(signature),
 } satisfies Partial<Record<keyof ModelSummary, Check>>);
 
+export const isModelSummary = (v: unknown): v is ModelSummary => modelSummary(v);
+
 export function isCompactGraph(v: unknown): v is CompactGraph {
   if (!shape({ names: arrayOf(isString), ops: arrayOf(isString), layer: arrayOf(Number.isInteger), edges: arrayOf(Number.isInteger) })(v)) return false;
   const g = v as CompactGraph;
@@ -132,7 +151,8 @@ const toWebviewChecks: Record<ToWebview['type'], Check> = {
   confirmLarge: shape({ bytes: isCount, thresholdMB: isNumber }),
   model: (v) => isObject(v) && isModelReport(v.report) && isCompactGraph(v.graph) && isString(v.fileName) &&
     (v.graph as CompactGraph).layer.every((l) => l < (v.report as ModelReport).layers.length) &&
-    optional((t) => isObject(t) && Object.values(t).every(isNumber))(v.timings),
+    optional((t) => isObject(t) && Object.values(t).every(isNumber))(v.timings) &&
+    optional((s) => isObject(s) && Object.values(s).every(arrayOf(isCount)))(v.inputShapes) && optional(shape({ originalBytes: isCount, documentBytes: isCount }))(v.compression),
   failed: shape({ message: isString }),
   graph: (v) => isObject(v) && isCompactGraph(v.graph) && isString(v.fileName) && (v.graph as CompactGraph).layer.every((l) => l === -1),
 };
@@ -141,6 +161,7 @@ const fromWebviewChecks: Record<FromWebview['type'], Check> = {
   ready: shape({ protocolVersion: isCount }),
   histogram: shape({ layer: isString, bins: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 4096 }),
   analyseLarge: isObject,
+  setInputShapes: isObject,
 };
 
 function bodyCheck<T extends { type: string }>(checks: Record<string, Check>): (v: unknown) => v is T {
@@ -159,6 +180,113 @@ export function isEnvelope<T>(v: unknown, isBody: (b: unknown) => b is T): v is 
     case 'response': return isCount(v.id) && optional(isString)(v.error);
     default: return false;
   }
+}
+
+// ---- the wire format of large messages ----
+//
+// A 10,000-node model's report is ~3 MB of JSON, mostly the same keys repeated per layer, and it is copied
+// several times on its way into the webview (extension host → workbench → webview frames). On the wire the
+// layers therefore travel as columns: one Float64Array per numeric field (VS Code transfers typed arrays as
+// binary), one plain array per other field. The graph's integer arrays travel as Int32Arrays. Receivers unpack
+// before validating, so the checks above apply unchanged; a malformed packed message unpacks to something
+// they reject.
+
+type PackedColumn =
+  | { numbers: Float64Array }
+  /** `absent`: rows without the field (sent as a 0/1 mask, since JSON turns undefined inside arrays into null) */
+  | { values: unknown[]; absent?: Uint8Array }
+  /** a field holding an array of objects per row: the objects of every row, packed, and how many each row had */
+  | { counts: Int32Array; rows: PackedRows };
+
+export interface PackedRows { packedRows: number; columns: Record<string, PackedColumn> }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => isObject(v) && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Packs an array of plain objects into columns (plain loops: this runs once per open, before the JIT has warmed up). */
+export function packRows(rows: readonly object[]): PackedRows {
+  const records = rows as readonly Record<string, unknown>[];
+  const n = records.length;
+  const keys = new Set<string>();
+  for (let i = 0; i < n; i++) for (const k in records[i]) keys.add(k);
+  const columns: Record<string, PackedColumn> = {};
+  for (const k of keys) {
+    const values: unknown[] = new Array(n);
+    let numeric = true, nested = true, absent = false;
+    for (let i = 0; i < n; i++) {
+      const v = records[i][k];
+      values[i] = v;
+      if (v === undefined) { absent = true; nested = false; continue; }
+      if (numeric && !Number.isFinite(v)) numeric = false;
+      if (nested && !(Array.isArray(v) && v.every(isPlainObject))) nested = false;
+    }
+    if (numeric) {
+      const numbers = new Float64Array(n);
+      for (let i = 0; i < n; i++) numbers[i] = values[i] === undefined ? NaN : (values[i] as number);
+      columns[k] = { numbers };
+    } else if (nested) {
+      const counts = new Int32Array(n);
+      const flat: object[] = [];
+      for (let i = 0; i < n; i++) { const v = values[i] as object[]; counts[i] = v.length; for (const o of v) flat.push(o); }
+      columns[k] = { counts, rows: packRows(flat) };
+    } else if (absent) {
+      const mask = new Uint8Array(n);
+      for (let i = 0; i < n; i++) mask[i] = values[i] === undefined ? 1 : 0;
+      columns[k] = { values, absent: mask };
+    } else {
+      columns[k] = { values };
+    }
+  }
+  return { packedRows: n, columns };
+}
+
+export const isPackedRows = (v: unknown): v is PackedRows => isObject(v) && isCount(v.packedRows) && isObject(v.columns);
+
+/** The inverse of packRows; anything malformed comes back as `undefined` (which every check rejects). */
+export function unpackRows(p: unknown): Record<string, unknown>[] | undefined {
+  if (!isPackedRows(p)) return undefined;
+  const n = p.packedRows;
+  const rows: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
+  for (const [k, c] of Object.entries(p.columns as Record<string, unknown>)) {
+    if (!isObject(c)) return undefined;
+    if (c.numbers instanceof Float64Array && c.numbers.length === n) {
+      const numbers = c.numbers;
+      for (let i = 0; i < n; i++) if (!Number.isNaN(numbers[i])) rows[i][k] = numbers[i];
+    } else if (Array.isArray(c.values) && c.values.length === n) {
+      const absent = c.absent instanceof Uint8Array && c.absent.length === n ? c.absent : undefined;
+      if (c.absent !== undefined && !absent) return undefined;
+      for (let i = 0; i < n; i++) if (!absent?.[i]) rows[i][k] = c.values[i];
+    } else if (c.counts instanceof Int32Array && c.counts.length === n) {
+      const nested = unpackRows(c.rows);
+      if (!nested || c.counts.some((x) => x < 0) || c.counts.reduce((a, b) => a + b, 0) !== nested.length) return undefined;
+      let at = 0;
+      for (let i = 0; i < n; i++) rows[i][k] = nested.slice(at, (at += c.counts[i]));
+    } else {
+      return undefined;
+    }
+  }
+  return rows;
+}
+
+/** The message as sent: a model message's layers packed, graph integers as Int32Arrays; others as they are. */
+export function packToWebview(m: HostToWebview): unknown {
+  const graph = (g: CompactGraph) => ({ ...g, layer: Int32Array.from(g.layer), edges: Int32Array.from(g.edges) });
+  if (m.type === 'model') {
+    const { layers } = m.report;
+    return { ...m, report: { model: m.report.model, layers: Array.isArray(layers) ? packRows(layers) : layers }, graph: graph(m.graph) };
+  }
+  if (m.type === 'graph') return { ...m, graph: graph(m.graph) };
+  return m;
+}
+
+/** Undoes packToWebview on a raw incoming envelope (before validation); leaves anything else alone. */
+export function unpackEnvelope(raw: unknown): unknown {
+  if (!isObject(raw) || raw.kind !== 'event' || !isObject(raw.body)) return raw;
+  const body = raw.body;
+  if (body.type !== 'model' && body.type !== 'graph') return raw;
+  const ints = (v: unknown) => (v instanceof Int32Array ? Array.from(v) : v);
+  const graph = isObject(body.graph) ? { ...body.graph, layer: ints(body.graph.layer), edges: ints(body.graph.edges) } : body.graph;
+  const report = body.type === 'model' && isObject(body.report) ? { model: body.report.model, layers: unpackRows(body.report.layers) } : body.report;
+  return { ...raw, body: body.type === 'model' ? { ...body, report, graph } : { ...body, graph } };
 }
 
 // ---- the RPC endpoint both sides use ----

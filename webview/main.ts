@@ -24,9 +24,8 @@
  * - Performance marks: `graph-received` (structure, before the layer analysis), `model-received`, `chart-first-paint`,
  *   `graph-first-paint` (after the frame is painted; the graph may first appear uncoloured, before the analysis).
  */
-import type { ModelReport } from '../src/core/analysis/report';
 import {
-  formatBytes, isHistogramData, isToWebview, PROTOCOL_VERSION, RpcEndpoint,
+  formatBytes, isHistogramData, isToWebview, PROTOCOL_VERSION, RpcEndpoint, unpackEnvelope,
   type CompactGraph, type FromWebview, type ReadyResponse, type ToWebview,
 } from '../src/protocol';
 import { afterPaint } from './afterPaint';
@@ -34,7 +33,7 @@ import { legend, resetPalette } from './colors';
 import { ViewState, type ColorBy } from './state';
 import { button, select as selectControl } from './ui/toolkit';
 import { hideTooltip } from './ui/tooltip';
-import { GraphView } from './views/graph';
+import { GraphView, type GraphStructure } from './views/graph';
 import { HISTOGRAM_BINS, HistogramView } from './views/histogram';
 import { LayerChart } from './views/layerChart';
 import { LayerTable } from './views/layerTable';
@@ -57,6 +56,8 @@ performance.mark('script-start');
 const vscode = acquireVsCodeApi<{ colorBy?: ColorBy }>();
 const app = document.getElementById('app')!;
 let graphView: GraphView | undefined;
+/** the graph preview's computed structure, and the graph it was computed for */
+let preview: { graph: CompactGraph; structure: () => GraphStructure } | undefined;
 let viewState: ViewState | undefined;
 
 const rpc = new RpcEndpoint<FromWebview, ToWebview>((m) => vscode.postMessage(m), isToWebview, {
@@ -66,7 +67,7 @@ const rpc = new RpcEndpoint<FromWebview, ToWebview>((m) => vscode.postMessage(m)
 window.addEventListener('message', (e) => {
   // Validation of a large model message takes time of its own: mark its arrival before it.
   if (e.data?.body?.type === 'model') performance.mark('model-message');
-  void rpc.receive(e.data);
+  void rpc.receive(unpackEnvelope(e.data));
 });
 
 window.__onnxLens = {
@@ -113,7 +114,23 @@ function onHostMessage(m: ToWebview): void {
     case 'model':
       performance.mark('model-received');
       if (window.__onnxLens) window.__onnxLens.hostTimings = m.timings;
-      return render(m.report, m.graph, m.fileName);
+      return render(m);
+  }
+}
+
+/** The analysed graph has the preview's nodes and edges (only the layer links are new) unless the file changed. */
+function sameStructure(a: CompactGraph, b: CompactGraph): boolean {
+  return a.names.length === b.names.length && a.edges.length === b.edges.length &&
+    a.names.every((n, i) => n === b.names[i] && a.ops[i] === b.ops[i]) && a.edges.every((e, i) => e === b.edges[i]);
+}
+
+/** Runs `fn` under a performance measure named `name` (read by bench/editorPaint.mjs). */
+function timed<T>(name: string, fn: () => T): T {
+  const start = performance.now();
+  try {
+    return fn();
+  } finally {
+    performance.measure(name, { start });
   }
 }
 
@@ -133,6 +150,7 @@ function columns(): [HTMLElement, HTMLElement] {
 /** The graph's structure while the layers are still being analysed (large models take a while). */
 function renderPreview(graph: CompactGraph, fileName: string): void {
   hideTooltip();
+  graphView?.dispose();
   app.replaceChildren();
   app.dataset.ready = 'false';
   const header = document.createElement('header');
@@ -147,20 +165,26 @@ function renderPreview(graph: CompactGraph, fileName: string): void {
   header.append(title, status);
   app.append(header);
   const [, right] = columns();
-  const state = new ViewState([], graph, fileName);
+  const state = new ViewState([], graph, fileName, true);
   viewState = state;
-  graphView = new GraphView(right, state);
+  const view = timed('render-preview', () => new GraphView(right, state));
+  graphView = view;
+  preview = { graph, structure: () => view.structure() };
 }
 
-function render(report: ModelReport, graph: CompactGraph, fileName: string): void {
+function render(m: Extract<ToWebview, { type: 'model' }>): void {
+  const { report, graph, fileName } = m;
   hideTooltip();
+  graphView?.dispose();
   app.replaceChildren();
   app.dataset.ready = 'false';
   const state = new ViewState(report.layers, graph, fileName);
   viewState = state;
   state.setColorBy(vscode.getState()?.colorBy ?? 'sparsity');
 
-  renderSummary(app, report.model, fileName);
+  renderSummary(app, report.model, {
+    fileName, inputShapes: m.inputShapes ?? {}, compression: m.compression, onSetInputShapes: () => rpc.notify({ type: 'setInputShapes' }),
+  });
   const toolbar = document.createElement('div');
   toolbar.className = 'toolbar';
   toolbar.setAttribute('role', 'toolbar');
@@ -194,13 +218,15 @@ function render(report: ModelReport, graph: CompactGraph, fileName: string): voi
     app.append(p);
   }
   const [left, right] = columns();
-  const chart = new LayerChart(left, state);
-  chart.render();
+  timed('render-chart', () => new LayerChart(left, state).render());
   afterPaint(() => performance.mark('chart-first-paint'));
-  new LayerTable(left, state);
-  graphView = new GraphView(right, state);
+  timed('render-table', () => new LayerTable(left, state));
+  const reuse = preview && sameStructure(preview.graph, graph) ? preview.structure() : undefined;
+  preview = undefined;
+  graphView = timed('render-graph', () => new GraphView(right, state, reuse));
   new HistogramView(right, state, (layer) => rpc.request({ type: 'histogram', layer, bins: HISTOGRAM_BINS }, isHistogramData));
   app.dataset.ready = 'true';
+  performance.mark('model-rendered');
 
   // VS Code switches themes by changing the body's classes; re-read the theme colours then.
   new MutationObserver(() => {

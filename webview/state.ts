@@ -13,8 +13,8 @@ export class ViewState {
   private colorMetric: ColorBy = 'sparsity';
   private readonly listeners = { selection: new Set<Listener>(), colorBy: new Set<Listener>() };
 
-  /** `layers` is empty while the model is still being analysed (the graph is shown first). */
-  constructor(readonly layers: readonly LayerStats[], readonly graph: CompactGraph, readonly fileName: string) {
+  /** `preview`: the model is still being analysed, `layers` is empty and only the graph is shown. */
+  constructor(readonly layers: readonly LayerStats[], readonly graph: CompactGraph, readonly fileName: string, readonly preview = false) {
     this.layerByName = new Map(layers.map((l) => [l.name, l]));
   }
 

@@ -1,11 +1,13 @@
 // `onnx-lens prune MODEL -o OUT --sparsity S …`: unstructured or structured pruning, optionally followed by
 // layer-wise reconstruction and classifier-head distillation on unlabelled calibration data.
+import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors';
 import { modelInput } from '../core/eval/modelInput';
 import type { ModelProto } from '../core/onnx/proto';
-import { readModel } from '../core/onnx/read';
+import { externalRef, isExternal } from '../core/onnx/externalData';
+import { forEachGraph, readModel, type Model } from '../core/onnx/read';
 import { writeModel } from '../core/onnx/write';
 import { weightedLayers, weightLayout } from '../core/prune/layers';
 import { magnitudePrune } from '../core/prune/magnitude';
@@ -40,6 +42,8 @@ export interface PruneSummary {
   output: string;
   mode: 'unstructured' | 'structured';
   scope: 'layer' | 'global';
+  /** structured: kept channel counts are multiples of this */
+  roundTo?: number;
   /** unstructured: zeros / weights of the pruned layers; structured: 1 − params after / params before */
   sparsity: number;
   paramsBefore: number;
@@ -63,12 +67,60 @@ function parseCount(text: string | undefined, flag: string, fallback: number): n
   return v;
 }
 
+/** The same path, or two names (symlink, hard link) of one existing file. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const [sa, sb] = [fs.statSync(a), fs.statSync(b)];
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the output's external data goes: tensors the input kept in external data are written to `OUT.data`
+ * next to the output (a reference to the input's folder would break when the output lives elsewhere).
+ * Undefined when the input has none. Refuses targets that would replace one of the input's data files.
+ */
+function outputDataLocation(model: Model, file: string, output: string): string | undefined {
+  const inputData = new Set<string>();
+  const dir = model.dir ?? path.dirname(path.resolve(file));
+  forEachGraph(model.proto.graph!, (g) => { for (const t of g.initializer.filter(isExternal)) inputData.add(path.join(dir, externalRef(t, file).location)); });
+  if (inputData.size === 0) return undefined;
+  const location = `${path.basename(output)}.data`;
+  for (const target of [output, path.join(path.dirname(path.resolve(output)), location)]) {
+    if ([...inputData].some((d) => sameFile(d, target))) throw new UsageError(file, `writing ${target} would overwrite the input's external data; choose another -o`);
+  }
+  return location;
+}
+
+function writeOutput(proto: ModelProto, output: string, model: Model, dataLocation: string | undefined): void {
+  try {
+    writeModel(proto, output, { source: model, ...(dataLocation ? { externalData: { location: dataLocation } } : {}) });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
+    throw new UsageError(output, `cannot write the output (${code})`);
+  }
+}
+
+/**
+ * Structured default for --round-to. onnxruntime's CPU provider runs a Conv with its blocked NCHWc kernels only
+ * when channel counts are multiples of 4, and those kernels compute whole blocks of 8 (AVX2) or 16 (AVX-512)
+ * channels. With exact counts (e.g. 45 of 64) the pruned model falls back to plain convs and measured slower
+ * than the original (bench/README.md, "Pruning").
+ */
+const STRUCTURED_ROUND_TO = 8;
+
 export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
   const sparsity = parseFraction(flags.sparsity, '--sparsity');
   if (!flags.output) throw new UsageError(file, 'missing -o OUT');
-  if (path.resolve(flags.output) === path.resolve(file)) throw new UsageError(file, 'the output would overwrite the input model; choose another -o');
+  if (sameFile(flags.output, file)) throw new UsageError(file, 'the output would overwrite the input model; choose another -o');
+  if (!fs.statSync(path.dirname(path.resolve(flags.output)), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(flags.output, 'the output folder does not exist');
   if ((flags.reconstruct || flags.biasCorrection || flags.distillHead) && !flags.calib) throw new UsageError(file, '--reconstruct, --bias-correction and --distill-head need --calib DATA');
   const model = await readModel(file);
+  const dataLocation = outputDataLocation(model, file, flags.output);
   const selection = { layers: parseSelectors(flags.layers), exclude: parseSelectors(flags.exclude) };
   const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
 
@@ -81,13 +133,12 @@ export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneS
   let summary: Omit<PruneSummary, 'reconstructed' | 'output' | 'input'>;
   if (flags.structured) {
     const activationVariance = flags.importance === 'activation' ? await activationVariances(model, calib!, { samples, file }) : undefined;
-    const r = structuredPrune(model, {
-      ...selection, sparsity, scope, norm: flags.norm, roundTo: parseCount(flags.roundTo, '--round-to', 1), activationVariance, file,
-    });
+    const roundTo = parseCount(flags.roundTo, '--round-to', STRUCTURED_ROUND_TO);
+    const r = structuredPrune(model, { ...selection, sparsity, scope, norm: flags.norm, roundTo, activationVariance, file });
     proto = r.proto;
     toFit = r.refit;
     summary = {
-      mode: 'structured', scope, sparsity: 1 - r.paramsAfter / r.paramsBefore, paramsBefore: r.paramsBefore, paramsAfter: r.paramsAfter,
+      mode: 'structured', scope, roundTo, sparsity: 1 - r.paramsAfter / r.paramsBefore, paramsBefore: r.paramsBefore, paramsAfter: r.paramsAfter,
       layers: r.groups.map((g) => ({ name: g.producers.join('+'), channels: g.channels, kept: g.kept, ...(g.blocked ? { blocked: g.blocked } : {}) })),
     };
   } else {
@@ -114,7 +165,7 @@ export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneS
     }
     if (flags.distillHead) headDistilled = await distillHead(model, { proto, dir: model.dir, file: model.file }, calib, { samples, file });
   }
-  writeModel(proto, flags.output, { source: model });
+  writeOutput(proto, flags.output, model, dataLocation);
   return { input: file, output: flags.output, ...summary, reconstructed, ...(biasCorrected ? { biasCorrected } : {}), ...(headDistilled ? { headDistilled } : {}) };
 }
 
@@ -133,7 +184,7 @@ function printSummary(s: PruneSummary): void {
     lines.push(`${s.mode} ${s.scope} magnitude pruning: ${pct(s.sparsity)} of ${s.paramsBefore.toLocaleString('en-US')} weights are zero`);
     for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.params).padStart(10)}  ${pct(l.sparsity!)}`);
   } else {
-    lines.push(`structured channel pruning: ${s.paramsBefore.toLocaleString('en-US')} → ${s.paramsAfter.toLocaleString('en-US')} parameters (−${pct(s.sparsity)})`);
+    lines.push(`structured channel pruning: ${s.paramsBefore.toLocaleString('en-US')} → ${s.paramsAfter.toLocaleString('en-US')} parameters (−${pct(s.sparsity)})${s.roundTo! > 1 ? `, channel counts rounded up to multiples of ${s.roundTo}` : ''}`);
     for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.channels).padStart(5)} → ${String(l.kept).padStart(5)} channels${l.blocked ? `  (kept: ${l.blocked})` : ''}`);
   }
   for (const r of s.reconstructed) lines.push(`  reconstructed ${r.name}: output MSE ${r.mseBefore.toExponential(2)} → ${r.mseAfter.toExponential(2)}`);
@@ -156,7 +207,7 @@ export function register(program: Command): void {
     .option('--layers <selectors>', 'only these layers: comma-separated names, globs, op types (op:Conv); repeatable', collect, [])
     .option('--exclude <selectors>', 'leave these layers alone (same forms); repeatable', collect, [])
     .option('--structured', 'remove output channels (and the matching inputs downstream)')
-    .option('--round-to <n>', 'structured: keep channel counts at multiples of n (e.g. 8)')
+    .option('--round-to <n>', `structured: keep channel counts at multiples of n, rounded up (default ${STRUCTURED_ROUND_TO}, what onnxruntime's fast CPU convs need; 1 = exact counts)`)
     .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default) or by the output energy they carry on --calib data').choices(['magnitude', 'activation']))
     .option('--plain', 'unstructured global: plain magnitude ranking, without per-layer normalisation and caps')
     .option('--calib <data>', 'unlabelled calibration data (image folder or .npy) for --reconstruct / --distill-head')

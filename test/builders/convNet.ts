@@ -5,18 +5,9 @@ import { graph, model, node, valueInfo, type AttrValue } from '../../src/core/on
 import { DataType } from '../../src/core/onnx/dtypes';
 import type { ModelProto, NodeProto, TensorProto } from '../../src/core/onnx/proto';
 import { makeTensor } from '../../src/core/onnx/tensor';
+import { seededRandom } from '../../src/core/random';
 
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Accumulates nodes and initializers with readable generated names. */
 export class NetBuilder {

@@ -5,10 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../../src/core/eval/datasets';
-import { agreement, maxAbsDiff } from '../../src/core/eval/metrics';
+import { agreement, maxAbsDiff, topKAccuracy } from '../../src/core/eval/metrics';
 import { openSession, runModel } from '../../src/core/eval/runner';
 import { readModelSync } from '../../src/core/onnx/read';
 import { tensorValues } from '../../src/core/onnx/tensor';
+import { writeModel } from '../../src/core/onnx/write';
 import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, tempDir, writeMnistNpy, writeMnistPngs } from '../fixtures/mnist';
 import { fromRoot } from '../fixtures/repoRoot';
 
@@ -59,6 +60,59 @@ test('prune --structured reads a PNG calibration folder with preprocessing flags
   assert.deepEqual(session.inputShape, ['N', 1, 28, 28]);
 });
 
+test('prune --structured --reconstruct with the defaults: channel counts rounded up to multiples of 8, ORT agrees with the original', async () => {
+  const dir = tempDir();
+  const calib = writeMnistNpy(dir, 'calib', 256);
+  const testSplit = writeMnistNpy(dir, 'test', 500);
+  const out = path.join(dir, 'structured.onnx');
+  const r = cli('prune', MNIST_MODEL, '-o', out, '--sparsity', '0.3', '--structured', '--calib', calib.data, '--reconstruct');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /channel counts rounded up to multiples of 8\n/);
+  const m = readModelSync(out);
+  const g = m.proto.graph!;
+  const weightDims = (op: string) => g.node.filter((n) => n.opType === op).map((n) => g.initializer.find((t) => t.name === n.input[1])!.dims.map(Number));
+  // Per group, keep = n − round(0.3·n), rounded up to a multiple of 8: 16 → 11 → 16, 32 → 22 → 24, 64 → 45 → 48.
+  // The residual pair (down, res b) and the depthwise conv share one group.
+  assert.deepEqual(weightDims('Conv').map((d) => d[0]), [16, 24, 24, 24, 24, 48]);
+  assert.deepEqual(weightDims('Conv').map((d) => d[1]), [1, 16, 24, 24, 1, 24]);
+  assert.deepEqual(weightDims('Gemm'), [[10, 48]]);
+  const data = await openDataset(testSplit.data, { labels: testSplit.labels });
+  const ref = await runModel(await openSession(MNIST_MODEL), data);
+  const got = await runModel(await openSession(out), data);
+  const [a, b] = [topKAccuracy(ref, data.labels!, 1), topKAccuracy(got, data.labels!, 1)];
+  console.log(`CLI 30 % structured /8 + reconstruct: top-1 ${(100 * a).toFixed(1)} % → ${(100 * b).toFixed(1)} %, agreement ${agreement(ref, got).toFixed(3)}, max |Δlogit| ${maxAbsDiff(ref, got).toFixed(3)}`);
+  assert.ok(agreement(ref, got) >= 0.97, `agreement ${agreement(ref, got)}`);
+  assert.ok(a - b <= 0.02, `top-1 ${a} → ${b}`);
+});
+
+test('an input with external data: the output gets its own data file next to it and runs like the inline model\'s output', async () => {
+  const [a, b] = [tempDir(), tempDir()];
+  const inline = path.join(a, 'inline.onnx');
+  const external = path.join(a, 'model.onnx');
+  fs.copyFileSync(MNIST_MODEL, inline);
+  const inputData = path.join(a, 'out.onnx.data');
+  writeModel(readModelSync(MNIST_MODEL).proto, external, { externalData: { location: path.basename(inputData), threshold: 0 } });
+  const dataBefore = sha(inputData);
+  const fromInline = path.join(b, 'from-inline.onnx');
+  const fromExternal = path.join(b, 'from-external.onnx');
+  for (const [input, out] of [[inline, fromInline], [external, fromExternal]]) {
+    const r = cli('prune', input, '-o', out, '--sparsity', '0.3', '--structured');
+    assert.equal(r.status, 0, r.stderr);
+  }
+  assert.ok(fs.existsSync(`${fromExternal}.data`), 'the data file sits next to the output');
+  assert.equal(sha(inputData), dataBefore, 'the input\'s data file is untouched');
+  const testSplit = writeMnistNpy(b, 'test', 200);
+  const data = await openDataset(testSplit.data, { labels: testSplit.labels });
+  const [x, y] = [await runModel(await openSession(fromInline), data), await runModel(await openSession(fromExternal), data)];
+  assert.equal(maxAbsDiff(x, y), 0);
+  // -o out.onnx would write its data to out.onnx.data, the input's own data file: refused, nothing written.
+  const r = cli('prune', external, '-o', path.join(a, 'out.onnx'), '--sparsity', '0.3');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /^onnx-lens: .*would overwrite the input's external data/);
+  assert.equal(sha(inputData), dataBefore);
+  assert.ok(!fs.existsSync(path.join(a, 'out.onnx')));
+});
+
 test('bad input: one line on stderr, non-zero exit, nothing written', () => {
   const dir = tempDir();
   const out = path.join(dir, 'x.onnx');
@@ -66,8 +120,17 @@ test('bad input: one line on stderr, non-zero exit, nothing written', () => {
   fs.writeFileSync(corrupt, Buffer.from('not a model at all'));
   const copy = path.join(dir, 'model.onnx');
   fs.copyFileSync(MNIST_MODEL, copy);
+  // The input reached through a symlinked folder: renaming over it would replace the input itself.
+  const alias = path.join(tempDir(), 'alias');
+  fs.symlinkSync(dir, alias, 'dir');
+  const link = path.join(alias, 'model.onnx');
   const cases: [string[], RegExp][] = [
     [[copy, '-o', copy, '--sparsity', '0.5'], /would overwrite the input model/],
+    [[copy, '-o', link, '--sparsity', '0.5'], /would overwrite the input model/],
+    [[copy, '-o', path.join(dir, 'missing', 'x.onnx'), '--sparsity', '0.5'], /the output folder does not exist/],
+    [[copy, '-o', out, '--sparsity', '-0.1'], /--sparsity must be a fraction/],
+    [[copy, '-o', out, '--sparsity', '1'], /--sparsity must be a fraction/],
+    [[copy, '-o', out, '--sparsity', '0.3', '--structured', '--round-to', '0'], /--round-to must be a positive integer/],
     [[copy, '-o', out, '--sparsity', '2'], /--sparsity must be a fraction/],
     [[copy, '-o', out, '--sparsity', '0.5', '--reconstruct'], /need --calib/],
     [[copy, '-o', out, '--sparsity', '0.5', '--importance', 'activation'], /--importance activation needs --structured and --calib/],

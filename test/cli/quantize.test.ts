@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../../src/core/eval/datasets';
 import { readModelSync } from '../../src/core/onnx/read';
+import { writeModel } from '../../src/core/onnx/write';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
 import { fromRoot } from '../fixtures/repoRoot';
 import { accuracy, compareOutputs, count, fusedOps, outputs } from '../core/quantize/ortRun';
@@ -62,6 +63,11 @@ test('bad arguments give one line on stderr, a non-zero exit and no output file'
     [[MNIST_MODEL, '-o', out, '--mode', 'static', '--bits', '4', '--calib', 'x.npy'], /--bits 4 is only available with --mode weight/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--layers', 'no_such_layer'], /selector 'no_such_layer' matches no layer/],
     [[path.join(dir, 'missing.onnx'), '-o', out, '--mode', 'weight'], /file not found/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib', 'x.npy'], /--calib only applies to --mode static/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--method', 'entropy'], /--method only applies to --mode static/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', 'x.npy', '--block-size', '32'], /--block-size only applies to --mode weight/],
+    [[MNIST_MODEL, '-o', path.join(dir, 'no', 'such', 'folder', 'x.onnx'), '--mode', 'weight'], /output folder does not exist/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', path.join(dir, 'missing.npy')], /missing\.npy/],
   ];
   for (const [args, message] of cases) {
     const r = cli('quantize', ...args);
@@ -70,4 +76,38 @@ test('bad arguments give one line on stderr, a non-zero exit and no output file'
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(!fs.existsSync(out));
   }
+});
+
+test('an output hard-linked to the input is refused; the input is unchanged', () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'model.onnx');
+  fs.copyFileSync(MNIST_MODEL, input);
+  const link = path.join(dir, 'link.onnx');
+  fs.linkSync(input, link);
+  const before = sha(input);
+  const r = cli('quantize', input, '-o', link, '--mode', 'weight');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /overwrite the input/);
+  assert.equal(sha(input), before);
+});
+
+test('a model with external data quantized into another folder gets its own data file and runs', async () => {
+  const dir = tempDir();
+  const src = path.join(dir, 'in');
+  const dst = path.join(dir, 'out');
+  fs.mkdirSync(src);
+  fs.mkdirSync(dst);
+  const input = path.join(src, 'model.onnx');
+  writeModel(readModelSync(MNIST_MODEL).proto, input, { externalData: { location: 'model.data', threshold: 0 } });
+  const dataBefore = sha(path.join(src, 'model.data'));
+  const out = path.join(dst, 'int8.onnx');
+  // Convs stay in float (their weights stay external), the Gemm weights are quantized.
+  const r = cli('quantize', input, '-o', out, '--mode', 'weight', '--exclude', 'op:Conv');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(dst, 'int8.onnx.data')));
+  assert.equal(sha(path.join(src, 'model.data')), dataBefore);
+  const split = writeMnistNpy(dir, 'test', 200);
+  const data = await openDataset(split.data, { labels: split.labels });
+  const c = compareOutputs(await outputs(fs.readFileSync(MNIST_MODEL), data, 64), await outputs(out, data, 64));
+  assert.ok(c.agreement >= 0.97, `agreement ${c.agreement}`);
 });

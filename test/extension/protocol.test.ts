@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LayerStats, ModelReport } from '../../src/core/analysis/report';
 import {
-  formatBitsMix, formatBytes, formatCount, formatPercent, isFromWebview, isHistogramData, isToWebview, RpcEndpoint,
+  formatBitsMix, formatBytes, formatCount, formatPercent, isFromWebview, isHistogramData, isToWebview, packRows, packToWebview, RpcEndpoint,
+  unpackEnvelope, unpackRows,
   type CompactGraph, type Envelope, type FromWebview, type ToWebview,
 } from '../../src/protocol';
 
@@ -64,6 +65,43 @@ test('only known message types pass, each with its own fields', () => {
 test('histogram data needs one more edge than bins', () => {
   assert.equal(isHistogramData({ layer: 'a', dtype: 'float32', edges: [0, 1, 2], counts: [3, 4], zeros: 1 }), true);
   assert.equal(isHistogramData({ layer: 'a', dtype: 'float32', edges: [0, 1], counts: [3, 4], zeros: 1 }), false);
+});
+
+test('model and graph messages survive packing into columns and a structured clone, field for field', () => {
+  const layers = [
+    layer(),
+    // shapes left out, as the analysis does when it cannot infer them
+    (({ inputShape: _i, outputShape: _o, ...l }) => l)(layer({ name: 'q', axis: 0, blockSize: 32, perChannel: true, scheme: 'qdq', bits: 4 })),
+    layer({ name: 'fc', op: 'Gemm', weights: [
+      { name: 'fc.w', shape: [10, 4], dtype: 'int8', role: 'weight', params: 40, zeros: 3, bytes: 40 },
+      { name: 'fc.b', shape: [10], dtype: 'float32', role: 'bias', params: 10, zeros: 0, bytes: 40 },
+    ] }),
+  ];
+  const g: CompactGraph = { names: ['conv1', 'q', 'fc'], ops: ['Conv', 'Conv', 'Gemm'], layer: [0, 1, 2], edges: [0, 1, 1, 2] };
+  const sent: ToWebview = { type: 'model', report: report(layers), graph: g, fileName: 'm.onnx', timings: { opened: 5 } };
+  const wire = structuredClone({ kind: 'event', body: packToWebview(sent) });
+  const body = (wire.body as { report: { layers: { columns: Record<string, { numbers?: unknown }> } } });
+  assert.ok(body.report.layers.columns.params.numbers instanceof Float64Array, 'numeric fields travel as binary columns');
+  const received = unpackEnvelope(wire) as Envelope<ToWebview>;
+  assert.deepEqual(received, { kind: 'event', body: sent });
+  assert.equal(isToWebview((received as { body: unknown }).body), true);
+  assert.equal('axis' in (received as { body: { report: ModelReport } }).body.report.layers[0], false, 'absent fields stay absent');
+
+  const preview: ToWebview = { type: 'graph', graph: { ...g, layer: [-1, -1, -1] }, fileName: 'm.onnx' };
+  assert.deepEqual(unpackEnvelope(structuredClone({ kind: 'event', body: packToWebview(preview) })), { kind: 'event', body: preview });
+  assert.deepEqual(unpackRows(packRows([])), []);
+});
+
+test('malformed packed layers unpack to a message that validation rejects, without throwing', () => {
+  const packed = packRows([layer(), layer({ name: 'b' })]);
+  const broken = (columns: object) => unpackEnvelope({ kind: 'event', body: { type: 'model', report: { model: report().model, layers: { packedRows: 2, columns } }, graph, fileName: 'm' } });
+  const short = { ...packed.columns, params: { numbers: new Float64Array(1) } };
+  const badCounts = { ...packed.columns, weights: { counts: Int32Array.from([1, 5]), rows: packRows([]) } };
+  const badMask = { ...packed.columns, name: { values: ['a', 'b'], absent: 'yes' } };
+  for (const columns of [short, badCounts, badMask, { name: 'conv1' }]) {
+    assert.equal(isToWebview((broken(columns) as { body: unknown }).body), false, JSON.stringify(Object.keys(columns)));
+  }
+  assert.equal(unpackEnvelope('hello'), 'hello');
 });
 
 /** Two endpoints wired back to back, as the host and the webview are. */

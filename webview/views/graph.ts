@@ -22,6 +22,18 @@ interface Theme { background: string; foreground: string; edge: string; border: 
 
 export interface GraphStats { nodes: number; visualNodes: number; layoutMs: number; runs: number }
 
+/** What a graph view computed from the graph's structure alone, reusable by the next view of the same structure. */
+export interface GraphStructure {
+  runs: BlockRun[];
+  collapsed: Set<number>;
+  visual: VisualGraph;
+  layout: Layout;
+  layoutMs: number;
+  shortEdgesByRank: number[][];
+  longEdges: number[];
+  transform: ZoomTransform;
+}
+
 export class GraphView {
   readonly canvas: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D;
@@ -44,17 +56,24 @@ export class GraphView {
   private hover = -1;
   private frameRequested = false;
   private painted = false;
+  /** the view was taken over from a preview: do not fit it again */
+  private keepView = false;
   private cssWidth = 0;
   private cssHeight = 0;
   private readonly nameToId = new Map<string, number>();
   private readonly searchCount: HTMLElement;
   private readonly collapseButton: HTMLElement;
   framesDrawn = 0;
+  private readonly resizeObserver = new ResizeObserver(() => this.resize());
 
-  constructor(parent: HTMLElement, private readonly state: ViewState) {
+  /**
+   * `reuse`: the structure computed by the preview of the same graph (shown while the layers were analysed),
+   * so that the analysed view neither finds blocks nor lays out again, and opens where the preview was.
+   */
+  constructor(parent: HTMLElement, private readonly state: ViewState, reuse?: GraphStructure) {
     const g = state.graph;
     g.names.forEach((name, i) => { if (!this.nameToId.has(name)) this.nameToId.set(name, i); });
-    this.runs = findRepeatedBlocks({ ops: g.ops, edges: g.edges });
+    this.runs = reuse?.runs ?? findRepeatedBlocks({ ops: g.ops, edges: g.edges });
 
     const section = document.createElement('section');
     section.className = 'graph';
@@ -65,8 +84,10 @@ export class GraphView {
     this.searchCount.className = 'count';
     this.searchCount.dataset.testid = 'graph-search-count';
     this.collapseButton = button('', 'graph-collapse', () => this.setCollapsedAll(this.collapsed.size === 0));
+    const search = textField('Search name or op', 'graph-search', (q) => this.search(q), (_q, back) => this.nextMatch(back ? -1 : 1));
+    search.title = 'Search nodes by name or op type; Enter: next match, Shift+Enter: previous';
     controls.append(
-      textField('Search nodes (name or op), Enter for next', 'graph-search', (q) => this.search(q), (_q, back) => this.nextMatch(back ? -1 : 1)),
+      search,
       this.searchCount,
       this.collapseButton,
       button('Fit', 'graph-fit', () => this.fit()),
@@ -97,8 +118,28 @@ export class GraphView {
     state.on('selection', () => { this.revealSelection(); this.schedule(); });
     state.on('colorBy', () => { this.computeColors(); this.schedule(); });
     this.readTheme();
-    this.rebuild();
-    new ResizeObserver(() => this.resize()).observe(holder);
+    if (reuse) {
+      ({ collapsed: this.collapsed, visual: this.visual, layout: this.layout, layoutMs: this.layoutMs } = reuse);
+      ({ shortEdgesByRank: this.shortEdgesByRank, longEdges: this.longEdges } = reuse);
+      this.afterLayout();
+      this.transform = reuse.transform;
+      // d3-zoom keeps its state on the element: start from the preview's view.
+      select(this.canvas).property('__zoom', reuse.transform);
+      this.keepView = true;
+    } else {
+      this.rebuild();
+    }
+    this.resizeObserver.observe(holder);
+  }
+
+  /** Stops following the canvas's size (the view was replaced). */
+  dispose(): void {
+    this.resizeObserver.disconnect();
+  }
+
+  structure(): GraphStructure {
+    const { runs, collapsed, visual, layout, layoutMs, shortEdgesByRank, longEdges, transform } = this;
+    return { runs, collapsed, visual, layout, layoutMs, shortEdgesByRank, longEdges, transform };
   }
 
   // ---- building ----
@@ -118,6 +159,11 @@ export class GraphView {
       else byRank[Math.min(ra, rb)].push(i);
     }
     this.shortEdgesByRank = byRank;
+    this.afterLayout();
+  }
+
+  /** Controls, colours and search follow a new visual graph. */
+  private afterLayout(): void {
     this.collapseButton.textContent = this.collapsed.size ? 'Expand all blocks' : `Collapse repeated blocks (${this.runs.length})`;
     this.collapseButton.toggleAttribute('disabled', this.runs.length === 0);
     this.computeColors();
@@ -199,7 +245,10 @@ export class GraphView {
     this.canvas.height = Math.floor(this.cssHeight * dpr);
     this.canvas.style.width = `${this.cssWidth}px`;
     this.canvas.style.height = `${this.cssHeight}px`;
-    if (!this.painted) this.fitWidth();
+    if (!this.painted && !this.keepView) this.fitWidth();
+    // The first drawing happens here, before this frame is painted (resize observers run after layout), so that
+    // the graph appears together with the rest of the view rather than one frame later.
+    if (!this.painted) this.draw();
     else this.schedule();
   }
 
@@ -329,8 +378,9 @@ export class GraphView {
     this.framesDrawn++;
     if (!this.painted) {
       this.painted = true;
-      // Only the first graph of the page counts (the preview's, when there was one).
-      if (!performance.getEntriesByName('graph-first-paint').length) afterPaint(() => performance.mark('graph-first-paint'));
+      // The first graph of the page (the preview's, when there was one), and the first coloured by the analysis.
+      const marks = this.state.preview ? ['graph-first-paint'] : ['graph-first-paint', 'graph-analysed-paint'];
+      for (const mark of marks) if (!performance.getEntriesByName(mark).length) afterPaint(() => performance.mark(mark));
     }
   }
 

@@ -1,5 +1,6 @@
 // Per-layer bar chart (d3): one bar per weighted layer, height = params or bytes, colour = sparsity or bits,
-// sortable; click / ctrl-click / brushing selects; arrow keys move, Enter selects.
+// sortable; click / ctrl-click / brushing selects; arrow keys move, Enter selects. Above a few hundred layers
+// only the bars in and near the scrolled-to part are in the DOM (thousands of SVG rects cost ~0.3 s to lay out).
 import { axisLeft, brushX, format, max, scaleBand, scaleSqrt, select, type Selection } from 'd3';
 import type { LayerStats } from '../../src/core/analysis/report';
 import { layerColor } from '../colors';
@@ -13,6 +14,10 @@ type HeightBy = 'params' | 'size';
 const HEIGHT = 220;
 const MARGIN = { top: 10, right: 12, bottom: 10, left: 56 };
 const MIN_BAR = 4;
+/** Up to this many bars are always in the DOM (every layer of most image classifiers). */
+const MIN_RENDERED = 400;
+/** bars kept on each side of the visible ones */
+const OVERSCAN = 100;
 
 export class LayerChart {
   private readonly root: HTMLElement;
@@ -21,7 +26,16 @@ export class LayerChart {
   private heightBy: HeightBy = 'params';
   private order: LayerStats[] = [];
   private active = 0;
-  private barEls: SVGRectElement[] = [];
+  /** the bar of each position in `order`, once created */
+  private barEls: (SVGRectElement | undefined)[] = [];
+  private barsGroup?: SVGGElement;
+  private barGeometry?: { x: (name: string) => number | undefined; step: number; bandwidth: string; y: (v: number) => number; plotH: number };
+  private windowStart = -1;
+  private windowEnd = -1;
+  private frameRequested = false;
+  private readonly scroller: HTMLElement;
+  /** scroller width the bars were laid out for: the resize observer's first call must not build them again */
+  private renderedWidth = -1;
 
   constructor(parent: HTMLElement, private readonly state: ViewState) {
     this.root = document.createElement('section');
@@ -35,6 +49,12 @@ export class LayerChart {
     );
     const scroller = document.createElement('div');
     scroller.className = 'chart-scroll';
+    this.scroller = scroller;
+    scroller.addEventListener('scroll', () => {
+      if (this.frameRequested) return;
+      this.frameRequested = true;
+      requestAnimationFrame(() => { this.frameRequested = false; this.renderWindow(); });
+    });
     this.root.append(controls, scroller);
     parent.append(this.root);
     this.svg = select(scroller).append('svg')
@@ -48,11 +68,9 @@ export class LayerChart {
     this.svg.on('blur', () => hideTooltip());
     state.on('selection', () => this.updateSelection());
     state.on('colorBy', () => this.updateColors());
-    let width = -1;
     new ResizeObserver(() => {
-      if (scroller.clientWidth === width) return;
-      width = scroller.clientWidth;
-      this.render();
+      if (scroller.clientWidth !== this.renderedWidth) this.render();
+      else this.renderWindow();
     }).observe(scroller);
   }
 
@@ -68,7 +86,8 @@ export class LayerChart {
     this.order = sorted;
     this.active = Math.min(this.active, Math.max(0, sorted.length - 1));
 
-    const available = (this.root.querySelector('.chart-scroll') as HTMLElement).clientWidth || 800;
+    this.renderedWidth = (this.root.querySelector('.chart-scroll') as HTMLElement).clientWidth;
+    const available = this.renderedWidth || 800;
     const width = Math.max(available, MARGIN.left + MARGIN.right + sorted.length * MIN_BAR);
     const plotW = width - MARGIN.left - MARGIN.right;
     const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -90,30 +109,14 @@ export class LayerChart {
     });
     plot.append('g').attr('class', 'brush').call(brush);
 
-    // Bars are plain DOM built in one pass (thousands of layers: d3's per-attribute passes cost several times more).
-    const bars = plot.append('g').attr('class', 'bars').node()!;
-    const frag = document.createDocumentFragment();
-    const bandwidth = String(x.bandwidth());
-    this.barEls = sorted.map((l, i) => {
-      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-      const v = this.value(l);
-      r.id = `bar-${i}`;
-      r.dataset.testid = 'layer-bar';
-      r.dataset.layer = l.name;
-      r.dataset.params = String(l.params);
-      r.dataset.sparsity = String(l.sparsity);
-      r.dataset.bits = String(l.bits);
-      r.dataset.order = String(i);
-      r.setAttribute('role', 'option');
-      r.setAttribute('aria-label', `${l.name}, ${l.op}, ${l.params} params, ${(l.sparsity * 100).toFixed(1)}% sparse, ${l.bits}-bit`);
-      r.setAttribute('x', String(x(l.name)));
-      r.setAttribute('width', bandwidth);
-      r.setAttribute('y', String(Math.min(y(v), plotH - 2)));
-      r.setAttribute('height', String(Math.max(2, plotH - y(v))));
-      frag.append(r);
-      return r;
-    });
-    bars.append(frag);
+    // Bars are plain DOM (thousands of layers: d3's per-attribute passes cost several times more), created when
+    // they scroll into view.
+    this.barsGroup = plot.append('g').attr('class', 'bars').node()!;
+    const bars = this.barsGroup;
+    this.barEls = new Array(sorted.length);
+    this.barGeometry = { x: (name) => x(name), step: x.step(), bandwidth: String(x.bandwidth()), y, plotH };
+    this.windowStart = this.windowEnd = -1;
+    this.renderWindow();
     const barAt = (e: Event) => {
       const order = (e.target as SVGElement).dataset?.order;
       return order === undefined ? undefined : Number(order);
@@ -130,32 +133,78 @@ export class LayerChart {
       this.state.select([sorted[i].name], e.ctrlKey || e.metaKey || e.shiftKey ? 'toggle' : 'replace');
       this.updateActive();
     });
-    this.updateColors();
-    this.updateSelection();
     this.updateActive();
   }
 
+  /** Puts the bars of the visible part (all of them for small models) and the active bar into the DOM. */
+  private renderWindow(): void {
+    const geometry = this.barGeometry;
+    if (!geometry || !this.barsGroup) return;
+    const n = this.order.length;
+    let start = 0, end = n;
+    if (n > MIN_RENDERED) {
+      const left = this.scroller.scrollLeft - MARGIN.left;
+      start = Math.max(0, Math.floor(left / geometry.step) - OVERSCAN);
+      end = Math.min(n, Math.ceil((left + (this.scroller.clientWidth || 800)) / geometry.step) + OVERSCAN);
+    }
+    if (start === this.windowStart && end === this.windowEnd) return;
+    this.windowStart = start;
+    this.windowEnd = end;
+    const frag = document.createDocumentFragment();
+    for (let i = start; i < end; i++) frag.append(this.bar(i));
+    if (this.active < start || this.active >= end) frag.append(this.bar(this.active));
+    this.barsGroup.replaceChildren(frag);
+  }
+
+  private bar(i: number): SVGRectElement {
+    const existing = this.barEls[i];
+    if (existing) return existing;
+    const { x, bandwidth, y, plotH } = this.barGeometry!;
+    const l = this.order[i];
+    const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+    const v = this.value(l);
+    r.id = `bar-${i}`;
+    r.dataset.testid = 'layer-bar';
+    r.dataset.layer = l.name;
+    r.dataset.params = String(l.params);
+    r.dataset.sparsity = String(l.sparsity);
+    r.dataset.bits = String(l.bits);
+    r.dataset.order = String(i);
+    r.setAttribute('role', 'option');
+    r.setAttribute('aria-label', `${l.name}, ${l.op}, ${l.params} params, ${(l.sparsity * 100).toFixed(1)}% sparse, ${l.bits}-bit`);
+    r.setAttribute('x', String(x(l.name)));
+    r.setAttribute('width', bandwidth);
+    r.setAttribute('y', String(Math.min(y(v), plotH - 2)));
+    r.setAttribute('height', String(Math.max(2, plotH - y(v))));
+    this.barEls[i] = r;
+    this.paintBar(r, i);
+    return r;
+  }
+
+  private paintBar(r: SVGRectElement, i: number): void {
+    const c = layerColor(this.order[i], this.state.colorBy);
+    r.dataset.color = c;
+    r.style.fill = c;
+    const on = this.state.selected.has(this.order[i].name);
+    r.setAttribute('aria-selected', String(on));
+    r.classList.toggle('selected', on);
+    r.classList.toggle('active', i === this.active);
+  }
+
   private updateColors(): void {
-    const by = this.state.colorBy;
-    this.barEls.forEach((r, i) => {
-      const c = layerColor(this.order[i], by);
-      r.dataset.color = c;
-      r.style.fill = c;
-    });
+    this.barEls.forEach((r, i) => { if (r) this.paintBar(r, i); });
   }
 
   private updateSelection(): void {
-    const sel = this.state.selected;
-    this.barEls.forEach((r, i) => {
-      const on = sel.has(this.order[i].name);
-      r.setAttribute('aria-selected', String(on));
-      r.classList.toggle('selected', on);
-    });
+    this.barEls.forEach((r, i) => { if (r) this.paintBar(r, i); });
   }
 
   private updateActive(): void {
-    this.barEls.forEach((r, i) => r.classList.toggle('active', i === this.active));
-    if (this.order.length) this.svg.attr('aria-activedescendant', `bar-${this.active}`);
+    this.barEls.forEach((r, i) => r?.classList.toggle('active', i === this.active));
+    if (this.order.length) {
+      if (!this.barEls[this.active]) this.barsGroup?.append(this.bar(this.active));
+      this.svg.attr('aria-activedescendant', `bar-${this.active}`);
+    }
   }
 
   private onKey(e: KeyboardEvent): void {

@@ -5,7 +5,7 @@ import { externalRef, isExternal, resolveExternalPath } from '../onnx/externalDa
 import { dtypeName } from '../onnx/dtypes';
 import { indexGraph, nodeLabel, type GraphIndex } from '../onnx/graph';
 import type { NodeProto, TensorProto, ValueInfoProto } from '../onnx/proto';
-import { forEachGraph, opsetVersion, type Model } from '../onnx/read';
+import { forEachGraph, openModelLazy, opsetVersion, type Model } from '../onnx/read';
 import { inferShapes, isKnown, type Dim, type ShapeInfo } from '../onnx/shapes';
 import { tensorByteLength } from '../onnx/tensor';
 import { layerOpKey, layerOps, noMacs, type LayerOp, type WeightSlot } from './layerOps';
@@ -43,6 +43,8 @@ export function findLayers(model: Model, g: GraphIndex = indexGraph(model.proto.
     if (!op) return;
     let weights: StoredWeight[];
     if (op.anyConstantInput) {
+      // Only constants in: a constant computation (e.g. a QDQ bias scale s_input · s_weight), not a layer.
+      if (node.input.every((i) => !i || g.constants.has(i))) return;
       const role = op.anyConstantInput;
       weights = node.input
         .map((_, input): WeightSlot => ({ input, role }))
@@ -144,7 +146,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions = {}): ModelR
   const g = indexGraph(graph);
   const shapes = inferShapes(graph, { inputShapes: options.inputShapes, source: model }, g);
   const found = findLayers(model, g);
-  const counter = new ZeroCounter();
+  const counter = new ZeroCounter(Math.max(0, ...found.flatMap((l) => l.weights.map((w) => tensorByteLength(w.tensor)))));
   const layers = found.map((l) => layerStats(l, shapes, counter));
 
   // Totals count each stored tensor once, even when several layers share it.
@@ -195,4 +197,17 @@ export function analyzeModel(model: Model, options: AnalyzeOptions = {}): ModelR
     },
     layers,
   };
+}
+
+/**
+ * analyzeModel of a model file, opened so that each large weight is read from disk once, into a buffer reused
+ * from weight to weight, instead of the whole file being held in memory (openModelLazy).
+ */
+export function analyzeFile(file: string, options: AnalyzeOptions = {}): ModelReport {
+  const model = openModelLazy(file);
+  try {
+    return analyzeModel(model, options);
+  } finally {
+    model.close();
+  }
 }

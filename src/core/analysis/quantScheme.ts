@@ -9,7 +9,7 @@ import { DataType, dtypeBits, dtypeInfo, dtypeName } from '../onnx/dtypes';
 import type { GraphIndex } from '../onnx/graph';
 import type { NodeProto, TensorProto } from '../onnx/proto';
 import { numel } from '../onnx/shapes';
-import { rawBytes, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { forEachRawChunk, rawBytes, tensorDims, tensorValues, type ByteBuffer, type TensorSource } from '../onnx/tensor';
 import type { LayerOp, WeightSlot } from './layerOps';
 import type { QuantScheme, WeightInfo } from './report';
 
@@ -32,8 +32,10 @@ export interface StoredWeight {
   values: () => ArrayLike<number>;
   /** does values() give the stored tensor's own elements (false when they are unpacked, as for MatMulNBits)? */
   valuesAreTensor: boolean;
-  /** the stored tensor's raw little-endian bytes (a view into the model file where possible) */
-  rawBytes: () => Uint8Array;
+  /** the stored tensor's raw little-endian bytes: a view of the file buffer, or read from disk into `into` */
+  rawBytes: (into?: ByteBuffer) => Uint8Array;
+  /** the same bytes in pieces of `chunkBytes` where they are read from disk (forEachRawChunk), else whole */
+  rawChunks: (chunkBytes: number, into: ByteBuffer, fn: (bytes: Uint8Array, offset: number) => void) => void;
   /** for element i: the stored value that means real zero, and the scale to real values */
   zeroPoint: (i: number) => number;
   scale: (i: number) => number;
@@ -94,7 +96,8 @@ function direct(name: string, t: TensorProto, slot: WeightSlot, n: NodeProto, op
     quantParams,
     values: () => tensorValues(t, src),
     valuesAreTensor: true,
-    rawBytes: () => rawBytes(t, src),
+    rawBytes: (into) => rawBytes(t, src, into),
+    rawChunks: (chunkBytes, into, fn) => forEachRawChunk(t, src, chunkBytes, into, fn),
     zeroPoint: lookup(zpT, src, 0, index),
     scale: lookup(scaleT, src, 1, index),
   };
@@ -117,7 +120,8 @@ function qdq(dq: NodeProto, q: TensorProto, slot: WeightSlot, g: GraphIndex, src
     quantParams: [scaleT, zpT].filter((x): x is TensorProto => !!x),
     values: () => tensorValues(q, src),
     valuesAreTensor: true,
-    rawBytes: () => rawBytes(q, src),
+    rawBytes: (into) => rawBytes(q, src, into),
+    rawChunks: (chunkBytes, into, fn) => forEachRawChunk(q, src, chunkBytes, into, fn),
     zeroPoint: lookup(zpT, src, 0, index),
     scale: lookup(scaleT, src, 1, index),
   };
@@ -167,7 +171,8 @@ function matmulNBits(n: NodeProto, b: TensorProto, g: GraphIndex, src: TensorSou
       return out;
     },
     valuesAreTensor: false,
-    rawBytes: () => rawBytes(b, src),
+    rawBytes: (into) => rawBytes(b, src, into),
+    rawChunks: (chunkBytes, into, fn) => forEachRawChunk(b, src, chunkBytes, into, fn),
     zeroPoint,
     scale: lookup(scaleT, src, 1, block),
   };

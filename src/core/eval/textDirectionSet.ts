@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { seededRandom } from '../random';
 
 export const TEXT_LINE_HEIGHT = 48;
 export const TEXT_LINE_WIDTH = 192;
@@ -38,7 +39,7 @@ export async function writeTextDirectionSet(dir: string, opts: TextDirectionSetO
   for (let start = 0; start < lines; start += parallel) {
     await Promise.all(Array.from({ length: Math.min(parallel, lines - start) }, async (_, k) => {
       const i = start + k;
-      const line = await renderTextLine(mulberry32(seed * 1_000_003 + i));
+      const line = await renderTextLine(seededRandom(seed * 1_000_003 + i));
       const name = `${String(i).padStart(5, '0')}.png`;
       await Promise.all([
         toCrop(line, false).toFile(path.join(dir, TEXT_DIRECTION_CLASSES[0], name)),
@@ -95,16 +96,4 @@ function toCrop(line: TextLine, rotate180: boolean): sharp.Sharp {
   return img.resize(scaledWidth, TEXT_LINE_HEIGHT, { fit: 'fill' })
     .extend({ right: TEXT_LINE_WIDTH - scaledWidth, background: { r: 128, g: 128, b: 128 } })
     .png();
-}
-
-/** Small seeded PRNG (mulberry32) so the set is the same on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,5 +1,7 @@
-// Tensor data access: element counts, raw bytes (inline, typed fields or external), decoded values, and
-// building tensors from values. Values come back as the narrowest JS typed array that holds them exactly.
+// Tensor data access: element counts, raw bytes (inline, typed fields, external, or left in the model file),
+// decoded values, and building tensors from values. Values come back as the narrowest JS typed array that holds
+// them exactly.
+import fs from 'node:fs';
 import { OnnxFormatError } from '../errors';
 import {
   DataType, bfloat16ToFloat, dtypeBits, dtypeInfo, dtypeName, float16ToFloat, floatToBfloat16, floatToFloat16,
@@ -29,6 +31,59 @@ export function tensorByteLength(t: TensorProto): number {
   return rawByteLength(t.dataType, tensorNumel(t));
 }
 
+/** A model file kept open so that tensors whose raw_data was left in it can be read on demand. */
+export interface DeferredFile {
+  file: string;
+  /** undefined once the file is closed */
+  fd: number | undefined;
+}
+
+interface DeferredSpan { source: DeferredFile; offset: number; length: number }
+
+/**
+ * raw_data not read at open (openModelLazy in read.ts): while the tensor's rawData stays empty, its bytes are
+ * read from here.
+ */
+const deferredSpans = new WeakMap<TensorProto, DeferredSpan>();
+
+/** Records that `t`'s raw_data is the `length` bytes at `offset` of the open `source` file. */
+export function deferRawData(t: TensorProto, source: DeferredFile, offset: number, length: number): void {
+  deferredSpans.set(t, { source, offset, length });
+}
+
+/** Where a tensor's bytes are put when they have to be read from a file (a reused buffer, or a fresh one). */
+export type ByteBuffer = (length: number) => Uint8Array;
+
+const freshBuffer: ByteBuffer = (length) => new Uint8Array(length);
+
+/** Bytes [begin, end) of a deferred tensor's raw_data, read into `into(end − begin)`. */
+function readDeferred(t: TensorProto, span: DeferredSpan, into: ByteBuffer, begin = 0, end = span.length): Uint8Array {
+  const { fd, file } = span.source;
+  if (fd === undefined) throw new Error(`tensor '${t.name}': its model file ${file} was closed before its data was read`);
+  const out = into(end - begin);
+  for (let done = 0; done < out.length;) {
+    const n = fs.readSync(fd, out, done, out.length - done, span.offset + begin + done);
+    if (n === 0) throw new OnnxFormatError(file, `tensor '${t.name}': the file ended while reading its data (was it changed?)`);
+    done += n;
+  }
+  return out;
+}
+
+/**
+ * Calls `fn` with consecutive pieces of the tensor's raw bytes, each `chunkBytes` long but the last, and the
+ * offset of each. raw_data left in the model file is read piece by piece into `into`, so a small buffer serves
+ * a big tensor; all other data comes as one piece (rawBytes).
+ */
+export function forEachRawChunk(t: TensorProto, src: TensorSource, chunkBytes: number, into: ByteBuffer, fn: (bytes: Uint8Array, offset: number) => void): void {
+  const span = deferredSpans.get(t);
+  if (!span || t.rawData.length > 0) {
+    fn(rawBytes(t, src, into), 0);
+    return;
+  }
+  checkByteCount(t, span.length, tensorByteLength(t), src);
+  for (let begin = 0; begin < span.length; begin += chunkBytes) fn(readDeferred(t, span, into, begin, Math.min(span.length, begin + chunkBytes)), begin);
+}
+
 /** Does the tensor carry its values in a typed field (float_data, int32_data, …) instead of raw_data? */
 function hasTypedField(t: TensorProto): boolean {
   return t.floatData.length + t.int32Data.length + t.int64Data.length + t.doubleData.length + t.uint64Data.length > 0;
@@ -36,10 +91,13 @@ function hasTypedField(t: TensorProto): boolean {
 
 /**
  * The tensor's little-endian raw bytes (as raw_data would hold them). Inline raw_data is returned as a view
- * (no copy); typed fields are packed; external data is read from disk now (lazily, per tensor).
+ * (no copy); typed fields are packed; external data is read from disk now (lazily, per tensor), and raw_data
+ * left in the model file is read into `into(length)`.
  */
-export function rawBytes(t: TensorProto, src: TensorSource = {}): Uint8Array {
+export function rawBytes(t: TensorProto, src: TensorSource = {}, into: ByteBuffer = freshBuffer): Uint8Array {
   const expected = tensorByteLength(t);
+  const span = deferredSpans.get(t);
+  if (span && t.rawData.length === 0) return checkLength(t, readDeferred(t, span, into), expected, src);
   if (isExternal(t)) {
     if (!src.dir) throw new OnnxFormatError(src.file, `tensor '${t.name}' uses external data, but the model's folder is unknown`);
     return checkLength(t, readExternalBytes(t, src.dir, expected, src.file), expected, src);
@@ -62,9 +120,10 @@ export function checkTensorData(t: TensorProto, where: string, file?: string): v
   if (!Number.isFinite(n) || n > MAX_TENSOR_ELEMENTS) throw new OnnxFormatError(file, `${where} claims ${n} elements`);
   if (isExternal(t) || t.dataType === DataType.STRING) return;
   const expected = tensorByteLength(t);
-  if (t.rawData.length > 0) {
-    if (t.rawData.length !== expected) {
-      throw new OnnxFormatError(file, `${where} (${dtypeName(t.dataType)} [${t.dims.join(',')}]) has ${t.rawData.length} bytes of raw_data, expected ${expected}`);
+  const rawLength = t.rawData.length || (deferredSpans.get(t)?.length ?? 0);
+  if (rawLength > 0) {
+    if (rawLength !== expected) {
+      throw new OnnxFormatError(file, `${where} (${dtypeName(t.dataType)} [${t.dims.join(',')}]) has ${rawLength} bytes of raw_data, expected ${expected}`);
     }
   } else if (hasTypedField(t)) {
     const count = typedField(t).length;
@@ -78,10 +137,14 @@ export function checkTensorData(t: TensorProto, where: string, file?: string): v
 }
 
 function checkLength(t: TensorProto, bytes: Uint8Array, expected: number, src: TensorSource): Uint8Array {
-  if (t.dataType !== DataType.STRING && bytes.length !== expected) {
-    throw new OnnxFormatError(src.file, `tensor '${t.name}' (${dtypeName(t.dataType)} [${tensorDims(t).join(',')}]) has ${bytes.length} bytes of data, expected ${expected}`);
-  }
+  checkByteCount(t, bytes.length, expected, src);
   return bytes;
+}
+
+function checkByteCount(t: TensorProto, length: number, expected: number, src: TensorSource): void {
+  if (t.dataType !== DataType.STRING && length !== expected) {
+    throw new OnnxFormatError(src.file, `tensor '${t.name}' (${dtypeName(t.dataType)} [${tensorDims(t).join(',')}]) has ${length} bytes of data, expected ${expected}`);
+  }
 }
 
 /** The typed field onnx.proto assigns to each element type (every other numeric type uses int32_data). */

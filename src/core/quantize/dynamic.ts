@@ -11,7 +11,7 @@ import { clone, ModelProtoSchema, type ModelProto, type NodeProto } from '../onn
 import { opsetVersion } from '../onnx/read';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import { quantizeTensor } from './affine';
-import { dropUnusedConstants } from './qdq';
+import { dropUnusedConstants } from './compact';
 import { quantizeWeightOnly, type QuantizedLayer } from './weightOnly';
 
 export interface DynamicLayer extends Omit<QuantizedLayer, 'format'> { format: QuantizedLayer['format'] | 'MatMulInteger' }

@@ -17,6 +17,9 @@ import { correctBiases, type BiasTarget } from '../recover/biasCorrection';
 import { selectLayers, type LayerSelection } from '../select';
 import { fittingRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantParams, type QuantType } from './affine';
 import { calibrate, type CalibrationOptions } from './calibrate/calibrate';
+import { compactQdq, dropUnusedConstants } from './compact';
+import { foldConvAffine } from './convAffine';
+import { fuseHardSwish } from './hardSwish';
 import type { TensorRange } from './calibrate/minmax';
 import { activationSlots, STATIC_RULES, type OpRule, type QuantRole } from './rules';
 
@@ -174,18 +177,29 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
   };
   const paramTensors = new Map<string, string[]>();
 
-  /**
-   * scale (and zero-point) initializer names of an activation (shared tensors resolve to their source).
-   * A uint8 zero point of 0 is left out: it is QuantizeLinear's and DequantizeLinear's default.
-   */
-  const paramsOf = (t: string): { p: QuantParams; names: string[] } => {
+  const sourceOf = (t: string) => {
     let source = t;
     while (plan.shared.has(source)) source = plan.shared.get(source)!;
+    return source;
+  };
+  // A zero point of 0 may be left out only where every quantized node next to the tensor fuses without it.
+  // onnxruntime drops the Q/DQ pairs around a shared op (MaxPool, Reshape, …) only with explicit zero points.
+  const sharedSources = new Set([...plan.shared.keys()].map(sourceOf));
+  const fusesWithoutZeroPoint = (n: NodeProto | undefined) => !n || !quantized.has(n) || !!STATIC_RULES[n.opType]?.implicitZeroPoints;
+  const implicitZeroPoint = (source: string) => !sharedSources.has(source)
+    && fusesWithoutZeroPoint(index.producer.get(source)) && (index.consumers.get(source) ?? []).every(fusesWithoutZeroPoint);
+
+  /**
+   * scale (and zero-point) initializer names of an activation (shared tensors resolve to their source).
+   * A uint8 zero point of 0 is left out where onnxruntime allows: it is QuantizeLinear's and DequantizeLinear's default.
+   */
+  const paramsOf = (t: string): { p: QuantParams; names: string[] } => {
+    const source = sourceOf(t);
     const p = params.get(source)!;
     let pair = paramTensors.get(source);
     if (!pair) {
       pair = [scalar('s', DataType.FLOAT, p.scale)];
-      if (actType !== 'uint8' || p.zeroPoint !== 0) pair.push(scalar('z', quantDataType(actType), p.zeroPoint));
+      if (actType !== 'uint8' || p.zeroPoint !== 0 || !implicitZeroPoint(source)) pair.push(scalar('z', quantDataType(actType), p.zeroPoint));
       paramTensors.set(source, pair);
     }
     return { p, names: pair };
@@ -298,20 +312,9 @@ function usedNamesOfNodes(g: GraphProto): Set<string> {
   return s;
 }
 
-/** Removes float weights (initializers or Constant nodes) that nothing reads any more. */
-export function dropUnusedConstants(g: GraphProto, candidates: ReadonlySet<string>): void {
-  const read = new Set<string>();
-  for (const n of g.node) n.input.forEach((i) => read.add(i));
-  for (const o of g.output) read.add(o.name);
-  const dead = new Set([...candidates].filter((c) => !read.has(c)));
-  g.initializer = g.initializer.filter((t) => !dead.has(t.name));
-  g.input = g.input.filter((v) => !dead.has(v.name));
-  g.node = g.node.filter((n) => !(n.opType === 'Constant' && dead.has(n.output[0])));
-}
-
 export interface StaticQuantOptions extends QdqOptions, CalibrationOptions {
   selection?: LayerSelection;
-  /** fold BatchNormalization and constants with onnxruntime's 'basic' optimizer first (default true) */
+  /** first fold BatchNormalization and constants (onnxruntime's 'basic' optimizer), per-channel Mul/Add after Convs, and hard-swish (default true) */
   optimize?: boolean;
   /** shift biases so each quantized layer's channel means match the float model's on the calibration data */
   biasCorrection?: boolean;
@@ -356,13 +359,13 @@ export function qdqBiasTargets(float: ModelProto, qdq: ModelProto): BiasTarget[]
 }
 
 /**
- * The whole static pipeline: opset upgrade to 13 when needed, BN folding, planning over the selected
+ * The whole static pipeline: opset upgrade to 13 when needed, BN and Conv-affine folding, hard-swish fusion, planning over the selected
  * layers, calibration of the planned activations on the float model, and the QDQ rewrite.
  */
 export async function quantizeStatic(proto: ModelProto, source: BatchSource, opts: StaticQuantOptions, src: TensorSource = {}): Promise<ModelProto> {
   let float = inlineExternalData(proto, src);
   if (opsetVersion(float) < 13) float = upgradeOpset(float, 13, src);
-  if (opts.optimize ?? true) float = await optimizeModel(float, 'basic', src.file);
+  if (opts.optimize ?? true) float = fuseHardSwish(foldConvAffine(await optimizeModel(float, 'basic', src.file), src), src);
   const g = float.graph!;
   const candidates = g.node.filter((n) => STATIC_RULES[n.opType] && n.domain === '');
   const leads = candidates.filter((n) => !FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role));
@@ -375,8 +378,10 @@ export async function quantizeStatic(proto: ModelProto, source: BatchSource, opt
   for (const n of candidates) if (FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role) && !excluded.has(n)) chosen.add(n);
   const plan = planQdq(g, chosen, src);
   const ranges = await calibrate(float, [...plan.calibrated], source, { ...opts, file: src.file });
-  const quantized = applyQdq(float, plan, ranges, opts, src);
-  if (!opts.biasCorrection) return quantized;
-  const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
-  return (await correctBiases(float, quantized, qdqBiasTargets(float, quantized), source, { ...opts, ...src, limit })).proto;
+  let quantized = applyQdq(float, plan, ranges, opts, src);
+  if (opts.biasCorrection) {
+    const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
+    quantized = (await correctBiases(float, quantized, qdqBiasTargets(float, quantized), source, { ...opts, ...src, limit })).proto;
+  }
+  return compactQdq(quantized, src);
 }

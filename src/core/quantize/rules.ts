@@ -30,7 +30,11 @@ export interface OpRule {
   reductionAxis?: (n: NodeProto) => number;
   /** the fused kernel also accepts a float output (QGemm, MatMulIntegerToFloat): quantize it only when a consumer needs it */
   floatOutputOk?: boolean;
-  /** onnxruntime fuses it without weight/bias zero points (DequantizeLinear's default 0), which saves bytes */
+  /**
+   * onnxruntime fuses it when zero points of 0 are left out (the default of QuantizeLinear / DequantizeLinear):
+   * weight and bias zero points, and uint8 activation zero points. Checked on onnxruntime 1.30; QGemm and the
+   * Q/DQ pairs dropped around shared ops still need them written out.
+   */
   implicitZeroPoints?: boolean;
   /** all data inputs must be activations (a constant operand leaves the node in float) */
   noConstantInputs?: boolean;
@@ -42,11 +46,12 @@ export const STATIC_RULES: Record<string, OpRule> = {
   Conv: { role: 'weighted', weightInput: 1, biasInput: 2, weightAxis: () => 0, reductionAxis: () => 1, implicitZeroPoints: true },
   Gemm: { role: 'weighted', weightInput: 1, biasInput: 2, weightAxis: (n) => (attrInt(n, 'transB', 0) ? 0 : 1), reductionAxis: (n) => (attrInt(n, 'transB', 0) ? 1 : 0), floatOutputOk: true },
   MatMul: { role: 'weighted', weightInput: 1, weightAxis: () => -1, reductionAxis: () => -2, floatOutputOk: true },
-  Add: { role: 'elementwise', activationInputs: [0, 1], noConstantInputs: true },
+  Add: { role: 'elementwise', activationInputs: [0, 1], noConstantInputs: true, implicitZeroPoints: true },
   Concat: { role: 'elementwise', activationInputs: [], noConstantInputs: true },
-  GlobalAveragePool: { role: 'pool' },
+  GlobalAveragePool: { role: 'pool', implicitZeroPoints: true },
   AveragePool: { role: 'pool' },
   MaxPool: SHARED,
+  Resize: SHARED,
   Reshape: SHARED,
   Flatten: SHARED,
   Transpose: SHARED,

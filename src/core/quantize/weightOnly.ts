@@ -10,7 +10,7 @@ import { clone, create, ModelProtoSchema, OperatorSetIdProtoSchema, type ModelPr
 import { opsetVersion } from '../onnx/read';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import { quantizeTensor, scaleDims } from './affine';
-import { dropUnusedConstants } from './qdq';
+import { dropUnusedConstants } from './compact';
 import { WEIGHT_RULES } from './rules';
 
 export interface WeightOnlyOptions {

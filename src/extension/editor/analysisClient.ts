@@ -4,6 +4,30 @@ import { Worker } from 'node:worker_threads';
 import { isHistogramData, RpcEndpoint, type HistogramData } from '../../protocol';
 import { isAnalysis, isFromWorker, type Analysis, type FromWorker, type ToWorker } from './analysisProtocol';
 
+/** A worker started ahead of the next document, so that an open does not wait ~150 ms for a worker to boot. */
+let spare: { script: string; worker: Worker } | undefined;
+
+/** Starts a spare worker after `delayMs` (later than the busy moment of an open) unless one is waiting. */
+export function prepareSpareWorker(script: string, delayMs: number): void {
+  setTimeout(() => {
+    if (spare) return;
+    const s = { script, worker: new Worker(script) };
+    spare = s;
+    // An idle spare neither keeps the host alive nor crashes it; a failed one is simply not used.
+    s.worker.unref();
+    s.worker.on('error', () => undefined);
+    s.worker.once('exit', () => { if (spare === s) spare = undefined; });
+  }, delayMs).unref();
+}
+
+function takeWorker(script: string): Worker {
+  if (spare?.script !== script) return new Worker(script);
+  const { worker } = spare;
+  spare = undefined;
+  worker.ref();
+  return worker;
+}
+
 export class AnalysisClient {
   private readonly worker: Worker;
   private readonly rpc: RpcEndpoint<ToWorker, FromWorker>;
@@ -11,7 +35,7 @@ export class AnalysisClient {
 
   /** `script` is the bundled worker (dist/analysisWorker.js). */
   constructor(script: string, onEvent: (e: FromWorker) => void) {
-    this.worker = new Worker(script);
+    this.worker = takeWorker(script);
     this.rpc = new RpcEndpoint<ToWorker, FromWorker>((m) => this.worker.postMessage(m), isFromWorker, { handleEvent: onEvent });
     this.worker.on('message', (m) => void this.rpc.receive(m));
     this.worker.on('error', (e) => this.rpc.dispose(`analysis worker failed: ${e.message}`));
@@ -21,7 +45,7 @@ export class AnalysisClient {
     });
   }
 
-  analyse(source: { file?: string; bytes?: Uint8Array; dir?: string }): Promise<Analysis> {
+  analyse(source: { file?: string; bytes?: Uint8Array; dir?: string; inputShapes?: Record<string, number[]> }): Promise<Analysis> {
     return this.rpc.request({ type: 'analyse', ...source }, isAnalysis);
   }
 

@@ -1,10 +1,9 @@
 // Messages between the extension host and the analysis worker, carried by the same RpcEndpoint as the webview's.
-import type { ModelReport } from '../../core/analysis/report';
-import { isCompactGraph, isModelReport, type CompactGraph } from '../../protocol';
+import { isCompactGraph, isModelSummary, isPackedRows, type CompactGraph, type PackedReport } from '../../protocol';
 
 export type ToWorker =
   /** parse and analyse: from `file` on disk, or from `bytes` (backups, non-file schemes); `dir` resolves external data */
-  | { type: 'analyse'; file?: string; bytes?: Uint8Array; dir?: string }
+  | { type: 'analyse'; file?: string; bytes?: Uint8Array; dir?: string; inputShapes?: Record<string, number[]> }
   | { type: 'histogram'; layer: string; bins: number };
 
 export type FromWorker =
@@ -12,14 +11,16 @@ export type FromWorker =
   /** the parsed graph's structure, before the (slower) layer analysis */
   | { type: 'structure'; graph: CompactGraph };
 
-export interface Analysis { report: ModelReport; graph: CompactGraph }
+/** The report's layers come packed into columns, the form they are sent to the webview in (see packRows). */
+export interface Analysis { report: PackedReport; graph: CompactGraph }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 export function isToWorker(v: unknown): v is ToWorker {
   if (!isObject(v)) return false;
   if (v.type === 'analyse') {
-    return (typeof v.file === 'string' || v.bytes instanceof Uint8Array) && (v.dir === undefined || typeof v.dir === 'string');
+    return (typeof v.file === 'string' || v.bytes instanceof Uint8Array) && (v.dir === undefined || typeof v.dir === 'string') &&
+      (v.inputShapes === undefined || (isObject(v.inputShapes) && Object.values(v.inputShapes).every((d) => Array.isArray(d) && d.every((x) => Number.isInteger(x) && x > 0))));
   }
   return v.type === 'histogram' && typeof v.layer === 'string' && Number.isInteger(v.bins) && (v.bins as number) > 0;
 }
@@ -31,5 +32,5 @@ export function isFromWorker(v: unknown): v is FromWorker {
 }
 
 export function isAnalysis(v: unknown): v is Analysis {
-  return isObject(v) && isModelReport(v.report) && isCompactGraph(v.graph);
+  return isObject(v) && isObject(v.report) && isModelSummary(v.report.model) && isPackedRows(v.report.layers) && isCompactGraph(v.graph);
 }

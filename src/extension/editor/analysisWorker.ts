@@ -5,7 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { analyzeModel } from '../../core/analysis/analyze';
 import { weightHistogram } from '../../core/analysis/histogram';
 import { decodeModel, readModel, type Model } from '../../core/onnx/read';
-import { RpcEndpoint, type HistogramData } from '../../protocol';
+import { packRows, RpcEndpoint, type HistogramData } from '../../protocol';
 import { isToWorker, type Analysis, type FromWorker, type ToWorker } from './analysisProtocol';
 import { compactGraph } from './compactGraph';
 
@@ -23,8 +23,9 @@ async function analyse(req: Extract<ToWorker, { type: 'analyse' }>): Promise<Ana
   if (req.dir) model.dir = req.dir;
   rpc.notify({ type: 'structure', graph: compactGraph(model.proto.graph!, []) });
   rpc.notify({ type: 'progress', phase: 'analysing', message: 'Analysing layers…' });
-  const report = analyzeModel(model);
-  return { report, graph: compactGraph(model.proto.graph!, report.layers) };
+  const report = analyzeModel(model, { inputShapes: req.inputShapes });
+  // Packed here, off the extension host's thread: the host forwards the columns to the webview as they are.
+  return { report: { model: report.model, layers: packRows(report.layers) }, graph: compactGraph(model.proto.graph!, report.layers) };
 }
 
 const rpc = new RpcEndpoint<FromWorker, ToWorker>((m) => port.postMessage(m), isToWorker, {

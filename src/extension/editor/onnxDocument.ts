@@ -4,16 +4,20 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../../core/onnx/write';
-import type { CompactGraph, HistogramData } from '../../protocol';
+import type { CompactGraph, Compression, HistogramData } from '../../protocol';
 import { largeModelThresholdBytes } from '../settings';
-import { AnalysisClient } from './analysisClient';
+import { AnalysisClient, prepareSpareWorker } from './analysisClient';
 import type { Analysis } from './analysisProtocol';
+import type { InputShapes } from './inputShapes';
+
+/** The next document's worker starts this long after an analysis, once the webview has drawn the result. */
+const SPARE_WORKER_DELAY_MS = 3000;
 
 export type DocumentState =
   | { kind: 'reading'; message: string }
   | { kind: 'analysing'; message: string; graph?: CompactGraph }
   | { kind: 'confirmLarge'; bytes: number }
-  | { kind: 'ready'; analysis: Analysis }
+  | { kind: 'ready'; analysis: Analysis; compression: Compression; inputShapes: InputShapes }
   | { kind: 'failed'; message: string };
 
 export class OnnxDocument implements vscode.CustomDocument {
@@ -28,6 +32,8 @@ export class OnnxDocument implements vscode.CustomDocument {
   private disposed = false;
   /** Epoch milliseconds of the first load's steps (opened, worker up, parsed, analysed), for the paint benchmark. */
   readonly timings: Record<string, number> = { opened: Date.now() };
+  /** concrete shapes the user gave for inputs with symbolic dims */
+  private inputShapes: InputShapes = {};
 
   private constructor(readonly uri: vscode.Uri, private readonly workerScript: string, private readonly backupUri?: vscode.Uri) {
     if (uri.scheme === 'file') {
@@ -75,18 +81,27 @@ export class OnnxDocument implements vscode.CustomDocument {
       });
       this.analysis = client;
       const dir = this.uri.scheme === 'file' ? path.dirname(this.uri.fsPath) : undefined;
+      const inputShapes = this.inputShapes;
       const request = source.scheme === 'file'
-        ? client.analyse({ file: source.fsPath, dir })
-        : vscode.workspace.fs.readFile(source).then((bytes) => client.analyse({ bytes, dir }));
+        ? client.analyse({ file: source.fsPath, dir, inputShapes })
+        : vscode.workspace.fs.readFile(source).then((bytes) => client.analyse({ bytes, dir, inputShapes }));
+      const originalBytes = source === this.uri ? size : await vscode.workspace.fs.stat(this.uri).then((s) => s.size, () => size);
       const analysis = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `ONNX Lens: analysing ${path.basename(this.uri.path)}` },
         () => request,
       );
       timings.analysed ??= Date.now();
-      if (generation === this.generation) this.setState({ kind: 'ready', analysis });
+      prepareSpareWorker(this.workerScript, SPARE_WORKER_DELAY_MS);
+      if (generation === this.generation) this.setState({ kind: 'ready', analysis, inputShapes, compression: { originalBytes, documentBytes: size } });
     } catch (e) {
       if (generation === this.generation) this.setState({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
     }
+  }
+
+  /** Analyses again with these input shapes (MACs of layers whose sizes depend on symbolic input dims). */
+  async setInputShapes(shapes: InputShapes): Promise<void> {
+    this.inputShapes = shapes;
+    await this.load(true);
   }
 
   histogram(layer: string, bins: number): Promise<HistogramData> {

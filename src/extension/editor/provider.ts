@@ -2,9 +2,12 @@
 // protocol (ready handshake first, then the document's analysis state is pushed whenever it changes).
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { isFromWebview, PROTOCOL_VERSION, RpcEndpoint, type FromWebview, type ReadyResponse, type ToWebview } from '../../protocol';
+import {
+  isFromWebview, packToWebview, PROTOCOL_VERSION, RpcEndpoint, type Envelope, type FromWebview, type HostToWebview, type ReadyResponse,
+} from '../../protocol';
 import { largeModelThresholdMB } from '../settings';
 import type { ModelStatusBar } from '../statusBar';
+import { inputShapesText, parseInputShapes } from './inputShapes';
 import { OnnxDocument, type DocumentState } from './onnxDocument';
 import { webviewHtml } from './webviewHtml';
 
@@ -42,7 +45,8 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
     };
     const disposables: vscode.Disposable[] = [];
     let ready = false;
-    const rpc = new RpcEndpoint<ToWebview, FromWebview>((m) => void webview.postMessage(m), isFromWebview, {
+    const post = (m: Envelope<HostToWebview>) => void webview.postMessage(m.kind === 'event' ? { ...m, body: packToWebview(m.body) } : m);
+    const rpc = new RpcEndpoint<HostToWebview, FromWebview>(post, isFromWebview, {
       handleRequest: (req) => this.answer(document, req, () => {
         ready = true;
         document.timings.webviewReady = Date.now();
@@ -50,6 +54,7 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
       }),
       handleEvent: (ev) => {
         if (ev.type === 'analyseLarge') void document.load(true);
+        else if (ev.type === 'setInputShapes') void this.askInputShapes(document);
       },
       onInvalid: (m) => this.log.appendLine(`Ignored a malformed message from the webview: ${JSON.stringify(m).slice(0, 200)}`),
     });
@@ -62,6 +67,7 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
       const message = toWebview(s, document.uri);
       if (message.type === 'model') message.timings = { ...document.timings, posted: Date.now() };
       rpc.notify(message);
+      if (message.type === 'model') document.timings.postReturned ??= Date.now();
       this.updateStatusBar(panel, document);
     };
     disposables.push(
@@ -95,6 +101,21 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
     }
   }
 
+  private async askInputShapes(document: OnnxDocument): Promise<void> {
+    const s = document.state;
+    if (s.kind !== 'ready') return;
+    const inputs = s.analysis.report.model.inputs;
+    const text = await vscode.window.showInputBox({
+      title: `Input shapes of ${path.basename(document.uri.path)}`,
+      prompt: 'Concrete shapes for the inputs, so that every layer\'s MACs can be counted (several inputs: separate with ;)',
+      value: inputShapesText(inputs, s.inputShapes),
+      validateInput: (v) => { const r = parseInputShapes(v, inputs); return typeof r === 'string' ? r : undefined; },
+    });
+    if (text === undefined) return;
+    const shapes = parseInputShapes(text, inputs);
+    if (typeof shapes !== 'string') await document.setInputShapes(shapes);
+  }
+
   private updateStatusBar(panel: vscode.WebviewPanel, document: OnnxDocument): void {
     const s = document.state;
     if (panel.active && s.kind === 'ready') this.statusBar.show(panel, s.analysis.report.model);
@@ -118,7 +139,7 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
   }
 }
 
-function toWebview(s: DocumentState, uri: vscode.Uri): ToWebview {
+function toWebview(s: DocumentState, uri: vscode.Uri): HostToWebview {
   switch (s.kind) {
     case 'reading':
     case 'analysing':
@@ -126,7 +147,10 @@ function toWebview(s: DocumentState, uri: vscode.Uri): ToWebview {
     case 'confirmLarge':
       return { type: 'confirmLarge', bytes: s.bytes, thresholdMB: largeModelThresholdMB() };
     case 'ready':
-      return { type: 'model', report: s.analysis.report, graph: s.analysis.graph, fileName: path.basename(uri.path) };
+      return {
+        type: 'model', report: s.analysis.report, graph: s.analysis.graph, fileName: path.basename(uri.path),
+        inputShapes: s.inputShapes, compression: s.compression,
+      };
     case 'failed':
       return { type: 'failed', message: s.message };
   }

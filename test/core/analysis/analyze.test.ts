@@ -7,13 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { analyzeModel } from '../../../src/core/analysis/analyze';
+import { analyzeFile, analyzeModel } from '../../../src/core/analysis/analyze';
 import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
 import { DataType } from '../../../src/core/onnx/dtypes';
-import { decodeModel, readModel, readModelSync } from '../../../src/core/onnx/read';
+import { decodeModel, openModelLazy, readModel, readModelSync } from '../../../src/core/onnx/read';
 import type { TensorProto } from '../../../src/core/onnx/proto';
-import { makeTensor } from '../../../src/core/onnx/tensor';
+import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
+import { convNet } from '../../builders/convNet';
 import { floatInput, observeTensors } from './ortObserved';
 
 const F = DataType.FLOAT;
@@ -126,9 +127,45 @@ test('analysis: model bytes include external data', async () => {
     const total = fs.statSync(file).size + fs.statSync(path.join(dir, 'm.onnx.data')).size;
     assert.equal(report.model.bytes, total);
     assert.equal(report.model.params, 189);
+    assert.deepEqual(analyzeFile(file), report);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('analyzeFile (weights read from the file one by one) reports what analyzeModel of the whole file does, zeros counted by hand', (t) => {
+  // A conv net with pruning the way tools leave it: conv output channels zeroed whole, and 2:4 patterns. Its
+  // 256×256×3×3 kernels (2.4 MB) are read from the file in several pieces.
+  const proto = convNet({ channels: [64, 256], residual: true, seed: 3 });
+  let pruned = 0;
+  for (const w of proto.graph!.initializer.filter((x) => x.dims.length === 4 && Number(x.dims[1]) > 1)) {
+    const values = Array.from(tensorValues(w));
+    const perChannel = values.length / Number(w.dims[0]);
+    values.forEach((_, i) => {
+      if (Math.floor(i / perChannel) === 1 || i % 4 < 2) values[i] = i % 3 ? 0 : -0;
+    });
+    Object.assign(w, makeTensor(w.name, F, w.dims.map(Number), values));
+    pruned++;
+  }
+  assert.ok(pruned >= 3);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-analyze-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'pruned.onnx');
+  writeModel(proto, file);
+  const full = readModelSync(file);
+  const lazy = openModelLazy(file);
+  lazy.close();
+  assert.ok(lazy.proto.graph!.initializer.filter((x) => x.rawData.length === 0).length >= 3, 'the big kernels stay in the file');
+  const report = analyzeFile(file);
+  assert.deepEqual(report, analyzeModel(full));
+  // Zeros of every weight tensor the layers name, counted over decoded values.
+  const names = new Set(report.layers.flatMap((l) => l.weights.map((w) => w.name)));
+  const byName = new Map(full.proto.graph!.initializer.map((x) => [x.name, x]));
+  let zeros = 0;
+  for (const name of names) for (const v of tensorValues(byName.get(name)!)) if (v === 0) zeros++;
+  assert.equal(report.model.zeros, zeros);
+  const firstConv = report.layers.find((l) => l.op === 'Conv' && l.weights[0].shape[1] > 1)!;
+  assert.ok(firstConv.channelSparsity > 0 && firstConv.twoFour === 1, `${firstConv.name}: channel ${firstConv.channelSparsity}, 2:4 ${firstConv.twoFour}`);
 });
 
 // ---- the PaddleOCR models -------------------------------------------------------------------------

@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { OnnxFormatError } from '../../../src/core/errors';
+import { OnnxFormatError, OnnxLensError } from '../../../src/core/errors';
 import { DataType } from '../../../src/core/onnx/dtypes';
 import { indexGraph } from '../../../src/core/onnx/graph';
-import { decodeModel, opsetVersion, readModel, readModelSync } from '../../../src/core/onnx/read';
-import { create, GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, toBinary } from '../../../src/core/onnx/proto';
-import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
+import { decodeModel, openModelLazy, opsetVersion, readModel, readModelSync } from '../../../src/core/onnx/read';
+import { create, GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, toBinary, type ModelProto } from '../../../src/core/onnx/proto';
+import { makeTensor, rawBytes, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { addWeightModel } from '../../builders/dtypeModels';
 
@@ -174,6 +174,7 @@ test('bad files are OnnxFormatError with the file name: missing, folder, empty, 
   for (const [what, file] of Object.entries(files)) {
     await assert.rejects(readModel(file), (e: unknown) => e instanceof OnnxFormatError && e.message.includes(file), what);
     assert.throws(() => readModelSync(file), OnnxFormatError, what);
+    assert.throws(() => openModelLazy(file), (e: unknown) => e instanceof OnnxFormatError && e.message.includes(file), `${what} (lazy)`);
   }
 });
 
@@ -189,3 +190,101 @@ test('structurally inconsistent initializers are refused at decode time', () => 
   ];
   for (const t of bad) assert.throws(() => decodeModel(withInit(t)), OnnxFormatError, `dims ${t.dims} type ${t.dataType}`);
 });
+
+// ---- openModelLazy: structure decoded, large raw_data left in the file ----------------------------------
+
+/** addWeightModel with extra initializers of every size around the deferral threshold, in a mixed order. */
+function mixedSizesModel(): ModelProto {
+  const sizes = [3, 40, 1, 16, 17, 300, 2, 64];
+  const extra = sizes.map((n, k) => makeTensor(`t${k}`, k % 3 ? DataType.FLOAT : DataType.INT8, [n], Array.from({ length: n }, (_, i) => ((i * 7 + k) % 11) - 5)));
+  return addWeightModel(makeTensor('w', DataType.FLOAT, [4], [0.5, -1, 2, 8]), extra);
+}
+
+/** The lazily opened model's bytes, with each deferred tensor's data read back in, as full decoding encodes it. */
+function reassembled(proto: ModelProto, src: { file?: string; dir?: string }): Uint8Array {
+  for (const t of proto.graph!.initializer) t.rawData = rawBytes(t, src) as Uint8Array<ArrayBuffer>;
+  return encodeModel(proto);
+}
+
+test('openModelLazy: large initializers stay in the file, read back to the same bytes, in the same order', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-lazy-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'mixed.onnx');
+  fs.writeFileSync(file, encodeModel(mixedSizesModel()));
+  const full = readModelSync(file);
+  const lazy = openModelLazy(file, 64);
+  try {
+    const inits = lazy.proto.graph!.initializer;
+    assert.deepEqual(inits.map((x) => x.name), full.proto.graph!.initializer.map((x) => x.name));
+    // Tensors taking ≥ 64 bytes in the file (float [17] and up) have no raw_data in memory; int8 [16] stays.
+    assert.deepEqual(inits.filter((x) => x.rawData.length === 0).map((x) => x.name), ['t1', 't4', 't5', 't7']);
+    inits.forEach((x, k) => assert.deepEqual(Array.from(tensorValues(x, lazy)), Array.from(tensorValues(full.proto.graph!.initializer[k], full)), x.name));
+    assert.equal(lazy.fileBytes, fs.statSync(file).size);
+    assert.deepEqual(reassembled(lazy.proto, lazy), encodeModel(full.proto));
+  } finally {
+    lazy.close();
+  }
+  const closed = openModelLazy(file, 64);
+  closed.close();
+  assert.throws(() => rawBytes(closed.proto.graph!.initializer.find((x) => x.name === 't5')!, closed), /closed/);
+});
+
+test('openModelLazy: the real PaddleOCR models (weights in Constant nodes) and unknown fields decode as readModelSync does', (t) => {
+  for (const { file } of realModels) {
+    const abs = path.join(assets, file);
+    const lazy = openModelLazy(abs);
+    lazy.close();
+    assert.deepEqual(encodeModel(lazy.proto), encodeModel(readModelSync(abs).proto), file);
+  }
+  // A big tensor carrying unknown fields 99 and 100 around its raw_data, and a model with unknown field 1000.
+  const w = makeTensor('w', DataType.FLOAT, [4], [0.5, -1, 2, 8]);
+  const big = makeTensor('big', DataType.FLOAT, [100], Array.from({ length: 100 }, (_, i) => i));
+  const proto = addWeightModel(w, [big]);
+  const tensor = concat(lenField(100, new TextEncoder().encode('before')), toBinary(TensorProtoSchema, big), Uint8Array.from([...varint(99 << 3), 42]));
+  const graphBytes = concat(toBinary(GraphProtoSchema, create(GraphProtoSchema, { ...proto.graph!, initializer: [w] })), lenField(5, tensor));
+  const modelBytes = concat(toBinary(ModelProtoSchema, create(ModelProtoSchema, { ...proto, graph: undefined })), lenField(7, graphBytes), lenField(1000, new TextEncoder().encode('model-extension')));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-lazy-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'unknown.onnx');
+  fs.writeFileSync(file, modelBytes);
+  const lazy = openModelLazy(file, 64);
+  try {
+    assert.equal(lazy.proto.graph!.initializer[1].rawData.length, 0, 'the big tensor was deferred');
+    assert.deepEqual(reassembled(lazy.proto, lazy), encodeModel(decodeModel(modelBytes).proto));
+  } finally {
+    lazy.close();
+  }
+});
+
+test('openModelLazy: 300 truncated or corrupted files each open as readModelSync opens them, or fail with an OnnxLensError', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-lazy-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const base = encodeModel(mixedSizesModel());
+  const file = path.join(dir, 'case.onnx');
+  let seed = 12345;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+  let opened = 0;
+  for (let k = 0; k < 300; k++) {
+    const bytes = Uint8Array.from(base);
+    if (k % 3 === 0) fs.writeFileSync(file, bytes.subarray(0, rand(bytes.length)));
+    else {
+      for (let j = 0; j < 1 + (k % 4); j++) bytes[rand(bytes.length)] = rand(256);
+      fs.writeFileSync(file, bytes);
+    }
+    let full: ReturnType<typeof readModelSync> | undefined;
+    try { full = readModelSync(file); } catch (e) { assert.ok(e instanceof OnnxLensError, `case ${k}: readModelSync: ${e}`); }
+    let lazy: ReturnType<typeof openModelLazy> | undefined;
+    try { lazy = openModelLazy(file, 64); } catch (e) { assert.ok(e instanceof OnnxLensError, `case ${k}: openModelLazy: ${e}`); }
+    assert.equal(!!lazy, !!full, `case ${k}: lazy and full reading agree on whether the file opens`);
+    if (lazy && full) {
+      opened++;
+      try {
+        assert.deepEqual(reassembled(lazy.proto, lazy), encodeModel(full.proto), `case ${k}`);
+      } finally {
+        lazy.close();
+      }
+    }
+  }
+  assert.ok(opened > 10 && opened < 290, `${opened} of 300 opened: both outcomes are exercised`);
+});
+

@@ -184,3 +184,41 @@ test('the real PaddleOCR MobileNetV3 classifier (Constant-node weights, SE block
   sums.forEach((s) => assert.ok(Math.abs(s - 1) < 1e-5, 'still a softmax over two classes'));
   console.log(`PaddleOCR cls 30 % structured (no data): params ${r.paramsBefore} → ${r.paramsAfter}, max |Δprob| vs original ${maxAbsDiff(a, b).toFixed(3)}`);
 });
+
+test('Reshape-as-flatten → MatMul: the literal feature count and the MatMul rows follow the removed channels', async () => {
+  const w = new Weights();
+  w.add('W1', [8, 3, 3, 3]); w.add('b1', [8]); w.add('Wm', [128, 10]); w.add('bm', [10]);
+  for (const [name, axis] of [['W1', 0], ['b1', 0]] as const) w.zero(name, axis, [2, 5]);
+  w.zero('Wm', 0, [2, 5], 16);
+  const g = graph({
+    nodes: [
+      conv('x', 'W1', 'b1', 'c1'), node('Relu', ['c1'], ['r1'], {}, 'relu'),
+      node('Reshape', ['r1', 'shape'], ['flat'], {}, 'flatten'),
+      node('MatMul', ['flat', 'Wm'], ['mm'], {}, 'fc'), node('Add', ['mm', 'bm'], ['logits'], {}, 'bias'),
+    ],
+    inputs: [valueInfo('x', DataType.FLOAT, ['N', 3, 4, 4])], outputs: [valueInfo('logits', DataType.FLOAT, ['N', 10])],
+    initializers: [...w.initializers(), makeTensor('shape', DataType.INT64, [2], [-1, 128])],
+  });
+  const original = load(model(g, { opset: 13 }));
+  // 8 · 0.25 = 2 channels go: the zeroed 2 and 5, i.e. features 32..47 and 80..95 of the 8 · 4 · 4 = 128.
+  const r = structuredPrune(original, { sparsity: 0.25 });
+  const t = (name: string) => r.proto.graph!.initializer.find((i) => i.name === name)!;
+  assert.deepEqual([...tensorValues(t('shape'))], [-1, 96]);
+  assert.deepEqual(tensorDims(t('W1')), [6, 3, 3, 3]);
+  assert.deepEqual(tensorDims(t('Wm')), [96, 10]);
+  const x = Float32Array.from({ length: 4 * 3 * 4 * 4 }, seededRandom(6)).map((v) => v * 2 - 1);
+  const diff = maxAbsDiff(await run(original.proto, x, [4, 3, 4, 4]), await run(r.proto, x, [4, 3, 4, 4]));
+  assert.ok(diff <= 1e-5, `max abs diff ${diff}`);
+});
+
+test('global structured ranking is scale-free per group, so a layer with tiny weights is not wiped out', () => {
+  const proto = convNet({ channels: [16, 32], bn: false, seed: 3 });
+  const scaled = convNet({ channels: [16, 32], bn: false, seed: 3 });
+  const w = scaled.graph!.initializer.find((t) => t.name === 'conv2.weight')!;
+  scaled.graph!.initializer[scaled.graph!.initializer.indexOf(w)] = makeTensor(w.name, DataType.FLOAT, w.dims.map(Number), Float32Array.from(tensorValues(w), (v) => v * 1e-3));
+  const kept = (p: ModelProto) => structuredPrune(load(p), { sparsity: 0.5, scope: 'global' }).groups.map((g) => [g.producers.join('+'), g.channels, g.kept] as const);
+  const [a, b] = [kept(proto), kept(scaled)];
+  assert.ok(b.some(([name, c, k]) => name.includes('conv2') && k < c), `conv2's group is pruned: ${JSON.stringify(b)}`);
+  assert.deepEqual(b, a, 'scaling one conv by 1e-3 changes no group\'s kept count');
+  for (const [name, channels, k] of b) assert.ok(k >= Math.ceil(0.1 * channels), `${name}: ${k} of ${channels} kept`);
+});

@@ -26,12 +26,18 @@ test('MNIST CNN: 30 % structured channel pruning + reconstruction (accuracy loss
     writeModel(proto, file);
     return runModel(await openSession(file, { intraOpThreads: 1 }), testSet, { batchSize: 256 });
   };
-  const variants: [string, StructuredOptions][] = [
-    ['30 % per group, magnitude', { sparsity: 0.3 }],
-    ['30 % global, blocks of 16, activation', { sparsity: 0.3, scope: 'global', roundTo: 16, activationVariance: await activationVariances(original, calib) }],
+  const activationVariance = await activationVariances(original, calib);
+  // [name, options, largest params ratio]: 30 % of the channels leaves ≈ 0.7² of a conv's weights; rounding the
+  // kept counts up to multiples of 8 (the CLI default) keeps more.
+  const variants: [string, StructuredOptions, number][] = [
+    ['30 % per group, magnitude', { sparsity: 0.3 }, 0.6],
+    ['30 % per group /8 (CLI default)', { sparsity: 0.3, roundTo: 8 }, 0.65],
+    ['30 % global, blocks of 16, activation', { sparsity: 0.3, scope: 'global', roundTo: 16, activationVariance }, 0.6],
+    // Half of the residual group's and of the pointwise conv's channels (48 of 144 channels), res/a kept whole.
+    ['50 % of res+pw groups /16, activation', { sparsity: 0.5, roundTo: 16, layers: ['/down/*', '/res/b/*', '/pw/*'], activationVariance }, 0.6],
   ];
   const rows = [`fp32 top-1 ${(100 * fp32).toFixed(2)} % on ${testSet.n} digits`, 'variant                                | params | top-1 % | Δ pp   | agreement | max |Δlogit|'];
-  for (const [name, opts] of variants) {
+  for (const [name, opts, maxParams] of variants) {
     const r = structuredPrune(original, opts);
     const plain = await evaluate(r.proto);
     await reconstructLayers(original, { proto: r.proto }, r.refit, calib);
@@ -41,7 +47,7 @@ test('MNIST CNN: 30 % structured channel pruning + reconstruction (accuracy loss
       rows.push(`${label.padEnd(38)} | ${String(r.paramsAfter).padStart(6)} | ${(100 * top1).toFixed(2).padStart(7)} | ${(100 * (top1 - fp32)).toFixed(2).padStart(6)} | ${agreement(base, out).toFixed(4).padStart(9)} | ${maxAbsDiff(base, out).toFixed(3)}`);
     }
     const [a, b] = [topKAccuracy(plain, testSet.labels!, 1), topKAccuracy(rec, testSet.labels!, 1)];
-    assert.ok(r.paramsAfter < 0.6 * r.paramsBefore, `${name}: params ${r.paramsAfter}`);
+    assert.ok(r.paramsAfter < maxParams * r.paramsBefore, `${name}: params ${r.paramsAfter}`);
     assert.ok(b > a + 0.3, `${name}: reconstruction recovers most of the loss (${a} → ${b})`);
     assert.ok(fp32 - b <= 0.03, `${name}: ${b} vs fp32 ${fp32}`);
   }

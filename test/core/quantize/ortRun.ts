@@ -6,12 +6,17 @@ import { optimizedOpCounts } from '../../../src/core/onnx/optimize';
 import type { ModelProto } from '../../../src/core/onnx/proto';
 import { encodeModel } from '../../../src/core/onnx/write';
 
-export async function session(proto: ModelProto | Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(proto instanceof Uint8Array ? proto : encodeModel(proto), { logSeverityLevel: 3 });
+/** A model in memory, its bytes, or a file path (external data is found next to the file). */
+export type ModelLike = ModelProto | Uint8Array | string;
+
+export async function session(proto: ModelLike): Promise<ort.InferenceSession> {
+  const opts = { logSeverityLevel: 3 as const };
+  if (typeof proto === 'string') return ort.InferenceSession.create(proto, opts);
+  return ort.InferenceSession.create(proto instanceof Uint8Array ? proto : encodeModel(proto), opts);
 }
 
 /** The first output of `proto` for every sample of `source`, rows of `width` values. */
-export async function outputs(proto: ModelProto | Uint8Array, source: BatchSource, batch = 32): Promise<{ values: Float32Array; width: number; n: number }> {
+export async function outputs(proto: ModelLike, source: BatchSource, batch = 32): Promise<{ values: Float32Array; width: number; n: number }> {
   const s = await session(proto);
   const fixed = s.inputMetadata[0].isTensor ? s.inputMetadata[0].shape[0] : undefined;
   const size = typeof fixed === 'number' && fixed > 0 ? fixed : batch;

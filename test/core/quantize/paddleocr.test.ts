@@ -35,14 +35,23 @@ test('PaddleOCR text-direction classifier: static int8 per-channel loses ≤ 1 p
   assert.ok(fp32 > 0.9, `the eval set is sane: fp32 ${fp32}`);
   assert.ok(fp32 - int8 <= 0.01, `int8 ${int8} vs fp32 ${fp32}`);
   assert.ok(c.agreement >= 0.98);
-  // int8 weights alone are 22 % of the fp32 file; per-channel scales, int32 biases and the Q/DQ graph add the rest.
-  assert.ok(ratio <= 0.42, `size ratio ${ratio}`);
+  // Goal ≤ 30 % NOT met: measured 30.9 %. Of the 578,966-byte fp32 file, the int8 weights alone are 21.4 %,
+  // per-channel weight scales and int32 biases (3,150 channels, many depthwise with only 9 weights each) 4.4 %;
+  // the 473-node QDQ graph is the rest (5 %), even with short new tensor names, one DequantizeLinear per Q, zero
+  // points left to their defaults, bias scales as Mul(s_x, s_w), default Conv attributes dropped and hard-swish
+  // fused. 30 % is 5.2 KB away; the model's own tensor and node names (kept: selectors and tools use them) are 4.4 KB.
+  assert.ok(ratio <= 0.31, `size ratio ${ratio}`);
 
   const ops = await fusedOps(q);
   const convs = m.proto.graph!.node.filter((n) => n.opType === 'Conv').length;
   assert.equal(count(ops, 'QLinearConv'), convs, `fused ops: ${[...ops]}`);
   assert.equal(count(ops, 'Conv') + count(ops, 'FusedConv'), 0, 'no float Conv left between Q/DQ pairs');
-  // Residual Adds (two activations) become QLinearAdd; the Adds left are hard-swish's x + 3 (a constant operand).
-  assert.ok(count(ops, 'QLinearAdd') > 0);
+  // Residual Adds (two activations) become QLinearAdd; the others (hard-swish's x + 3, the classifier bias) have a
+  // constant operand and are fused away (HardSwish, Gemm).
+  const constants = new Set(m.proto.graph!.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
+  const residualAdds = m.proto.graph!.node.filter((n) => n.opType === 'Add' && !n.input.some((i) => constants.has(i))).length;
+  assert.ok(residualAdds > 0);
+  assert.equal(count(ops, 'QLinearAdd'), residualAdds, `fused ops: ${[...ops]}`);
+  assert.equal(count(ops, 'Add'), 0);
   fs.rmSync(dir, { recursive: true, force: true });
 });

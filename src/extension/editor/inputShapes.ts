@@ -1,0 +1,28 @@
+// The input shapes a user gives for a model whose inputs have symbolic dims, typed as `x=1,3,48,192; y=1,10`,
+// so that every layer's MACs can be counted.
+import type { TensorSignature } from '../../core/analysis/report';
+
+export type InputShapes = Record<string, number[]>;
+
+/** Parses `name=d1,d2,…` entries separated by `;`; returns an error message instead when the text is not that. */
+export function parseInputShapes(text: string, inputs: readonly TensorSignature[]): InputShapes | string {
+  const shapes: InputShapes = {};
+  for (const entry of text.split(';').map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([^=\s]+)\s*=\s*(\d+(?:\s*[,x]\s*\d+)*)$/.exec(entry);
+    if (!m) return `'${entry}' is not NAME=D1,D2,… with positive integers (e.g. x=1,3,224,224)`;
+    const input = inputs.find((i) => i.name === m[1]);
+    if (!input) return `'${m[1]}' is not an input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`;
+    const dims = m[2].split(/\s*[,x]\s*/).map(Number);
+    if (dims.some((d) => d < 1)) return `dimensions of '${m[1]}' must be positive`;
+    if (dims.length !== input.shape.length) return `'${m[1]}' has ${input.shape.length} dimensions, not ${dims.length}`;
+    const fixed = input.shape.findIndex((d, k) => typeof d === 'number' && d > 0 && d !== dims[k]);
+    if (fixed >= 0) return `dimension ${fixed} of '${m[1]}' is fixed at ${input.shape[fixed]} by the model`;
+    shapes[m[1]] = dims;
+  }
+  return shapes;
+}
+
+/** The text to start editing from: given shapes, else the declared ones with batch 1 and `?` for other symbolic dims. */
+export function inputShapesText(inputs: readonly TensorSignature[], given: InputShapes): string {
+  return inputs.map((i) => `${i.name}=${(given[i.name] ?? i.shape.map((d, k) => (typeof d === 'number' && d > 0 ? d : k === 0 ? 1 : '?'))).join(',')}`).join('; ');
+}
