@@ -6,7 +6,10 @@
 // so drift on a shared machine hits both alike. Calibration data: random inputs for the generated models and
 // for PaddleOCR det/rec (latency does not depend on it), rendered text lines for the PaddleOCR classifier.
 //
-// usage: node bench/quantizeLatency.mjs [--rounds 5] [--runs 20] [--only resnet50,mobilenetv2,cls,det,rec] [--activation-type uint8|int8]
+// With --profile, also onnxruntime's per-operator kernel time (enableProfiling) of each model, to see where
+// the int8 model spends its time (fused integer kernels vs float ops left between DequantizeLinear/QuantizeLinear).
+//
+// usage: node bench/quantizeLatency.mjs [--rounds 5] [--runs 20] [--only resnet50,mobilenetv2,cls,det,rec] [--activation-type uint8|int8] [--profile]
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +20,7 @@ import * as ort from 'onnxruntime-node';
 
 const { values: args } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '20' }, only: { type: 'string' },
-  'activation-type': { type: 'string', default: 'uint8' },
+  'activation-type': { type: 'string', default: 'uint8' }, profile: { type: 'boolean', default: false },
 } });
 const ROUNDS = Number(args.rounds);
 const RUNS = Number(args.runs);
@@ -72,6 +75,32 @@ async function latencies(files, inputShape) {
   return times.map(median);
 }
 
+/** Kernel time per operator type (µs per run) from onnxruntime's profiler over RUNS runs, largest first. */
+async function kernelTimes(file, inputShape) {
+  const prefix = path.join(OUT, `profile-${path.basename(file)}`);
+  const s = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3, enableProfiling: true, profileFilePrefix: prefix });
+  const x = new ort.Tensor('float32', new Float32Array(inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i)), inputShape);
+  const WARMUP = 3;
+  for (let k = 0; k < WARMUP + RUNS; k++) await s.run({ [s.inputNames[0]]: x });
+  s.endProfiling();
+  await s.release();
+  // onnxruntime-node does not return the profile's file name: take the newest file with our prefix.
+  const written = fs.readdirSync(OUT).filter((f) => f.startsWith(path.basename(prefix))).map((f) => path.join(OUT, f));
+  const profile = written.sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs).pop();
+  const events = JSON.parse(fs.readFileSync(profile, 'utf8'));
+  // Kernels of the warm-up runs (first-run allocations, prepacking) are left out.
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  const timedFrom = runs[WARMUP - 1].ts + runs[WARMUP - 1].dur;
+  const perOp = new Map();
+  for (const e of events) {
+    if (e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= timedFrom) perOp.set(e.args.op_name, (perOp.get(e.args.op_name) ?? 0) + e.dur / RUNS);
+  }
+  written.forEach((f) => fs.rmSync(f));
+  return [...perOp].sort((a, b) => b[1] - a[1]);
+}
+
+const formatTimes = (times) => times.map(([op, us]) => `${op} ${us.toFixed(0)}`).join(', ');
+
 /** Runs `onnx-lens quantize` in a child process under /usr/bin/time: wall seconds and peak RSS. */
 function quantizeChild(input, output, calibArgs) {
   const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, 'dist/cli.js', 'quantize', input, '-o', output,
@@ -118,4 +147,8 @@ for (const m of models.filter((x) => !only || only.includes(x.key))) {
   console.log(`  p50 fp32 ${tf.toFixed(2)} ms, int8 ${tq.toFixed(2)} ms → ${speedup.toFixed(2)}x${m.goal ? ` (goal ≥ ${m.goal}x: ${speedup >= m.goal ? 'met' : 'NOT met'})` : ''}`);
   console.log(`  size ${(fs.statSync(fp32).size / 1e6).toFixed(2)} MB → ${(fs.statSync(int8).size / 1e6).toFixed(2)} MB; fused QLinearConv ${fused.QLinearConv}, float Conv left ${fused.Conv}`);
   console.log(`  quantize: ${q.wallS.toFixed(1)} s wall, peak RSS ${q.peakMB.toFixed(0)} MB (child process)`);
+  if (args.profile) {
+    console.log(`  kernel µs/run fp32: ${formatTimes(await kernelTimes(fp32, m.shape))}`);
+    console.log(`  kernel µs/run int8: ${formatTimes(await kernelTimes(int8, m.shape))}`);
+  }
 }

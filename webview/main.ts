@@ -4,8 +4,10 @@
  * Testability contract (kept stable for the e2e suite in test/e2e):
  * - `#app[data-ready="true"]` once the analysed model is rendered (a graph-only preview may come first); `[data-testid="status"]` shows progress or errors,
  *   `[data-testid="analyse-large"]` is the "Analyse anyway" button for models above the size setting.
- * - Header values: `[data-testid="summary-params"|"summary-size"|"summary-macs"|"summary-sparsity"|"summary-bits"]`
- *   (text as displayed; the exact number, or the bits mix as JSON, in `data-value`).
+ * - Header values: `[data-testid="summary-params"|"summary-size"|"summary-macs"|"summary-sparsity"|"summary-bits"|"summary-compression"]`
+ *   (text as displayed; the exact number, or the bits mix as JSON, in `data-value`); `summary-macs` has
+ *   `data-partial="true"` when some layers' MACs are unknown (symbolic input dims); `[data-testid="set-input-shape"]`
+ *   asks the host for concrete input shapes.
  * - Chart bars: `[data-testid="layer-bar"][data-layer="<name>"]` with `data-params`, `data-sparsity`, `data-bits`,
  *   `data-color` and `aria-selected`. Chart container `[data-testid="layer-chart"]` (focusable; arrows move, Enter selects).
  *   Controls: `select[data-testid="chart-height"]` (params|size), `select[data-testid="chart-sort"]` (order|size|sparsity).
@@ -20,9 +22,11 @@
  * - `window.__onnxLens`: `selected()` → selected layer names; `graphNodeAt(name)` → {clientX, clientY, x, y, collapsed, selected}
  *   (client coords in this frame, x/y relative to the canvas; scrolls the node into view) or null;
  *   `select(names)`; `setGraphView(x, y, k)`; `graphStats()` → {nodes, visualNodes, layoutMs, runs};
- *   `framesDrawn` → number of times the graph canvas was actually redrawn.
- * - Performance marks: `graph-received` (structure, before the layer analysis), `model-received`, `chart-first-paint`,
- *   `graph-first-paint` (after the frame is painted; the graph may first appear uncoloured, before the analysis).
+ *   `framesDrawn` → number of times the graph canvas was actually redrawn; `hostTimings` → the host's step times.
+ * - Performance marks: `script-start`, `graph-received` (structure, before the layer analysis), `model-message` (before
+ *   validation), `model-received`, `model-rendered`, `chart-first-paint`, `graph-first-paint` (after the frame is
+ *   painted; the graph may first appear uncoloured, before the analysis), `graph-analysed-paint`; measures
+ *   `render-preview`, `render-chart`, `render-table`, `render-graph`.
  */
 import {
   formatBytes, isHistogramData, isToWebview, PROTOCOL_VERSION, RpcEndpoint, unpackEnvelope,
@@ -33,7 +37,7 @@ import { legend, resetPalette } from './colors';
 import { ViewState, type ColorBy } from './state';
 import { button, select as selectControl } from './ui/toolkit';
 import { hideTooltip } from './ui/tooltip';
-import { GraphView, type GraphStructure } from './views/graph';
+import { GraphView } from './views/graph';
 import { HISTOGRAM_BINS, HistogramView } from './views/histogram';
 import { LayerChart } from './views/layerChart';
 import { LayerTable } from './views/layerTable';
@@ -56,8 +60,8 @@ performance.mark('script-start');
 const vscode = acquireVsCodeApi<{ colorBy?: ColorBy }>();
 const app = document.getElementById('app')!;
 let graphView: GraphView | undefined;
-/** the graph preview's computed structure, and the graph it was computed for */
-let preview: { graph: CompactGraph; structure: () => GraphStructure } | undefined;
+/** the graph preview shown while the layers were analysed, and the graph it shows */
+let preview: { graph: CompactGraph; view: GraphView } | undefined;
 let viewState: ViewState | undefined;
 
 const rpc = new RpcEndpoint<FromWebview, ToWebview>((m) => vscode.postMessage(m), isToWebview, {
@@ -167,9 +171,8 @@ function renderPreview(graph: CompactGraph, fileName: string): void {
   const [, right] = columns();
   const state = new ViewState([], graph, fileName, true);
   viewState = state;
-  const view = timed('render-preview', () => new GraphView(right, state));
-  graphView = view;
-  preview = { graph, structure: () => view.structure() };
+  graphView = timed('render-preview', () => new GraphView(right, state));
+  preview = { graph, view: graphView };
 }
 
 function render(m: Extract<ToWebview, { type: 'model' }>): void {
@@ -221,7 +224,7 @@ function render(m: Extract<ToWebview, { type: 'model' }>): void {
   timed('render-chart', () => new LayerChart(left, state).render());
   afterPaint(() => performance.mark('chart-first-paint'));
   timed('render-table', () => new LayerTable(left, state));
-  const reuse = preview && sameStructure(preview.graph, graph) ? preview.structure() : undefined;
+  const reuse = preview && sameStructure(preview.graph, graph) ? preview.view.structure() : undefined;
   preview = undefined;
   graphView = timed('render-graph', () => new GraphView(right, state, reuse));
   new HistogramView(right, state, (layer) => rpc.request({ type: 'histogram', layer, bins: HISTOGRAM_BINS }, isHistogramData));

@@ -11,6 +11,7 @@ import { forEachGraph, readModel, type Model } from '../core/onnx/read';
 import { writeModel } from '../core/onnx/write';
 import { weightedLayers, weightLayout } from '../core/prune/layers';
 import { magnitudePrune } from '../core/prune/magnitude';
+import { searchBlocks, type BlockSearchStep } from '../core/prune/blockSearch';
 import { activationVariances, structuredPrune } from '../core/prune/structured';
 import { correctBiases, sameNameTargets, type BiasCorrection } from '../core/recover/biasCorrection';
 import { distillHead } from '../core/recover/headDistill';
@@ -28,6 +29,7 @@ export interface PruneFlags extends DataFlags {
   structured?: boolean;
   roundTo?: string;
   importance?: 'magnitude' | 'activation';
+  search?: boolean;
   plain?: boolean;
   calib?: string;
   calibSamples?: string;
@@ -49,6 +51,8 @@ export interface PruneSummary {
   paramsBefore: number;
   paramsAfter: number;
   layers: { name: string; params?: number; zeros?: number; sparsity?: number; channels?: number; kept?: number; blocked?: string }[];
+  /** structured --search: the blocks removed, in order */
+  search?: BlockSearchStep[];
   reconstructed: LayerFitReport[];
   biasCorrected?: BiasCorrection[];
   headDistilled?: LayerFitReport;
@@ -126,6 +130,7 @@ export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneS
 
   const samples = parseCount(flags.calibSamples, '--calib-samples', 256);
   if (flags.importance === 'activation' && !(flags.structured && flags.calib)) throw new UsageError(file, '--importance activation needs --structured and --calib DATA');
+  if (flags.search && !(flags.structured && flags.calib && flags.reconstruct)) throw new UsageError(file, '--search needs --structured, --calib DATA and --reconstruct');
   const calib = flags.calib ? await datasetFromOptions(flags.calib, flags, modelInput(model.proto)?.shape, samples) : undefined;
 
   let proto;
@@ -134,12 +139,16 @@ export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneS
   if (flags.structured) {
     const activationVariance = flags.importance === 'activation' ? await activationVariances(model, calib!, { samples, file }) : undefined;
     const roundTo = parseCount(flags.roundTo, '--round-to', STRUCTURED_ROUND_TO);
-    const r = structuredPrune(model, { ...selection, sparsity, scope, norm: flags.norm, roundTo, activationVariance, file });
+    const search = flags.search
+      ? await searchBlocks(model, calib!, { ...selection, macsReduction: sparsity, block: roundTo, norm: flags.norm, activationVariance, samples, file })
+      : undefined;
+    const r = structuredPrune(model, { ...selection, sparsity: search ? 0 : sparsity, scope, norm: flags.norm, roundTo, activationVariance, keep: search?.keep, file });
     proto = r.proto;
     toFit = r.refit;
     summary = {
       mode: 'structured', scope, roundTo, sparsity: 1 - r.paramsAfter / r.paramsBefore, paramsBefore: r.paramsBefore, paramsAfter: r.paramsAfter,
       layers: r.groups.map((g) => ({ name: g.producers.join('+'), channels: g.channels, kept: g.kept, ...(g.blocked ? { blocked: g.blocked } : {}) })),
+      ...(search ? { search: search.steps } : {}),
     };
   } else {
     const r = magnitudePrune(model, { ...selection, sparsity, scope, norm: flags.norm, balanced: !flags.plain, file });
@@ -187,6 +196,7 @@ function printSummary(s: PruneSummary): void {
     lines.push(`structured channel pruning: ${s.paramsBefore.toLocaleString('en-US')} → ${s.paramsAfter.toLocaleString('en-US')} parameters (−${pct(s.sparsity)})${s.roundTo! > 1 ? `, channel counts rounded up to multiples of ${s.roundTo}` : ''}`);
     for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.channels).padStart(5)} → ${String(l.kept).padStart(5)} channels${l.blocked ? `  (kept: ${l.blocked})` : ''}`);
   }
+  for (const st of s.search ?? []) lines.push(`  search: ${st.group} → ${st.kept} channels (${st.proposals} proposals), MACs ${st.macs.toLocaleString('en-US')}, output MSE ${st.outputMse.toExponential(2)}`);
   for (const r of s.reconstructed) lines.push(`  reconstructed ${r.name}: output MSE ${r.mseBefore.toExponential(2)} → ${r.mseAfter.toExponential(2)}`);
   for (const b of s.biasCorrected ?? []) lines.push(`  bias corrected ${b.node}: mean |shift| ${b.meanShift.toExponential(2)}`);
   if (s.headDistilled) lines.push(`  head distilled ${s.headDistilled.name}: logit MSE ${s.headDistilled.mseBefore.toExponential(2)} → ${s.headDistilled.mseAfter.toExponential(2)}`);
@@ -209,6 +219,7 @@ export function register(program: Command): void {
     .option('--structured', 'remove output channels (and the matching inputs downstream)')
     .option('--round-to <n>', `structured: keep channel counts at multiples of n, rounded up (default ${STRUCTURED_ROUND_TO}, what onnxruntime's fast CPU convs need; 1 = exact counts)`)
     .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default) or by the output energy they carry on --calib data').choices(['magnitude', 'activation']))
+    .option('--search', 'structured: choose how many channels each group keeps by a greedy search (NetAdapt-style): blocks of --round-to channels go one at a time, each from the group whose removal adds the least output error per MAC saved after reconstruction, until the MACs fall by --sparsity; needs --calib and --reconstruct')
     .option('--plain', 'unstructured global: plain magnitude ranking, without per-layer normalisation and caps')
     .option('--calib <data>', 'unlabelled calibration data (image folder or .npy) for --reconstruct / --distill-head')
     .option('--calib-samples <n>', 'calibration samples to use (default 256)')

@@ -7,12 +7,13 @@ import { UsageError } from '../core/errors';
 import { modelInput } from '../core/eval/modelInput';
 import { indexGraph } from '../core/onnx/graph';
 import { externalRef, isExternal } from '../core/onnx/externalData';
-import type { ModelProto } from '../core/onnx/proto';
+import type { ModelProto, NodeProto } from '../core/onnx/proto';
 import { forEachGraph, readModel, type Model } from '../core/onnx/read';
 import { encodeModel, writeModel } from '../core/onnx/write';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/calibrate/calibrate';
 import { quantizeDynamic } from '../core/quantize/dynamic';
 import { quantizeStatic } from '../core/quantize/qdq';
+import { STATIC_RULES } from '../core/quantize/rules';
 import { quantizeWeightOnly, weightCandidates } from '../core/quantize/weightOnly';
 import { parseSelectors, selectLayers } from '../core/select';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
@@ -75,9 +76,8 @@ const MODE_ONLY: [keyof QuantizeFlags, string, QuantizeMode][] = [
   ['biasCorrection', '--bias-correction', 'static'], ['blockSize', '--block-size', 'weight'],
 ];
 
-/** Refuses an output that would replace the input model or one of its external data files, or whose folder is missing. */
+/** Refuses an output that would replace one of the input's external data files, or whose folder is missing. */
 function checkOutput(file: string, output: string, model: Model): void {
-  if (sameFile(output, file)) throw new UsageError(file, 'the output would overwrite the input model; choose another -o');
   const dir = path.dirname(path.resolve(output));
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(output, 'the output folder does not exist');
   const dataFiles = new Set<string>();
@@ -121,8 +121,10 @@ export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<
       method: flags.method ?? 'minmax', selection, biasCorrection: flags.biasCorrection,
     }, model);
     const index = indexGraph(proto.graph!);
+    // Layers onnxruntime runs as integer kernels: quantized ops (not the float ones left between a DQ and a Q).
+    const integerOp = (n: NodeProto) => ['weighted', 'elementwise', 'pool'].includes(STATIC_RULES[n.opType]?.role ?? '');
     layers = proto.graph!.node
-      .filter((n) => n.input.some((i) => index.producer.get(i)?.opType === 'DequantizeLinear') && n.opType !== 'QuantizeLinear' && n.opType !== 'DequantizeLinear')
+      .filter((n) => integerOp(n) && n.input.some((i) => index.producer.get(i)?.opType === 'DequantizeLinear'))
       .filter((n) => n.output.some((o) => index.consumers.get(o)?.some((c) => c.opType === 'QuantizeLinear')) || ['Gemm', 'MatMul'].includes(n.opType))
       .map((n) => ({ name: n.name || n.output[0], op: n.opType, format: 'QDQ int8' }));
   } else {

@@ -131,6 +131,7 @@ test('bad input: one line on stderr, non-zero exit, nothing written', () => {
     [[copy, '-o', out, '--sparsity', '-0.1'], /--sparsity must be a fraction/],
     [[copy, '-o', out, '--sparsity', '1'], /--sparsity must be a fraction/],
     [[copy, '-o', out, '--sparsity', '0.3', '--structured', '--round-to', '0'], /--round-to must be a positive integer/],
+    [[copy, '-o', out, '--sparsity', '0.3', '--structured', '--search'], /--search needs --structured, --calib DATA and --reconstruct/],
     [[copy, '-o', out, '--sparsity', '2'], /--sparsity must be a fraction/],
     [[copy, '-o', out, '--sparsity', '0.5', '--reconstruct'], /need --calib/],
     [[copy, '-o', out, '--sparsity', '0.5', '--importance', 'activation'], /--importance activation needs --structured and --calib/],

@@ -164,7 +164,8 @@ export class GraphView {
 
   /** Controls, colours and search follow a new visual graph. */
   private afterLayout(): void {
-    this.collapseButton.textContent = this.collapsed.size ? 'Expand all blocks' : `Collapse repeated blocks (${this.runs.length})`;
+    this.collapseButton.textContent = this.collapsed.size ? 'Expand all blocks' : `Collapse blocks (${this.runs.length})`;
+    this.collapseButton.title = this.collapsed.size ? 'Show every node' : `Collapse the ${this.runs.length} runs of repeated blocks into one node each`;
     this.collapseButton.toggleAttribute('disabled', this.runs.length === 0);
     this.computeColors();
     this.matches = [];

@@ -43,7 +43,7 @@ export function findLayers(model: Model, g: GraphIndex = indexGraph(model.proto.
     if (!op) return;
     let weights: StoredWeight[];
     if (op.anyConstantInput) {
-      // Only constants in: a constant computation (e.g. a QDQ bias scale s_input · s_weight), not a layer.
+      // Only constants in: a constant computation (e.g. a shape or scale computed from initializers), not a layer.
       if (node.input.every((i) => !i || g.constants.has(i))) return;
       const role = op.anyConstantInput;
       weights = node.input

@@ -30,8 +30,13 @@ export interface StructuredOptions extends LayerSelection {
    * what reconstruction cannot recover (a channel's mean is absorbed by the refit bias).
    */
   activationVariance?: ReadonlyMap<string, Float64Array>;
+  /** kept channels per group, keyed by `groupKey`: replaces `sparsity`/`scope` for the groups it names */
+  keep?: ReadonlyMap<string, number>;
   file?: string;
 }
+
+/** A group's name: its producing layers joined with '+' (as in `GroupReport.producers`). */
+export const groupKey = (g: { producers: readonly ({ name: string } | string)[] }) => g.producers.map((p) => (typeof p === 'string' ? p : p.name)).join('+');
 
 export interface GroupReport {
   /** layers producing the group's channels */
@@ -65,6 +70,10 @@ export function structuredPrune(model: Model, opts: StructuredOptions): Structur
   const keepCounts = opts.scope === 'global'
     ? globalKeep(eligible, importance, opts)
     : new Map(eligible.map((g) => [g, roundKeep(g.atoms.length, g.atoms.length - roundHalfEven(opts.sparsity * g.atoms.length), opts.roundTo)]));
+  for (const g of eligible) {
+    const k = opts.keep?.get(groupKey(g));
+    if (k !== undefined) keepCounts.set(g, Math.max(1, Math.min(g.atoms.length, k)));
+  }
 
   // Kept channels of every tensor that loses some.
   const kept = new Map<string, number[]>();

@@ -37,8 +37,9 @@ function perChannel(name: string, channels: number, convRank: number, index: Gra
 /** The next fold: a Conv with constant weights whose only consumer is a Mul/Add by a per-channel constant. */
 function nextFold(g: GraphProto, index: GraphIndex, src: TensorSource): { conv: NodeProto; op: NodeProto; k: (o: number) => number } | undefined {
   for (const conv of g.node) {
-    if (conv.opType !== 'Conv' || conv.domain !== '' || !index.constants.has(conv.input[1])) continue;
-    if (conv.input[2] && !index.constants.has(conv.input[2])) continue;
+    const isFloatConstant = (name: string) => index.constants.get(name)?.dataType === DataType.FLOAT;
+    if (conv.opType !== 'Conv' || conv.domain !== '' || !isFloatConstant(conv.input[1])) continue;
+    if (conv.input[2] && !isFloatConstant(conv.input[2])) continue;
     const y = conv.output[0];
     const users = index.consumers.get(y) ?? [];
     const op = users[0];

@@ -3,6 +3,7 @@
 // x · max(0, min(1, x/6 + 1/2)). In a QDQ model the function stays in float between a DequantizeLinear and a
 // QuantizeLinear (onnxruntime has no integer kernel for it); onnxruntime runs HardSwish as HardSigmoid · x,
 // two kernels instead of four, and the file is smaller.
+import { UnsupportedOperator } from '../errors';
 import { node } from '../onnx/build';
 import { indexGraph, type GraphIndex } from '../onnx/graph';
 import { upgradeOpset } from '../onnx/opsetUpgrade';
@@ -13,10 +14,10 @@ import { dropUnusedConstants } from './compact';
 
 interface HardSwishMatch { x: string; nodes: NodeProto[]; output: string }
 
-/** The value of a scalar (or one-element) constant input, else undefined. */
+/** The value of a constant of shape [] or [1], else undefined (a [1,1,1,1] constant could broadcast x to a higher rank). */
 function scalarConstant(name: string | undefined, index: GraphIndex, src: TensorSource): number | undefined {
   const t = name ? index.constants.get(name) : undefined;
-  return t && tensorNumel(t) === 1 ? Number(tensorValues(t, src)[0]) : undefined;
+  return t && tensorNumel(t) === 1 && t.dims.length <= 1 ? Number(tensorValues(t, src)[0]) : undefined;
 }
 
 /** The only consumer of `tensor` when it has exactly one and is not a graph output. */
@@ -49,11 +50,18 @@ function findMatches(g: GraphProto, src: TensorSource): HardSwishMatch[] {
 
 /**
  * A copy with every written-out hard-swish replaced by HardSwish (the default-domain opset raised to 14 when
- * lower), or the model itself when it has none. Only the top-level graph is rewritten.
+ * lower), or the model itself when it has none or cannot be raised to opset 14. Only the top-level graph is rewritten.
  */
 export function fuseHardSwish(proto: ModelProto, src: TensorSource = {}): ModelProto {
   if (findMatches(proto.graph!, src).length === 0) return proto;
-  const out = opsetVersion(proto) < 14 ? upgradeOpset(proto, 14, src) : clone(ModelProtoSchema, proto);
+  let out: ModelProto;
+  try {
+    out = opsetVersion(proto) < 14 ? upgradeOpset(proto, 14, src) : clone(ModelProtoSchema, proto);
+  } catch (e) {
+    // An operator the upgrade table does not cover: the fusion only saves time, so keep the model as it is.
+    if (e instanceof UnsupportedOperator) return proto;
+    throw e;
+  }
   const g = out.graph!;
   const replaced = new Map<NodeProto, NodeProto | undefined>();
   for (const m of findMatches(g, src)) {

@@ -1,7 +1,8 @@
 // Static QDQ quantization: QuantizeLinear/DequantizeLinear placed as ONNX Runtime's QDQ quantizer does
 // (qdq_quantizer.py: per-channel symmetric int8 weights, int32 bias with scale s_input · s_weight,
-// Relu/Clip absorbed into the producer's range, parameter sharing through Reshape-like ops), with one
-// DequantizeLinear per consumer so every node unit matches onnxruntime's QDQ fusion selectors.
+// Relu/Clip absorbed into the producer's range, parameter sharing through Reshape-like ops), laid out so
+// that onnxruntime's QDQ fusion selectors match every node unit, and written compactly (one DequantizeLinear
+// per QuantizeLinear, default zero points left out, short names for the new tensors).
 import { UnsupportedOperator } from '../errors';
 import type { BatchSource } from '../eval/activations';
 import { attrFloat, getAttr, node } from '../onnx/build';
@@ -155,8 +156,9 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
   const actType: QuantType = opts.activationType;
   const params = activationParams(plan, ranges, actType);
   const newInits: TensorProto[] = [];
-  // New tensors get short numbered names (s3, q3, d3, w5, …): each name is repeated in every node that
-  // reads it, and long derived names were a tenth of the file; the float tensors keep their own names.
+  // New tensors get short numbered names (s3, q3, d3, w5, …): each name is repeated in every node that reads
+  // it, and derived names (conv2d_0.w_0_i8, batch_norm_0.tmp_3_dq_1, …) were much of the QDQ graph's bytes.
+  // The model's own tensors and nodes keep their names.
   const counters = new Map<string, number>();
   const newName = (prefix: string) => {
     const k = counters.get(prefix) ?? 0;
@@ -383,5 +385,5 @@ export async function quantizeStatic(proto: ModelProto, source: BatchSource, opt
     const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
     quantized = (await correctBiases(float, quantized, qdqBiasTargets(float, quantized), source, { ...opts, ...src, limit })).proto;
   }
-  return compactQdq(quantized, src);
+  return compactQdq(quantized);
 }

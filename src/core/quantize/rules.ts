@@ -51,7 +51,6 @@ export const STATIC_RULES: Record<string, OpRule> = {
   GlobalAveragePool: { role: 'pool', implicitZeroPoints: true },
   AveragePool: { role: 'pool' },
   MaxPool: SHARED,
-  Resize: SHARED,
   Reshape: SHARED,
   Flatten: SHARED,
   Transpose: SHARED,

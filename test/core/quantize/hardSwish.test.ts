@@ -55,3 +55,9 @@ test('a Clip to another range is not hard-swish and stays as it is', () => {
   const float = writtenOut(5);
   assert.equal(fuseHardSwish(float), float);
 });
+
+test('a model that cannot be raised to opset 14 (an operator the upgrade does not know) is left as it is', () => {
+  const float = writtenOut();
+  float.graph!.node.push(node('GRU', ['y', 'gw', 'gr'], ['h'], {}, 'gru'));
+  assert.equal(fuseHardSwish(float), float);
+});
