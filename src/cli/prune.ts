@@ -1,14 +1,10 @@
 // `onnx-lens prune MODEL -o OUT --sparsity S …`: unstructured or structured pruning, optionally followed by
 // layer-wise reconstruction and classifier-head distillation on unlabelled calibration data.
-import fs from 'node:fs';
-import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors';
 import { modelInput } from '../core/eval/modelInput';
 import type { ModelProto } from '../core/onnx/proto';
-import { externalRef, isExternal } from '../core/onnx/externalData';
-import { forEachGraph, readModel, type Model } from '../core/onnx/read';
-import { writeModel } from '../core/onnx/write';
+import { readModel } from '../core/onnx/read';
 import { weightedLayers, weightLayout } from '../core/prune/layers';
 import { magnitudePrune } from '../core/prune/magnitude';
 import { searchBlocks, type BlockSearchStep } from '../core/prune/blockSearch';
@@ -18,6 +14,7 @@ import { distillHead } from '../core/recover/headDistill';
 import { reconstructLayers, type LayerFitReport, type LayerToFit } from '../core/recover/reconstruct';
 import { parseSelectors } from '../core/select';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
 
 export interface PruneFlags extends DataFlags {
   output: string;
@@ -64,51 +61,6 @@ function parseFraction(text: string, flag: string): number {
   return v;
 }
 
-function parseCount(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1) throw new UsageError(undefined, `${flag} must be a positive integer, got '${text}'`);
-  return v;
-}
-
-/** The same path, or two names (symlink, hard link) of one existing file. */
-function sameFile(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  try {
-    const [sa, sb] = [fs.statSync(a), fs.statSync(b)];
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Where the output's external data goes: tensors the input kept in external data are written to `OUT.data`
- * next to the output (a reference to the input's folder would break when the output lives elsewhere).
- * Undefined when the input has none. Refuses targets that would replace one of the input's data files.
- */
-function outputDataLocation(model: Model, file: string, output: string): string | undefined {
-  const inputData = new Set<string>();
-  const dir = model.dir ?? path.dirname(path.resolve(file));
-  forEachGraph(model.proto.graph!, (g) => { for (const t of g.initializer.filter(isExternal)) inputData.add(path.join(dir, externalRef(t, file).location)); });
-  if (inputData.size === 0) return undefined;
-  const location = `${path.basename(output)}.data`;
-  for (const target of [output, path.join(path.dirname(path.resolve(output)), location)]) {
-    if ([...inputData].some((d) => sameFile(d, target))) throw new UsageError(file, `writing ${target} would overwrite the input's external data; choose another -o`);
-  }
-  return location;
-}
-
-function writeOutput(proto: ModelProto, output: string, model: Model, dataLocation: string | undefined): void {
-  try {
-    writeModel(proto, output, { source: model, ...(dataLocation ? { externalData: { location: dataLocation } } : {}) });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (!code) throw e;
-    throw new UsageError(output, `cannot write the output (${code})`);
-  }
-}
-
 /**
  * Structured default for --round-to. onnxruntime's CPU provider runs a Conv with its blocked NCHWc kernels only
  * when channel counts are multiples of 4, and those kernels compute whole blocks of 8 (AVX2) or 16 (AVX-512)
@@ -119,16 +71,14 @@ const STRUCTURED_ROUND_TO = 8;
 
 export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
   const sparsity = parseFraction(flags.sparsity, '--sparsity');
-  if (!flags.output) throw new UsageError(file, 'missing -o OUT');
-  if (sameFile(flags.output, file)) throw new UsageError(file, 'the output would overwrite the input model; choose another -o');
-  if (!fs.statSync(path.dirname(path.resolve(flags.output)), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(flags.output, 'the output folder does not exist');
+  checkOutputPath(file, flags.output);
   if ((flags.reconstruct || flags.biasCorrection || flags.distillHead) && !flags.calib) throw new UsageError(file, '--reconstruct, --bias-correction and --distill-head need --calib DATA');
   const model = await readModel(file);
   const dataLocation = outputDataLocation(model, file, flags.output);
   const selection = { layers: parseSelectors(flags.layers), exclude: parseSelectors(flags.exclude) };
   const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
 
-  const samples = parseCount(flags.calibSamples, '--calib-samples', 256);
+  const samples = positiveInt(flags.calibSamples, '--calib-samples', 256);
   if (flags.importance === 'activation' && !(flags.structured && flags.calib)) throw new UsageError(file, '--importance activation needs --structured and --calib DATA');
   if (flags.search && !(flags.structured && flags.calib && flags.reconstruct)) throw new UsageError(file, '--search needs --structured, --calib DATA and --reconstruct');
   const calib = flags.calib ? await datasetFromOptions(flags.calib, flags, modelInput(model.proto)?.shape, samples) : undefined;
@@ -138,7 +88,7 @@ export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneS
   let summary: Omit<PruneSummary, 'reconstructed' | 'output' | 'input'>;
   if (flags.structured) {
     const activationVariance = flags.importance === 'activation' ? await activationVariances(model, calib!, { samples, file }) : undefined;
-    const roundTo = parseCount(flags.roundTo, '--round-to', STRUCTURED_ROUND_TO);
+    const roundTo = positiveInt(flags.roundTo, '--round-to', STRUCTURED_ROUND_TO);
     const search = flags.search
       ? await searchBlocks(model, calib!, { ...selection, macsReduction: sparsity, block: roundTo, norm: flags.norm, activationVariance, samples, file })
       : undefined;

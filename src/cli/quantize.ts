@@ -1,15 +1,12 @@
 // `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static …`: weight-only int8/int4, dynamic int8
 // (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data.
-import fs from 'node:fs';
-import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors';
 import { modelInput } from '../core/eval/modelInput';
 import { indexGraph } from '../core/onnx/graph';
-import { externalRef, isExternal } from '../core/onnx/externalData';
-import type { ModelProto, NodeProto } from '../core/onnx/proto';
-import { forEachGraph, readModel, type Model } from '../core/onnx/read';
-import { encodeModel, writeModel } from '../core/onnx/write';
+import type { NodeProto } from '../core/onnx/proto';
+import { readModel } from '../core/onnx/read';
+import { encodeModel } from '../core/onnx/write';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/calibrate/calibrate';
 import { quantizeDynamic } from '../core/quantize/dynamic';
 import { quantizeStatic } from '../core/quantize/qdq';
@@ -17,6 +14,7 @@ import { STATIC_RULES } from '../core/quantize/rules';
 import { quantizeWeightOnly, weightCandidates } from '../core/quantize/weightOnly';
 import { parseSelectors, selectLayers } from '../core/select';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
 
 export type QuantizeMode = 'weight' | 'dynamic' | 'static';
 
@@ -50,25 +48,6 @@ export interface QuantizeSummary {
   layers: { name: string; op: string; format: string }[];
 }
 
-function positiveInt(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1) throw new UsageError(undefined, `${flag} must be a positive integer, got '${text}'`);
-  return v;
-}
-
-/** Same path after links, or the same inode (a hard link). */
-function sameFile(a: string, b: string): boolean {
-  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
-  if (real(a) === real(b)) return true;
-  try {
-    const [sa, sb] = [fs.statSync(a), fs.statSync(b)];
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
-}
-
 /** Flags that only mean something in one mode: given in another, they would be silently ignored. */
 const MODE_ONLY: [keyof QuantizeFlags, string, QuantizeMode][] = [
   ['calib', '--calib', 'static'], ['calibSamples', '--calib-samples', 'static'], ['method', '--method', 'static'],
@@ -76,29 +55,8 @@ const MODE_ONLY: [keyof QuantizeFlags, string, QuantizeMode][] = [
   ['biasCorrection', '--bias-correction', 'static'], ['blockSize', '--block-size', 'weight'],
 ];
 
-/** Refuses an output that would replace one of the input's external data files, or whose folder is missing. */
-function checkOutput(file: string, output: string, model: Model): void {
-  const dir = path.dirname(path.resolve(output));
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(output, 'the output folder does not exist');
-  const dataFiles = new Set<string>();
-  forEachGraph(model.proto.graph!, (g) => { for (const t of g.initializer.filter(isExternal)) dataFiles.add(path.join(model.dir ?? path.dirname(path.resolve(file)), externalRef(t, file).location)); });
-  for (const target of [output, path.join(dir, externalDataName(output))]) {
-    if ([...dataFiles].some((d) => sameFile(d, target))) throw new UsageError(file, `writing ${target} would overwrite the input's external data; choose another -o`);
-  }
-}
-
-/** Where tensors too big for one protobuf go when the input kept its weights in external data. */
-const externalDataName = (output: string) => `${path.basename(output)}.data`;
-
-function hasExternalData(proto: ModelProto): boolean {
-  let external = false;
-  forEachGraph(proto.graph!, (g) => { external ||= g.initializer.some(isExternal); });
-  return external;
-}
-
 export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<QuantizeSummary> {
-  if (!flags.output) throw new UsageError(file, 'missing -o OUT');
-  if (sameFile(flags.output, file)) throw new UsageError(file, 'the output would overwrite the input model; choose another -o');
+  checkOutputPath(file, flags.output);
   for (const [key, flag, mode] of MODE_ONLY) {
     if (flags[key] !== undefined && flags.mode !== mode) throw new UsageError(file, `${flag} only applies to --mode ${mode}`);
   }
@@ -108,7 +66,7 @@ export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<
   if (flags.mode === 'static' && !flags.calib) throw new UsageError(file, '--mode static needs --calib DATA (calibration images or .npy)');
   const perChannel = flags.perChannel ?? true;
   const model = await readModel(file);
-  checkOutput(file, flags.output, model);
+  const dataLocation = outputDataLocation(model, file, flags.output);
   const selection = { layers: parseSelectors(flags.layers), exclude: parseSelectors(flags.exclude) };
   const graph = model.proto.graph!;
 
@@ -136,16 +94,7 @@ export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<
     proto = r.proto;
     layers = r.layers.map((l) => ({ name: l.name || l.weight, op: l.op, format: `${l.format} int${l.bits}` }));
   }
-  // Tensors the input kept in external data (and did not quantize) go to a data file next to the output:
-  // references to the input's folder would break when the output lives elsewhere.
-  const externalData = hasExternalData(proto) ? { location: externalDataName(flags.output) } : undefined;
-  try {
-    writeModel(proto, flags.output, { source: model, externalData });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (!code) throw e;
-    throw new UsageError(flags.output, `cannot write the output (${code})`);
-  }
+  writeOutput(proto, flags.output, model, dataLocation);
   return {
     input: file, output: flags.output, mode: flags.mode, bits, perChannel,
     ...(flags.mode === 'static' ? { method: flags.method ?? 'minmax' } : {}),
