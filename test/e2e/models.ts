@@ -70,3 +70,22 @@ export function smallNet(opts: SmallNetOptions = {}): Uint8Array {
   });
   return encodeModel(model(g, { opset: 17 }));
 }
+
+/** x[1,4,4,4] → (`convs` × 1×1 Conv on 4 channels named conv0, conv1, … each followed by a Relu) → y */
+export function convChain(convs: number): Uint8Array {
+  const nodes = [];
+  const initializers = [];
+  let x = 'x';
+  for (let i = 0; i < convs; i++) {
+    initializers.push(makeTensor(`conv${i}.w`, DataType.FLOAT, [4, 4, 1, 1], weights(16, i + 10)));
+    const out = i === convs - 1 ? 'y' : `r${i}`;
+    nodes.push(node('Conv', [x, `conv${i}.w`], [`c${i}`], {}, `conv${i}`), node('Relu', [`c${i}`], [out], {}, `relu${i}`));
+    x = out;
+  }
+  const g = graph({
+    name: 'conv_chain', nodes, initializers,
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 4, 4, 4])],
+    outputs: [valueInfo('y', DataType.FLOAT, [1, 4, 4, 4])],
+  });
+  return encodeModel(model(g, { opset: 17 }));
+}

@@ -81,7 +81,10 @@ export class HistogramView {
     if (!h) return this.message('Loading…');
     this.body.replaceChildren();
     const total = h.counts.reduce((a, b) => a + b, 0) + h.zeros;
-    const x = scaleLinear().domain([Math.min(h.edges[0], 0), Math.max(h.edges[h.edges.length - 1], 0)]).range([MARGIN.left, WIDTH - MARGIN.right]).nice();
+    // A little room on both sides, so that a zero bar at an end of the range (all weights ≤ 0 or ≥ 0) is drawn whole.
+    const [lo, hi] = [Math.min(h.edges[0], 0), Math.max(h.edges[h.edges.length - 1], 0)];
+    const pad = (hi - lo) * 0.03;
+    const x = scaleLinear().domain([lo - pad, hi + pad]).range([MARGIN.left, WIDTH - MARGIN.right]).nice();
     const top = Math.max(max(h.counts) ?? 0, h.zeros, 1);
     const y = (this.log ? scaleSymlog().constant(1) : scaleLinear()).domain([0, top]).range([HEIGHT - MARGIN.bottom, MARGIN.top]);
     const svg = select(this.body).append('svg').attr('viewBox', `0 0 ${WIDTH} ${HEIGHT}`).attr('role', 'img')

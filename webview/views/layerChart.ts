@@ -15,7 +15,7 @@ const HEIGHT = 220;
 const MARGIN = { top: 10, right: 12, bottom: 10, left: 56 };
 const MIN_BAR = 4;
 /** Up to this many bars are always in the DOM (every layer of most image classifiers). */
-const MIN_RENDERED = 400;
+const MIN_RENDERED = 150;
 /** bars kept on each side of the visible ones */
 const OVERSCAN = 100;
 

@@ -1,6 +1,6 @@
 // Per-layer table: the chart's rows with every statistic, sortable by any column, filterable by name or op;
 // arrow keys move between rows, Enter / Space selects. Rows are rendered in a window around the scroll
-// position (all of them for models of up to a few hundred layers), so 10,000-layer models stay responsive.
+// position (all of them for models of up to 150 layers), so 10,000-layer models stay responsive.
 import type { LayerStats } from '../../src/core/analysis/report';
 import { formatBytes, formatCount, formatPercent } from '../../src/protocol';
 import { layerColor } from '../colors';
@@ -28,7 +28,7 @@ const columns: Column[] = [
 /** Must match `tr[data-testid="layer-row"]` height in media/editor.css. */
 const ROW_HEIGHT = 22;
 /** Up to this many rows are always rendered (every row of most image classifiers). */
-const MIN_RENDERED = 400;
+const MIN_RENDERED = 150;
 const OVERSCAN = 40;
 
 export class LayerTable {
