@@ -1,5 +1,5 @@
-// The test command (`npm test`): builds the test bundles, prepares the real VS Code for the e2e suite,
-// and runs every test with node's test runner. `node scripts/test.mjs unit` skips the e2e suite.
+// The test command (`npm test`): type-checks, builds the test bundles, prepares the real VS Code for the e2e
+// suite, and runs every test with node's test runner. `node scripts/test.mjs unit` skips the e2e suite.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,8 @@ const run = (cmd, args, opts = {}) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
+// esbuild strips types without checking them: the type check is part of the tests.
+run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.']);
 run(process.execPath, ['esbuild.mjs']);
 run(process.execPath, ['esbuild.mjs', '--tests']);
 

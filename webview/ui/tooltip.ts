@@ -34,7 +34,7 @@ export function layerRows(l: LayerStats): [string, string][] {
     ['Params', `${formatCount(l.params)} (${l.params.toLocaleString('en-US')})`],
     ['Zeros', l.zeros.toLocaleString('en-US')],
     ['Sparsity', `${formatPercent(l.sparsity)} element · ${formatPercent(l.channelSparsity)} channel · ${formatPercent(l.twoFour)} 2:4`],
-    ['MACs', formatCount(l.macs)],
+    ['MACs', l.macs ? formatCount(l.macs) : '–'],
     ['Size', formatBytes(l.weightBytes)],
   ];
 }

@@ -53,7 +53,6 @@ export class GraphView {
   private matchIndex = -1;
   private matchSet = new Set<number>();
   private focusNode = -1;
-  private hover = -1;
   private frameRequested = false;
   private painted = false;
   /** the view was taken over from a preview: do not fit it again */
@@ -110,7 +109,7 @@ export class GraphView {
     });
     select(this.canvas).call(this.zoomBehavior).on('dblclick.zoom', null);
     this.canvas.addEventListener('mousemove', (e) => this.onHover(e));
-    this.canvas.addEventListener('mouseleave', () => { this.hover = -1; hideTooltip(); });
+    this.canvas.addEventListener('mouseleave', () => hideTooltip());
     this.canvas.addEventListener('click', (e) => this.onClick(e));
     this.canvas.addEventListener('dblclick', (e) => this.onDoubleClick(e));
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
@@ -440,7 +439,6 @@ export class GraphView {
 
   private onHover(e: MouseEvent): void {
     const v = this.nodeAtEvent(e);
-    this.hover = v;
     this.canvas.style.cursor = v >= 0 ? 'pointer' : 'grab';
     if (v >= 0) this.showTooltip(v, e.clientX, e.clientY);
     else hideTooltip();
