@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { interleavedP50 } from './interleaved.mjs';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '40' }, only: { type: 'string' } } });
 const ROUNDS = Number(args.rounds);
@@ -42,7 +43,6 @@ await esbuild.build({
 const lib = createRequire(import.meta.url)(bundle);
 ort.env.logLevel = 'error';
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const CONVS = new Set(['Conv', 'FusedConv']);
 
 /** Convs of onnxruntime's optimised graph, and how many of them became NCHWc (blocked-layout) convs; deletes the file. */
@@ -54,7 +54,6 @@ function kernelCounts(file) {
 }
 
 async function latencies(variants, inputShape, tag) {
-  const x = new Float32Array(inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
   const sessions = [];
   for (const [i, v] of variants.entries()) {
     v.optimized = path.join(OUT, `prune-${tag}-${i}.opt.onnx`);
@@ -62,20 +61,9 @@ async function latencies(variants, inputShape, tag) {
       intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', optimizedModelFilePath: v.optimized,
     }));
   }
-  const feeds = sessions.map((s) => ({ [s.inputNames[0]]: new ort.Tensor('float32', x, inputShape) }));
-  for (let i = 0; i < sessions.length; i++) for (let w = 0; w < 5; w++) await sessions[i].run(feeds[i]);
-  const times = sessions.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let i = 0; i < sessions.length; i++) {
-      for (let k = 0; k < RUNS; k++) {
-        const t0 = performance.now();
-        await sessions[i].run(feeds[i]);
-        times[i].push(performance.now() - t0);
-      }
-    }
-  }
+  const p50 = await interleavedP50(sessions, inputShape, { rounds: ROUNDS, runs: RUNS });
   for (const s of sessions) await s.release();
-  return times.map(median);
+  return p50;
 }
 
 function calibration() {

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { interleavedP50 } from './interleaved.mjs';
 
 const { values: args } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '20' }, only: { type: 'string' },
@@ -45,7 +46,6 @@ await esbuild.build({
 });
 const lib = createRequire(import.meta.url)(bundle);
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Writes `n` random samples of `shape` as a float32 .npy (calibration for random-weight models). */
 function randomNpy(file, n, shape) {
@@ -56,23 +56,11 @@ function randomNpy(file, n, shape) {
 }
 
 async function latencies(files, inputShape) {
-  const x = new Float32Array(inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
   const sessions = [];
   for (const f of files) sessions.push(await ort.InferenceSession.create(f, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 }));
-  const feeds = sessions.map((s) => ({ [s.inputNames[0]]: new ort.Tensor('float32', x, inputShape) }));
-  for (let i = 0; i < sessions.length; i++) for (let w = 0; w < 3; w++) await sessions[i].run(feeds[i]);
-  const times = sessions.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let i = 0; i < sessions.length; i++) {
-      for (let k = 0; k < RUNS; k++) {
-        const t0 = performance.now();
-        await sessions[i].run(feeds[i]);
-        times[i].push(performance.now() - t0);
-      }
-    }
-  }
+  const p50 = await interleavedP50(sessions, inputShape, { rounds: ROUNDS, runs: RUNS, warmup: 3 });
   for (const s of sessions) await s.release();
-  return times.map(median);
+  return p50;
 }
 
 /** Kernel time per operator type (µs per run) from onnxruntime's profiler over RUNS runs, largest first. */
