@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { analyzeModel } from '../../../src/core/analysis/analyze';
-import { openDataset } from '../../../src/core/eval/datasets';
 import { topKAccuracy } from '../../../src/core/eval/metrics';
 import { openSession, runModel } from '../../../src/core/eval/runner';
 import { DataType } from '../../../src/core/onnx/dtypes';
@@ -14,7 +13,7 @@ import { searchBlocks } from '../../../src/core/prune/blockSearch';
 import { activationVariances, structuredPrune } from '../../../src/core/prune/structured';
 import { reconstructLayers } from '../../../src/core/recover/reconstruct';
 import { convNet, seededRandom } from '../../builders/convNet';
-import { MNIST_MODEL, tempDir, writeMnistNpy } from '../../fixtures/mnist';
+import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
 
 const load = (proto: ModelProto) => decodeModel(encodeModel(proto));
 
@@ -51,11 +50,8 @@ test('the first block removed is the one whose channels carry nothing (dead chan
 
 test('MNIST CNN: a search for −30 % MACs in blocks of 16 keeps top-1 within 1 pp after reconstruction', async () => {
   const dir = tempDir();
-  const split = writeMnistNpy(dir, 'test');
-  const calibSplit = writeMnistNpy(dir, 'calib', 256);
   const original = readModelSync(MNIST_MODEL);
-  const testSet = await openDataset(split.data, { labels: split.labels });
-  const calib = await openDataset(calibSplit.data, {});
+  const { testSet, calib } = await mnistDatasets(dir);
   const activationVariance = await activationVariances(original, calib);
   const found = await searchBlocks(original, calib, { macsReduction: 0.3, block: 16, activationVariance });
   const r = structuredPrune(original, { sparsity: 0, keep: found.keep, activationVariance });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { openDataset } from '../../../src/core/eval/datasets';
 import { agreement, maxAbsDiff, topKAccuracy } from '../../../src/core/eval/metrics';
 import { openSession, runModel, type Outputs } from '../../../src/core/eval/runner';
 import { readModelSync } from '../../../src/core/onnx/read';
@@ -9,15 +8,12 @@ import type { ModelProto } from '../../../src/core/onnx/proto';
 import { writeModel } from '../../../src/core/onnx/write';
 import { activationVariances, structuredPrune, type StructuredOptions } from '../../../src/core/prune/structured';
 import { reconstructLayers } from '../../../src/core/recover/reconstruct';
-import { MNIST_MODEL, tempDir, writeMnistNpy } from '../../fixtures/mnist';
+import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
 
 test('MNIST CNN: 30 % structured channel pruning + reconstruction (accuracy loss reported; latency in bench/pruneLatency.mjs)', async () => {
   const dir = tempDir();
-  const split = writeMnistNpy(dir, 'test');
-  const calibSplit = writeMnistNpy(dir, 'calib', 256);
   const original = readModelSync(MNIST_MODEL);
-  const testSet = await openDataset(split.data, { labels: split.labels });
-  const calib = await openDataset(calibSplit.data, {});
+  const { testSet, calib } = await mnistDatasets(dir);
   const base = await runModel(await openSession(MNIST_MODEL, { intraOpThreads: 1 }), testSet, { batchSize: 256 });
   const fp32 = topKAccuracy(base, testSet.labels!, 1);
   let seq = 0;

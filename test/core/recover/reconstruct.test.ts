@@ -7,14 +7,14 @@ import { decodeModel, readModelSync, type Model } from '../../../src/core/onnx/r
 import type { ModelProto } from '../../../src/core/onnx/proto';
 import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
-import { openDataset, type Dataset } from '../../../src/core/eval/datasets';
+import type { Dataset } from '../../../src/core/eval/datasets';
 import { agreement, maxAbsDiff, topKAccuracy } from '../../../src/core/eval/metrics';
 import { openSession, runModel, type Outputs } from '../../../src/core/eval/runner';
 import { magnitudePrune } from '../../../src/core/prune/magnitude';
 import { correctBiases, sameNameTargets } from '../../../src/core/recover/biasCorrection';
 import { reconstructLayers } from '../../../src/core/recover/reconstruct';
 import { seededRandom } from '../../builders/convNet';
-import { MNIST_MODEL, tempDir, writeMnistNpy } from '../../fixtures/mnist';
+import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
 
 const dir = tempDir();
 let seq = 0;
@@ -39,11 +39,8 @@ function countZeros(file: string): { zeros: number; n: number } {
 const pp = (x: number) => (100 * x).toFixed(2);
 
 test('MNIST CNN: global unstructured pruning + reconstruction keeps top-1 within 0.5 pp at 50 % and 1 pp at 70 %', async () => {
-  const split = writeMnistNpy(dir, 'test');
-  const calibSplit = writeMnistNpy(dir, 'calib', 256);
   const original = readModelSync(MNIST_MODEL);
-  const testSet = await openDataset(split.data, { labels: split.labels });
-  const calib = await openDataset(calibSplit.data, {});
+  const { testSet, calib } = await mnistDatasets(dir);
   const base = await runModel(await openSession(MNIST_MODEL, { intraOpThreads: 1 }), testSet, { batchSize: 256 });
   const fp32 = topKAccuracy(base, testSet.labels!, 1);
   const rows = [`fp32 top-1 ${pp(fp32)} % on ${testSet.n} test digits; 256 unlabelled calibration digits`,
