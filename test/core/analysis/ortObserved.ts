@@ -3,6 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import { clone, create, ModelProtoSchema, ValueInfoProtoSchema, type ModelProto } from '../../../src/core/onnx/proto';
 import { encodeModel } from '../../../src/core/onnx/write';
+import { seededRandom } from '../../../src/core/random';
 
 export interface Observed { dims: number[]; type: string; bytes: number }
 
@@ -33,15 +34,10 @@ export async function observeTensors(proto: ModelProto, feeds: Record<string, or
   }
 }
 
-/** Deterministic values in [-1, 1) (32-bit LCG). */
+/** Deterministic values in [-1, 1), the same on every run. */
 export function noise(n: number, seed = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
+  const next = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => 2 * next() - 1);
 }
 
 export function floatInput(dims: number[], seed = 1): ort.Tensor {

