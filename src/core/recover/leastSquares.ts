@@ -15,17 +15,20 @@ export class NormalEquations {
     this.yy = new Float64Array(m);
   }
 
-  /** Adds one sample: x has n features, y has m targets. Only the upper triangle of gram is accumulated. */
-  add(x: ArrayLike<number>, y: ArrayLike<number>): void {
+  /**
+   * Adds one sample: x has n features, the m targets are y[at .. at + m - 1]. Only the upper triangle of
+   * gram is accumulated.
+   */
+  add(x: ArrayLike<number>, y: ArrayLike<number>, at = 0): void {
     const { n, m, gram, cross, yy } = this;
-    for (let k = 0; k < m; k++) yy[k] += y[k] * y[k];
+    for (let k = 0; k < m; k++) yy[k] += y[at + k] * y[at + k];
     for (let i = 0; i < n; i++) {
       const xi = x[i];
       if (xi === 0) continue;
       const row = i * n;
       for (let j = i; j < n; j++) gram[row + j] += xi * x[j];
       const crow = i * m;
-      for (let k = 0; k < m; k++) cross[crow + k] += xi * y[k];
+      for (let k = 0; k < m; k++) cross[crow + k] += xi * y[at + k];
     }
     this.rows++;
   }
@@ -99,19 +102,21 @@ export function factorDamped(gram: Float64Array, n: number, idx: readonly number
  */
 export function solveRestricted(eq: NormalEquations, idx: readonly number[], col: number, damping: number, factor?: Float64Array): Float64Array {
   const l = factor ?? factorDamped(eq.gram, eq.n, idx, damping);
+  const { cross, m } = eq;
   const b = new Float64Array(idx.length);
-  for (let a = 0; a < idx.length; a++) b[a] = eq.cross[idx[a] * eq.m + col];
+  for (let a = 0; a < idx.length; a++) b[a] = cross[idx[a] * m + col];
   return choleskySolve(l, idx.length, b);
 }
 
 /** Σ_rows (y − xᵀw)² for target column `col` = yᵀy − 2 wᵀ(Xᵀy) + wᵀ(XᵀX)w, with w over the features `idx`. */
 export function residualSquares(eq: NormalEquations, idx: readonly number[], col: number, w: ArrayLike<number>): number {
+  const { gram, cross, n, m } = eq;
   let quad = 0, lin = 0;
   for (let a = 0; a < idx.length; a++) {
-    lin += w[a] * eq.cross[idx[a] * eq.m + col];
-    const row = idx[a] * eq.n;
+    lin += w[a] * cross[idx[a] * m + col];
+    const row = idx[a] * n;
     let s = 0;
-    for (let b = 0; b < idx.length; b++) s += eq.gram[row + idx[b]] * w[b];
+    for (let b = 0; b < idx.length; b++) s += gram[row + idx[b]] * w[b];
     quad += w[a] * s;
   }
   return eq.yy[col] - 2 * lin + quad;

@@ -5,7 +5,8 @@ import { DataType } from '../onnx/dtypes';
 import { freshName, indexGraph, usedNames, type GraphIndex } from '../onnx/graph';
 import type { ModelProto } from '../onnx/proto';
 import { makeTensor, type TensorSource } from '../onnx/tensor';
-import { ActivationProbe, batchPlan, type BatchSource, type CapturedTensor } from '../eval/activations';
+import { ActivationProbe, batchPlan, feedsFor, type BatchSource, type CapturedTensor } from '../eval/activations';
+import { modelInput } from '../eval/modelInput';
 import { readConstant, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
 import { factorDamped, NormalEquations, residualSquares, solveRestricted } from './leastSquares';
 
@@ -25,10 +26,17 @@ export interface ReconstructOptions {
   samples?: number;
   /** ridge damping relative to the mean diagonal of XᵀX (default 0.01) */
   damping?: number;
-  /** rows of the conv im2col system sampled in total per layer (default ≈ 24 × fan-in, 4096..32768) */
+  /** rows of the conv im2col system sampled in total per layer (default ≈ 24 × fan-in, 4096..32768; grouped convs from 1024) */
   rows?: number;
   batchSize?: number;
   threads?: number;
+  /**
+   * bytes of sampled target rows held at once (default 256 MiB): the targets of consecutive layers are
+   * captured in one pass over the original model while they fit
+   */
+  targetBytes?: number;
+  /** bytes of fit layers' inputs kept to compute later layers' inputs from (default 256 MiB) */
+  inputBytes?: number;
   /** add a bias to Conv/Gemm layers that have none, so the fit can shift means (default true) */
   addBias?: boolean;
   onLayer?: (report: LayerFitReport) => void;
@@ -58,15 +66,162 @@ export async function reconstructLayers(
   const order = weightedLayers(graph, index).filter((l) => byName.has(l.name));
   const missing = layers.filter((l) => !order.some((o) => o.name === l.name));
   if (missing.length > 0) throw new UsageError(opts.file, `cannot reconstruct '${missing[0].name}': not a Conv/Gemm/MatMul with a float constant weight`);
+  const samples = Math.min(calib.n, opts.samples ?? 256);
+  if (samples < 1) throw new DatasetError(opts.file, 'the calibration set is empty');
+  const cached = cachedBatches(calib);
+  const fits = await planFits(original, order.map((l) => [l, byName.get(l.name)!]), cached, samples, opts);
   const reports: LayerFitReport[] = [];
-  for (const layer of order) {
-    const spec = byName.get(layer.name)!;
-    if (opts.addBias ?? true) ensureBias(index, layer);
-    const report = await fitLayer(original, pruned, index, layer, spec, calib, opts);
-    reports.push(report);
-    opts.onLayer?.(report);
+  const inputs = new InputCache(pruned.proto, fits.map((f) => f.layer.node.input[0]), opts.inputBytes ?? INPUT_BYTES);
+  // The original model's outputs do not change as layers are fit, so its targets are captured ahead,
+  // several layers per pass; only the pruned model must run again for each layer's inputs.
+  for (let start = 0; start < fits.length;) {
+    const chunk = nextChunk(fits, start, samples, opts.targetBytes ?? TARGET_BYTES);
+    await captureTargets(original, chunk, cached, samples, opts);
+    for (const [k, fit] of chunk.entries()) {
+      if (opts.addBias ?? true) ensureBias(index, fit.layer);
+      const report = await fitLayer(pruned, index, fit, start + k, inputs, cached, samples, opts);
+      reports.push(report);
+      opts.onLayer?.(report);
+    }
+    start += chunk.length;
   }
   return reports;
+}
+
+const INPUT_BYTES = 256 * 2 ** 20;
+
+/**
+ * Inputs of already-fit layers, as the pruned model computes them, kept per batch start. A layer's
+ * input depends only on layers before it in topological order, which are fit already, so it stays valid
+ * for the rest of the run, and later layers' inputs are computed from it (and the model input) rather
+ * than from the model input through every earlier node. Each is kept until the last layer whose
+ * computation starts from it, within a byte budget.
+ */
+class InputCache {
+  private readonly kept = new Map<string, Map<number, CapturedTensor>>();
+  private readonly lastUse = new Map<string, number>();
+  private readonly modelInput: string;
+  private bytes = 0;
+
+  constructor(private readonly proto: ModelProto, private readonly layerInputs: readonly string[], private readonly budget: number) {
+    this.modelInput = modelInput(proto)?.name ?? '';
+    const available = new Set([this.modelInput]);
+    layerInputs.forEach((name, i) => {
+      for (const t of feedsFor(proto, [name], available)) this.lastUse.set(t, i);
+      available.add(name);
+    });
+  }
+
+  /** The tensors layer i's input is computed from. */
+  feedsOf(i: number): string[] {
+    return feedsFor(this.proto, [this.layerInputs[i]], new Set([this.modelInput, ...this.kept.keys()]));
+  }
+
+  /** A fed tensor's value for one batch (the model input is the calibration batch itself). */
+  get(name: string, start: number, data: Float32Array, dims: number[]): CapturedTensor {
+    return name === this.modelInput ? { data, dims } : this.kept.get(name)!.get(start)!;
+  }
+
+  /** Keeps layer i's input for one batch if a later layer starts from it and it fits the budget. */
+  offer(i: number, start: number, x: CapturedTensor): void {
+    const name = this.layerInputs[i];
+    if (name === this.modelInput || (this.lastUse.get(name) ?? -1) <= i) return;
+    let batches = this.kept.get(name);
+    if (!batches) {
+      if (start !== 0) return; // refused earlier for lack of room
+      this.kept.set(name, (batches = new Map()));
+    }
+    if (batches.has(start)) return;
+    if (this.bytes + 4 * x.data.length > this.budget) { this.drop(name); return; }
+    batches.set(start, x);
+    this.bytes += 4 * x.data.length;
+  }
+
+  /** Drops what no layer after layer i starts from. */
+  release(i: number): void {
+    for (const name of [...this.kept.keys()]) if ((this.lastUse.get(name) ?? -1) <= i) this.drop(name);
+  }
+
+  private drop(name: string): void {
+    for (const x of this.kept.get(name)?.values() ?? []) this.bytes -= 4 * x.data.length;
+    this.kept.delete(name);
+  }
+}
+
+/** One layer to fit, how its rows are read, and (once captured) its targets per batch start. */
+interface LayerFit {
+  layer: WeightedLayer;
+  spec: LayerToFit;
+  targetName: string;
+  reader: RowReader;
+  targets: Map<number, Float32Array>;
+  /** the model's fixed batch size, if any (the batch plan must match the captured targets') */
+  fixedBatch: number | undefined;
+}
+
+/** Readers for every layer, from the target shapes of one sample run through the original model. */
+async function planFits(
+  original: ModelSource, layers: [WeightedLayer, LayerToFit][], calib: BatchSource, samples: number, opts: ReconstructOptions,
+): Promise<LayerFit[]> {
+  const targetNames = [...new Set(layers.map(([l, s]) => s.target ?? l.node.output[0]))];
+  const probe = await ActivationProbe.open(original.proto, targetNames, { threads: opts.threads, file: opts.file });
+  let shapes: Map<string, CapturedTensor>;
+  try {
+    const count = probe.fixedBatch ?? 1;
+    shapes = await probe.run(await calib.batch(0, count), [count, ...calib.sampleShape]);
+  } finally {
+    await probe.close();
+  }
+  return layers.map(([layer, spec]) => {
+    const { outChannels } = weightLayout(layer);
+    const outMap = spec.outChannels ?? Array.from({ length: outChannels }, (_, i) => i);
+    if (outMap.length !== outChannels) throw new Error(`reconstruct '${layer.name}': ${outMap.length} channel indices for ${outChannels} outputs`);
+    const targetName = spec.target ?? layer.node.output[0];
+    const reader = rowReader(layer, shapes.get(targetName)!.dims, outMap, samples, opts);
+    return { layer, spec, targetName, reader, targets: new Map(), fixedBatch: probe.fixedBatch };
+  });
+}
+
+const TARGET_BYTES = 256 * 2 ** 20;
+
+/** The layers from `start` on whose targets fit in `budget` bytes together (at least one). */
+function nextChunk(fits: LayerFit[], start: number, samples: number, budget: number): LayerFit[] {
+  let bytes = 0;
+  let end = start;
+  while (end < fits.length) {
+    const r = fits[end].reader;
+    bytes += 4 * samples * r.rowsPerSample * r.groups * r.outPerGroup;
+    if (end > start && bytes > budget) break;
+    end++;
+  }
+  return fits.slice(start, end);
+}
+
+async function captureTargets(original: ModelSource, chunk: LayerFit[], calib: BatchSource, samples: number, opts: ReconstructOptions): Promise<void> {
+  const names = [...new Set(chunk.map((f) => f.targetName))];
+  const teacher = await ActivationProbe.open(original.proto, names, { threads: opts.threads, file: opts.file });
+  try {
+    for (const [start, count] of batchPlan(calib, chunk[0].fixedBatch, { batchSize: opts.batchSize ?? 32, limit: samples })) {
+      const out = await teacher.run(await calib.batch(start, count), [count, ...calib.sampleShape]);
+      for (const fit of chunk) fit.targets.set(start, fit.reader.targets(out.get(fit.targetName)!, start));
+    }
+  } finally {
+    await teacher.close();
+  }
+}
+
+/** Every layer reads the same calibration batches: decode them once (one copy of the inputs in memory). */
+function cachedBatches(calib: BatchSource): BatchSource {
+  const batches = new Map<string, Promise<Float32Array>>();
+  return {
+    n: calib.n, sampleShape: calib.sampleShape,
+    batch(start, count) {
+      const key = `${start}:${count}`;
+      let b = batches.get(key);
+      if (!b) batches.set(key, (b = calib.batch(start, count)));
+      return b;
+    },
+  };
 }
 
 /** Conv and Gemm get a zero bias when they have none, so their fit can include one. */
@@ -82,65 +237,63 @@ function ensureBias(index: GraphIndex, layer: WeightedLayer): void {
   layer.biasName = name;
 }
 
-/** How one layer's input rows and target rows are read from captured tensors. */
+/** How one layer's input rows and target rows are read from captured tensors, in the same row order. */
 interface RowReader {
   groups: number;
   /** features per group, without the bias column */
   features: number;
   /** output channels per group */
   outPerGroup: number;
-  /** calls emit(group, x, y) for the sampled rows of one batch */
-  rows(x: CapturedTensor, y: CapturedTensor, batchStart: number, emit: (g: number, x: Float64Array, y: Float64Array) => void): void;
+  /** sampled rows per calibration sample */
+  rowsPerSample: number;
+  /** the target values of one batch's sampled rows: row by row, the layer's output channels in order */
+  targets(y: CapturedTensor, batchStart: number): Float32Array;
+  /**
+   * Calls emit(group, x, at) for the sampled rows of one batch; x has a trailing 1 for the bias and the
+   * group's targets start at `at` in the batch's targets.
+   */
+  rows(x: CapturedTensor, batchStart: number, emit: (g: number, x: Float64Array, at: number) => void): void;
 }
 
 async function fitLayer(
-  original: ModelSource, pruned: ModelSource, index: GraphIndex, layer: WeightedLayer, spec: LayerToFit,
-  calib: BatchSource, opts: ReconstructOptions,
+  pruned: ModelSource, index: GraphIndex, fit: LayerFit, i: number, inputs: InputCache, calib: BatchSource, samples: number, opts: ReconstructOptions,
 ): Promise<LayerFitReport> {
+  const { layer, spec, reader: r } = fit;
   const { outChannels, fanIn } = weightLayout(layer);
-  const outMap = spec.outChannels ?? Array.from({ length: outChannels }, (_, i) => i);
-  if (outMap.length !== outChannels) throw new Error(`reconstruct '${layer.name}': ${outMap.length} channel indices for ${outChannels} outputs`);
   const inputName = layer.node.input[0];
-  const targetName = spec.target ?? layer.node.output[0];
-  const samples = Math.min(calib.n, opts.samples ?? 256);
-  if (samples < 1) throw new DatasetError(opts.file, 'the calibration set is empty');
-
-  const student = await ActivationProbe.open(pruned.proto, [inputName], { threads: opts.threads, file: opts.file });
-  const teacher = await ActivationProbe.open(original.proto, [targetName], { threads: opts.threads, file: opts.file });
   const weights = readConstant(index, layer.weightName, pruned);
   const bias = layer.biasName ? readConstant(index, layer.biasName, pruned) : undefined;
   const hasBias = bias !== undefined;
-  let reader: RowReader | undefined;
-  let equations: NormalEquations[] = [];
-  let errBefore = 0;
+  const equations = Array.from({ length: r.groups }, () => new NormalEquations(r.features + (hasBias ? 1 : 0), r.outPerGroup));
   let rowCount = 0;
+  const from = inputs.feedsOf(i);
+  const ready = from.length === 1 && from[0] === inputName;
+  const student = ready ? undefined : await ActivationProbe.open(pruned.proto, [inputName], { threads: opts.threads, file: opts.file, from });
   try {
-    for (const [start, count] of batchPlan(calib, student.fixedBatch, { batchSize: opts.batchSize ?? 32, limit: samples })) {
+    for (const [start, count] of batchPlan(calib, fit.fixedBatch, { batchSize: opts.batchSize ?? 32, limit: samples })) {
       const data = await calib.batch(start, count);
       const dims = [count, ...calib.sampleShape];
-      const x = inputName === student.inputName ? { data, dims } : (await student.run(data, dims)).get(inputName)!;
-      const y = (await teacher.run(data, dims)).get(targetName)!;
-      if (!reader) {
-        reader = rowReader(layer, x, y, outMap, samples, opts);
-        const n = reader.features + (hasBias ? 1 : 0);
-        equations = Array.from({ length: reader.groups }, () => new NormalEquations(n, reader!.outPerGroup));
-      }
-      reader.rows(x, y, start, (g, xr, yr) => {
-        const xb = hasBias ? withOne(xr) : xr;
-        equations[g].add(xb, yr);
-        errBefore += rowError(layer, weights, bias, g, reader!, xr, yr);
-        rowCount++;
+      const fed = new Map(from.map((name) => [name, inputs.get(name, start, data, dims)]));
+      const x = student ? (await student.runFrom(fed)).get(inputName)! : fed.get(inputName)!;
+      inputs.offer(i, start, x);
+      const y = fit.targets.get(start)!;
+      r.rows(x, start, (g, xr, at) => {
+        equations[g].add(xr, y, at);
+        if (g === 0) rowCount++;
       });
     }
   } finally {
-    await student.close();
-    await teacher.close();
+    await student?.close();
+    fit.targets.clear();
+    inputs.release(i);
   }
-  const r = reader!;
   const damping = opts.damping ?? 0.01;
-  let errAfter = 0;
+  let errBefore = 0, errAfter = 0;
   const newWeights = weights.slice();
   const newBias = bias?.slice();
+  const offsets = Int32Array.from({ length: outChannels * fanIn }, (_, k) => weightOffset(layer, Math.floor(k / fanIn), k % fanIn));
+  const all = Array.from({ length: fanIn + (hasBias ? 1 : 0) }, (_, f) => f);
+  const before = new Float64Array(all.length);
   for (let g = 0; g < r.groups; g++) {
     const eq = equations[g];
     eq.symmetrize();
@@ -148,8 +301,12 @@ async function fitLayer(
     let denseIdx: number[] | undefined;
     for (let j = 0; j < r.outPerGroup; j++) {
       const o = g * r.outPerGroup + j;
+      // The pruned weights' error comes from the same sums as the fit's: no pass over the rows.
+      for (let f = 0; f < fanIn; f++) before[f] = weights[offsets[o * fanIn + f]];
+      if (hasBias) before[fanIn] = bias![o];
+      errBefore += residualSquares(eq, all, j, before);
       const idx: number[] = [];
-      for (let f = 0; f < fanIn; f++) if (!spec.mask || spec.mask[weightOffset(layer, o, f)]) idx.push(f);
+      for (let f = 0; f < fanIn; f++) if (!spec.mask || spec.mask[offsets[o * fanIn + f]]) idx.push(f);
       if (hasBias) idx.push(fanIn);
       let factor: Float64Array | undefined;
       if (idx.length === fanIn + (hasBias ? 1 : 0)) {
@@ -158,63 +315,53 @@ async function fitLayer(
         factor = denseFactor;
       }
       const w = solveRestricted(eq, idx, j, damping, factor);
-      for (let f = 0; f < fanIn; f++) newWeights[weightOffset(layer, o, f)] = 0;
-      idx.forEach((f, a) => { if (f < fanIn) newWeights[weightOffset(layer, o, f)] = w[a]; else newBias![o] = w[a]; });
+      for (let f = 0; f < fanIn; f++) newWeights[offsets[o * fanIn + f]] = 0;
+      idx.forEach((f, a) => { if (f < fanIn) newWeights[offsets[o * fanIn + f]] = w[a]; else newBias![o] = w[a]; });
       errAfter += residualSquares(eq, idx, j, w);
     }
   }
   writeConstant(index, layer.weightName, layer.dims, newWeights);
   if (layer.biasName && newBias) writeConstant(index, layer.biasName, [outChannels], newBias);
-  return { name: layer.name, rows: rowCount, mseBefore: errBefore / Math.max(rowCount * outChannels, 1), mseAfter: Math.max(errAfter, 0) / Math.max(rowCount * outChannels, 1) };
+  const values = Math.max(rowCount * outChannels, 1);
+  return { name: layer.name, rows: rowCount, mseBefore: Math.max(errBefore, 0) / values, mseAfter: Math.max(errAfter, 0) / values };
 }
 
-function withOne(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length + 1);
-  out.set(x);
-  out[x.length] = 1;
-  return out;
-}
-
-/** Squared error of the current (pruned) weights on one row of group g. */
-function rowError(layer: WeightedLayer, weights: Float32Array, bias: Float32Array | undefined, g: number, r: RowReader, x: Float64Array, y: Float64Array): number {
-  let err = 0;
-  for (let j = 0; j < r.outPerGroup; j++) {
-    const o = g * r.outPerGroup + j;
-    let s = bias ? bias[o] : 0;
-    for (let f = 0; f < r.features; f++) if (x[f] !== 0) s += weights[weightOffset(layer, o, f)] * x[f];
-    err += (s - y[j]) ** 2;
-  }
-  return err;
-}
-
-function rowReader(layer: WeightedLayer, x: CapturedTensor, y: CapturedTensor, outMap: readonly number[], samples: number, opts: ReconstructOptions): RowReader {
-  return layer.kind === 'conv' ? convRows(layer, x, y, outMap, samples, opts) : denseRows(layer, x, y, outMap);
+function rowReader(layer: WeightedLayer, yDims: number[], outMap: readonly number[], samples: number, opts: ReconstructOptions): RowReader {
+  return layer.kind === 'conv' ? convRows(layer, yDims, outMap, samples, opts) : denseRows(layer, yDims, outMap, opts);
 }
 
 /** Gemm/MatMul: every leading index of the input is one row; features along the last axis. */
-function denseRows(layer: WeightedLayer, x0: CapturedTensor, y0: CapturedTensor, outMap: readonly number[]): RowReader {
+function denseRows(layer: WeightedLayer, yDims: number[], outMap: readonly number[], opts: ReconstructOptions): RowReader {
   const features = weightLayout(layer).fanIn;
-  const yWidth = y0.dims[y0.dims.length - 1];
-  if (x0.dims[x0.dims.length - 1] !== features) throw new UsageError(undefined, `reconstruct '${layer.name}': input has ${x0.dims.at(-1)} features, weight expects ${features}`);
+  const yWidth = yDims[yDims.length - 1];
+  const m = outMap.length;
   return {
-    groups: 1, features, outPerGroup: outMap.length,
-    rows(x, y, _start, emit) {
+    groups: 1, features, outPerGroup: m, rowsPerSample: yDims.slice(1, -1).reduce((a, b) => a * b, 1),
+    targets(y) {
+      const rows = y.data.length / yWidth;
+      const out = new Float32Array(rows * m);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) out[r * m + j] = y.data[r * yWidth + outMap[j]];
+      return out;
+    },
+    rows(x, _start, emit) {
+      if (x.dims[x.dims.length - 1] !== features) throw new UsageError(opts.file, `reconstruct '${layer.name}': input has ${x.dims.at(-1)} features, weight expects ${features}`);
       const rows = x.data.length / features;
-      const xr = new Float64Array(features);
-      const yr = new Float64Array(outMap.length);
+      const xr = new Float64Array(features + 1).fill(1);
       for (let r = 0; r < rows; r++) {
         for (let f = 0; f < features; f++) xr[f] = x.data[r * features + f];
-        for (let j = 0; j < outMap.length; j++) yr[j] = y.data[r * yWidth + outMap[j]];
-        emit(0, xr, yr);
+        emit(0, xr, r * m);
       }
     },
   };
 }
 
-/** 2-D Conv: im2col rows at output positions sampled deterministically per image. */
-function convRows(layer: WeightedLayer, x0: CapturedTensor, y0: CapturedTensor, outMap: readonly number[], samples: number, opts: ReconstructOptions): RowReader {
+/**
+ * 2-D Conv: im2col rows at output positions sampled deterministically per image. A layer has far more
+ * positions than unknowns, so about 24 rows per unknown in total are enough for a well-conditioned fit.
+ */
+function convRows(layer: WeightedLayer, yDims: number[], outMap: readonly number[], samples: number, opts: ReconstructOptions): RowReader {
   const n = layer.node;
-  if (layer.dims.length !== 4 || x0.dims.length !== 4) throw new UsageError(opts.file, `reconstruct '${layer.name}': only 2-D convolutions are supported`);
+  if (layer.dims.length !== 4 || yDims.length !== 4) throw new UsageError(opts.file, `reconstruct '${layer.name}': only 2-D convolutions are supported`);
   const autoPad = attrString(n, 'auto_pad', 'NOTSET');
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw new UsageError(opts.file, `reconstruct '${layer.name}': auto_pad ${autoPad} is not supported`);
   const [, cinG, kh, kw] = layer.dims;
@@ -222,19 +369,34 @@ function convRows(layer: WeightedLayer, x0: CapturedTensor, y0: CapturedTensor, 
   const [dh, dw] = attrInts(n, 'dilations') ?? [1, 1];
   const [pt, pl] = autoPad === 'VALID' ? [0, 0] : attrInts(n, 'pads') ?? [0, 0, 0, 0];
   const groups = layer.group;
-  const outPerGroup = outMap.length / groups;
+  const m = outMap.length;
+  const outPerGroup = m / groups;
   const features = cinG * kh * kw;
-  const [, cin, h, w] = x0.dims;
-  const [, cOrig, oh, ow] = y0.dims;
+  const [, cOrig, oh, ow] = yDims;
   const positions = oh * ow;
-  const targetRows = opts.rows ?? Math.min(32768, Math.max(4096, 24 * (features + 1)));
+  // At least 4096 rows, but a grouped (depthwise) conv's fits are independent per group with only
+  // cinG·kh·kw + 1 unknowns each (10 for a 3×3 depthwise), so 1024 rows still give ≥ 24 per unknown; its
+  // Gram accumulation dominated reconstruction time.
+  const targetRows = opts.rows ?? Math.min(32768, Math.max(groups > 1 ? 1024 : 4096, 24 * (features + 1)));
   const perImage = Math.min(positions, Math.ceil(targetRows / samples));
   return {
-    groups, features, outPerGroup,
-    rows(x, y, batchStart, emit) {
-      const count = x.dims[0];
-      const xr = new Float64Array(features);
-      const yr = new Float64Array(outPerGroup);
+    groups, features, outPerGroup, rowsPerSample: perImage,
+    targets(y, batchStart) {
+      const count = y.dims[0];
+      const out = new Float32Array(count * perImage * m);
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        for (const p of samplePositions(positions, perImage, batchStart + i)) {
+          for (let j = 0; j < m; j++) out[at++] = y.data[(i * cOrig + outMap[j]) * positions + p];
+        }
+      }
+      return out;
+    },
+    rows(x, batchStart, emit) {
+      if (x.dims.length !== 4) throw new UsageError(opts.file, `reconstruct '${layer.name}': only 2-D convolutions are supported`);
+      const [count, cin, h, w] = x.dims;
+      const xr = new Float64Array(features + 1).fill(1);
+      let row = 0;
       for (let i = 0; i < count; i++) {
         for (const p of samplePositions(positions, perImage, batchStart + i)) {
           const oy = Math.floor(p / ow), ox = p % ow;
@@ -250,9 +412,9 @@ function convRows(layer: WeightedLayer, x0: CapturedTensor, y0: CapturedTensor, 
                 }
               }
             }
-            for (let j = 0; j < outPerGroup; j++) yr[j] = y.data[(i * cOrig + outMap[g * outPerGroup + j]) * positions + p];
-            emit(g, xr, yr);
+            emit(g, xr, row * m + g * outPerGroup);
           }
+          row++;
         }
       }
     },
