@@ -5,9 +5,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../fixtures/tempDir';
 
 test('demo: inspects the classifier at 48×192, quantizes and prunes it, and benchmarks both against the original', () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-demo-test-'));
+  const out = tempDir('onnx-lens-demo-test-');
   const r = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'demo', '--out', out], { encoding: 'utf8', timeout: 180_000, cwd: '/' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /ch_ppocr_mobile_v2\.0_cls_infer\.onnx/);

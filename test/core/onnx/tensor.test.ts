@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxFormatError } from '../../../src/core/errors';
@@ -14,6 +13,7 @@ import { encodeValues, makeTensor, rawBytes, tensorNumel, tensorValues } from '.
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
 import { castToFloatModel, dequantizeModel, DTYPE_OPSET } from '../../builders/dtypeModels';
+import { tempDir } from '../../fixtures/tempDir';
 
 const hex = (s: string) => Uint8Array.from(s.split(/\s+/).filter(Boolean), (b) => parseInt(b, 16));
 
@@ -213,7 +213,7 @@ async function roundTrip(dir: string, name: string, proto: Parameters<typeof enc
 }
 
 test('onnxruntime casts every element type to the hand-worked float32 values after a write/read round trip', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-dtypes-'));
+  const dir = tempDir('onnx-lens-dtypes-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const c of cases) {
     for (const [storage, make] of [['raw_data', rawTensor], ['typed field', typedTensor]] as const) {
@@ -227,7 +227,7 @@ test('onnxruntime casts every element type to the hand-worked float32 values aft
 });
 
 test('onnxruntime DequantizeLinear (opset 21) of int4 / uint4 / float8 weights matches (w - zero_point) * scale', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-dq-'));
+  const dir = tempDir('onnx-lens-dq-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const scale = (v: number) => create(TensorProtoSchema, { name: 's', dataType: DataType.FLOAT, dims: [], floatData: [v] });
   const zp = (type: number, raw: string) => create(TensorProtoSchema, { name: 'zp', dataType: type, dims: [], rawData: hex(raw) as Uint8Array<ArrayBuffer> });

@@ -2,7 +2,6 @@
 // built by `node esbuild.mjs`) analyses a real model off the main thread and answers histogram requests.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { analyzeModel } from '../../../src/core/analysis/analyze';
@@ -13,6 +12,7 @@ import { AnalysisClient, prepareSpareWorker } from '../../../src/extension/edito
 import type { Analysis } from '../../../src/extension/editor/analysisProtocol';
 import type { LayerStats, ModelReport } from '../../../src/core/analysis/report';
 import { unpackRows } from '../../../src/protocol';
+import { tempDir } from '../../fixtures/tempDir';
 
 /** The worker's report with its packed layers unpacked. */
 const unpacked = (a: Analysis): ModelReport => ({ model: a.report.model, layers: unpackRows(a.report.layers) as unknown as LayerStats[] });
@@ -65,7 +65,7 @@ test('a client that takes the spare worker started ahead of it analyses like a f
 });
 
 test('a corrupt file is reported as an error, not a crash', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-worker-'));
+  const dir = tempDir('onnx-lens-worker-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const bad = path.join(dir, 'bad.onnx');
   fs.writeFileSync(bad, fs.readFileSync(CLS).subarray(0, 5000));
