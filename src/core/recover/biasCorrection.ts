@@ -2,12 +2,11 @@
 // the per-channel mean of a layer's output is measured on calibration data in the reference (float) model
 // and in the modified (quantized or pruned) one, and the difference is added to the layer's bias.
 import { UsageError } from '../errors';
-import { ActivationProbe, batchPlan, type BatchSource, type CaptureOptions } from '../eval/activations';
+import { captureActivations, type BatchSource, type CaptureOptions } from '../eval/activations';
 import { attrFloat } from '../onnx/build';
-import { DataType } from '../onnx/dtypes';
-import { freshName, indexGraph, usedNames } from '../onnx/graph';
+import { DataType, roundHalfEven } from '../onnx/dtypes';
+import { freshName, indexGraph, usedNames, type GraphIndex } from '../onnx/graph';
 import { clone, ModelProtoSchema, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto';
-import { roundHalfEven } from '../onnx/dtypes';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 
 /** A layer to correct: its node in the modified model, and the tensors whose channel means should agree. */
@@ -60,16 +59,10 @@ class ChannelMeans {
 
 /** Runs `proto` over the source and returns the channel means of `tensors`. */
 async function measureMeans(proto: ModelProto, tensors: readonly string[], source: BatchSource, opts: CaptureOptions & TensorSource): Promise<Map<string, Float64Array>> {
-  const probe = await ActivationProbe.open(proto, [...new Set(tensors)], opts);
   const means = new Map(tensors.map((t) => [t, new ChannelMeans()]));
-  try {
-    for (const [start, count] of batchPlan(source, probe.fixedBatch, opts)) {
-      const data = await source.batch(start, count);
-      for (const [name, t] of await probe.run(data, [count, ...source.sampleShape])) means.get(name)!.add(t.data, t.dims);
-    }
-  } finally {
-    await probe.close();
-  }
+  await captureActivations(proto, [...means.keys()], source, (batch) => {
+    for (const [name, t] of batch) means.get(name)!.add(t.data, t.dims);
+  }, opts);
   return new Map([...means].map(([k, m]) => [k, m.means()]));
 }
 
@@ -108,7 +101,7 @@ export async function correctBiases(
 }
 
 /** Adds `shift` to the node's bias, wherever that bias lives. */
-function applyShift(n: NodeProto, shift: Float64Array, initializers: TensorProto[], index: ReturnType<typeof indexGraph>, names: Set<string>, src: TensorSource): void {
+function applyShift(n: NodeProto, shift: Float64Array, initializers: TensorProto[], index: GraphIndex, names: Set<string>, src: TensorSource): void {
   const replace = (old: TensorProto, values: ArrayLike<number>) => {
     const fresh = makeTensor(old.name, old.dataType, tensorDims(old), values);
     const i = initializers.indexOf(old);
