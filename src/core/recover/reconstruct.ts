@@ -5,7 +5,7 @@ import { DataType } from '../onnx/dtypes';
 import { freshName, indexGraph, usedNames, type GraphIndex } from '../onnx/graph';
 import type { ModelProto } from '../onnx/proto';
 import { makeTensor, type TensorSource } from '../onnx/tensor';
-import { ActivationProbe, batchPlan, feedsFor, type BatchSource, type CapturedTensor } from '../eval/activations';
+import { ActivationProbe, batchPlan, captureActivations, feedsFor, type BatchSource, type CapturedTensor } from '../eval/activations';
 import { modelInput } from '../eval/modelInput';
 import { readConstant, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
 import { factorDamped, NormalEquations, residualSquares, solveRestricted } from './leastSquares';
@@ -199,15 +199,10 @@ function nextChunk(fits: LayerFit[], start: number, samples: number, budget: num
 
 async function captureTargets(original: ModelSource, chunk: LayerFit[], calib: BatchSource, samples: number, opts: ReconstructOptions): Promise<void> {
   const names = [...new Set(chunk.map((f) => f.targetName))];
-  const teacher = await ActivationProbe.open(original.proto, names, { threads: opts.threads, file: opts.file });
-  try {
-    for (const [start, count] of batchPlan(calib, chunk[0].fixedBatch, { batchSize: opts.batchSize ?? 32, limit: samples })) {
-      const out = await teacher.run(await calib.batch(start, count), [count, ...calib.sampleShape]);
-      for (const fit of chunk) fit.targets.set(start, fit.reader.targets(out.get(fit.targetName)!, start));
-    }
-  } finally {
-    await teacher.close();
-  }
+  // Batch starts match fitLayer's plan: same model (same fixed batch), batch size and limit.
+  await captureActivations(original.proto, names, calib, (out, start) => {
+    for (const fit of chunk) fit.targets.set(start, fit.reader.targets(out.get(fit.targetName)!, start));
+  }, { batchSize: opts.batchSize ?? 32, limit: samples, threads: opts.threads, file: opts.file });
 }
 
 /** Every layer reads the same calibration batches: decode them once (one copy of the inputs in memory). */
