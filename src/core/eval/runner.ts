@@ -1,7 +1,7 @@
 // Runs a model over a data set with onnxruntime-node (CPU), batch by batch, and collects its first output.
 import * as ort from 'onnxruntime-node';
 import { OnnxFormatError } from '../errors';
-import type { Dataset } from './datasets';
+import type { BatchSource } from './activations';
 
 export interface SessionOptions {
   /** onnxruntime intra-op threads; 1 gives stable single-thread latency, undefined lets onnxruntime choose */
@@ -55,7 +55,7 @@ export interface RunOptions {
 }
 
 /** The model's first output for every sample, in data-set order. The next batch is decoded while one runs. */
-export async function runModel(model: ModelSession, data: Dataset, opts: RunOptions = {}): Promise<Outputs> {
+export async function runModel(model: ModelSession, data: BatchSource, opts: RunOptions = {}): Promise<Outputs> {
   const fixedBatch = typeof model.inputShape[0] === 'number' && model.inputShape[0] > 0 ? model.inputShape[0] : undefined;
   const batchSize = fixedBatch ?? Math.max(1, opts.batchSize ?? 32);
   let values: Float32Array | undefined;
