@@ -1,7 +1,7 @@
 // The benchmark DESIGN.md "Benchmark task" describes: a model (and optionally its baseline) on one data set —
 // top-1/top-5, agreement with the baseline's predictions, output difference, batch-1 latency, size on disk.
 import { isExternal } from '../onnx/externalData';
-import { readModel } from '../onnx/read';
+import { openModelLazy } from '../onnx/read';
 import { tensorByteLength } from '../onnx/tensor';
 import type { Dataset } from './datasets';
 import { measureLatencies, type Latency } from './latency';
@@ -85,10 +85,14 @@ export async function benchmark(model: BenchModel, data: Dataset, baseline: Benc
   return result;
 }
 
-/** File size plus the external data its initializers reference. */
-export async function modelBytes(file: string): Promise<number> {
-  const model = await readModel(file);
-  let bytes = model.fileBytes;
-  for (const t of model.proto.graph?.initializer ?? []) if (isExternal(t)) bytes += tensorByteLength(t);
-  return bytes;
+/** File size plus the external data its initializers reference (the weights themselves are not read). */
+async function modelBytes(file: string): Promise<number> {
+  const model = openModelLazy(file);
+  try {
+    let bytes = model.fileBytes;
+    for (const t of model.proto.graph?.initializer ?? []) if (isExternal(t)) bytes += tensorByteLength(t);
+    return bytes;
+  } finally {
+    model.close();
+  }
 }
