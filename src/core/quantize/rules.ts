@@ -7,7 +7,7 @@ import type { NodeProto } from '../onnx/proto';
 export type QuantRole =
   /** activation input(s) + constant weight (+ bias), e.g. Conv → QLinearConv */
   | 'weighted'
-  /** every data input and the output get their own parameters (Add → QLinearAdd, Concat → QLinearConcat) */
+  /** every data input and the output get their own parameters (Add → QLinearAdd, Concat → QLinearConcat); none may be constant */
   | 'elementwise'
   /** one activation in, one out, each with its own parameters (GlobalAveragePool → QLinearGlobalAveragePool) */
   | 'pool'
@@ -36,8 +36,6 @@ export interface OpRule {
    * Q/DQ pairs dropped around shared ops still need them written out.
    */
   implicitZeroPoints?: boolean;
-  /** all data inputs must be activations (a constant operand leaves the node in float) */
-  noConstantInputs?: boolean;
 }
 
 const SHARED: OpRule = { role: 'shared' };
@@ -46,8 +44,8 @@ export const STATIC_RULES: Record<string, OpRule> = {
   Conv: { role: 'weighted', weightInput: 1, biasInput: 2, weightAxis: () => 0, reductionAxis: () => 1, implicitZeroPoints: true },
   Gemm: { role: 'weighted', weightInput: 1, biasInput: 2, weightAxis: (n) => (attrInt(n, 'transB', 0) ? 0 : 1), reductionAxis: (n) => (attrInt(n, 'transB', 0) ? 1 : 0), floatOutputOk: true },
   MatMul: { role: 'weighted', weightInput: 1, weightAxis: () => -1, reductionAxis: () => -2, floatOutputOk: true },
-  Add: { role: 'elementwise', activationInputs: [0, 1], noConstantInputs: true, implicitZeroPoints: true },
-  Concat: { role: 'elementwise', activationInputs: [], noConstantInputs: true },
+  Add: { role: 'elementwise', activationInputs: [0, 1], implicitZeroPoints: true },
+  Concat: { role: 'elementwise', activationInputs: [] },
   GlobalAveragePool: { role: 'pool', implicitZeroPoints: true },
   AveragePool: { role: 'pool' },
   MaxPool: SHARED,
