@@ -15,14 +15,10 @@ export interface Latency {
   runs: number;
 }
 
-/** p50/p95 of `runs` batch-1 inferences (cycling over the first samples of `data`) after `warmup` untimed ones. */
-export async function measureLatency(model: ModelSession, data: Dataset, opts: LatencyOptions = {}): Promise<Latency> {
-  return summarize(await timeRuns(model, await latencyInputs(data), data.sampleShape, opts));
-}
-
 /**
- * Latency of several models measured in alternating rounds, so that load from other processes on a shared
- * machine falls on all of them alike and their ratio stays meaningful.
+ * p50/p95 of `runs` batch-1 inferences per model (cycling over the first samples of `data`) after `warmup`
+ * untimed ones, measured in alternating rounds, so that load from other processes on a shared machine
+ * falls on all models alike and their ratio stays meaningful.
  */
 export async function measureLatencies(models: readonly ModelSession[], data: Dataset, opts: LatencyOptions & { rounds?: number } = {}): Promise<Latency[]> {
   const inputs = await latencyInputs(data);

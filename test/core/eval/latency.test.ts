@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openDataset } from '../../../src/core/eval/datasets';
-import { measureLatencies, measureLatency, percentile } from '../../../src/core/eval/latency';
+import { measureLatencies, percentile } from '../../../src/core/eval/latency';
 import { writeNpy } from '../../../src/core/eval/npy';
 import { openSession } from '../../../src/core/eval/runner';
 import { MNIST_MODEL, tempDir } from '../../fixtures/mnist';
@@ -19,7 +19,7 @@ test('measures batch-1 latency of a real model: the requested number of positive
   writeNpy(path.join(dir, 'x.npy'), new Float32Array(2 * 784).fill(0.5), [2, 1, 28, 28]);
   const model = await openSession(MNIST_MODEL, { intraOpThreads: 1 });
   const data = await openDataset(path.join(dir, 'x.npy'), { inputShape: model.inputShape });
-  const lat = await measureLatency(model, data, { warmup: 2, runs: 20 });
+  const [lat] = await measureLatencies([model], data, { warmup: 2, runs: 20 });
   assert.equal(lat.runs, 20);
   assert.ok(lat.p50 > 0 && lat.p95 >= lat.p50, JSON.stringify(lat));
   const both = await measureLatencies([model, model], data, { warmup: 1, runs: 7, rounds: 3 });
@@ -27,5 +27,5 @@ test('measures batch-1 latency of a real model: the requested number of positive
   assert.ok(both.every((l) => l.p50 > 0 && l.p95 >= l.p50));
   const ac = new AbortController();
   ac.abort();
-  await assert.rejects(measureLatency(model, data, { signal: ac.signal }), { name: 'AbortError' });
+  await assert.rejects(measureLatencies([model], data, { signal: ac.signal }), { name: 'AbortError' });
 });
