@@ -195,7 +195,7 @@ async function resolveTransform(dir: string, firstImage: string, opts: DatasetOp
  * Reads layout, channels and size from a 4-D image input: [N, C, H, W] when dim 1 is 1 or 3,
  * [N, H, W, C] when only the last dim is; symbolic dims give no default.
  */
-export function modelImageShape(shape: readonly (number | string)[] | undefined):
+function modelImageShape(shape: readonly (number | string)[] | undefined):
   { layout: 'nchw' | 'nhwc'; channels?: 1 | 3; height?: number; width?: number } | undefined {
   if (!shape || shape.length !== 4) return undefined;
   const num = (d: number | string) => (typeof d === 'number' && d > 0 ? d : undefined);

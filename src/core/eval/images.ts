@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { DatasetError } from '../errors';
 
-export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase()) && !name.startsWith('.');
@@ -53,7 +53,7 @@ export async function decodeImageInto(file: string, t: ImageTransform, out: Floa
 }
 
 /** HWC uint8 (RGB or grey) → normalised floats in the transform's channel order and layout. */
-export function normalizeInto(pixels: Uint8Array, t: ImageTransform, out: Float32Array): void {
+function normalizeInto(pixels: Uint8Array, t: ImageTransform, out: Float32Array): void {
   const { height, width, channels } = t;
   const plane = height * width;
   for (let c = 0; c < channels; c++) {

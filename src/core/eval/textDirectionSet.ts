@@ -6,8 +6,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { seededRandom } from '../random';
 
-export const TEXT_LINE_HEIGHT = 48;
-export const TEXT_LINE_WIDTH = 192;
+const TEXT_LINE_HEIGHT = 48;
+const TEXT_LINE_WIDTH = 192;
 /** Class folders in sorted (= class index) order: 0 = 0°, 1 = 180°, as the PaddleOCR classifier outputs them. */
 export const TEXT_DIRECTION_CLASSES = ['0_upright', '1_rotated'] as const;
 
@@ -53,7 +53,7 @@ export async function writeTextDirectionSet(dir: string, opts: TextDirectionSetO
 interface TextLine { pixels: Buffer; width: number; height: number }
 
 /** One text line on a plain background: random words, face, size, margins, grey levels and a little noise. */
-export async function renderTextLine(rand: () => number): Promise<TextLine> {
+async function renderTextLine(rand: () => number): Promise<TextLine> {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const words = Array.from({ length: int(1, 4) }, () => {

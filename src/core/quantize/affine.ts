@@ -19,7 +19,7 @@ export function quantDataType(type: QuantType): number {
 }
 
 /** The representable integers of `type` (saturation bounds of QuantizeLinear). */
-export function fullRange(type: QuantType): [number, number] {
+function fullRange(type: QuantType): [number, number] {
   return TYPES[type].full;
 }
 

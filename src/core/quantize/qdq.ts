@@ -45,10 +45,6 @@ export interface QdqPlan {
   absorbed: Map<NodeProto, NodeProto>;
 }
 
-function isConstant(index: GraphIndex, name: string): boolean {
-  return index.constants.has(name);
-}
-
 /** Is it exact to drop `act` and let the quantization range of its output do the clamping? */
 function absorbable(act: NodeProto, index: GraphIndex, src: TensorSource): boolean {
   if (act.opType === 'Relu') return true;
@@ -78,8 +74,8 @@ export function planQdq(graph: GraphProto, selected: ReadonlySet<NodeProto>, src
       case 'weighted': {
         const w = n.input[rule.weightInput!];
         const b = rule.biasInput !== undefined ? n.input[rule.biasInput] : undefined;
-        if (!w || !isConstant(index, w) || (b && !isConstant(index, b))) continue;
-        if (data.some((t) => isConstant(index, t))) continue;
+        if (!w || !index.constants.has(w) || (b && !index.constants.has(b))) continue;
+        if (data.some((t) => index.constants.has(t))) continue;
         if (n.opType === 'MatMul' && tensorDims(index.constants.get(w)!).length !== 2) continue;
         if (n.opType === 'Gemm' && (attrFloat(n, 'alpha', 1) !== 1 || getAttr(n, 'transA')?.i)) continue;
         data.forEach(mark);
@@ -87,7 +83,7 @@ export function planQdq(graph: GraphProto, selected: ReadonlySet<NodeProto>, src
         break;
       }
       case 'elementwise':
-        if (data.length < 2 || data.some((t) => isConstant(index, t))) continue;
+        if (data.length < 2 || data.some((t) => index.constants.has(t))) continue;
         data.forEach(mark);
         mark(n.output[0]);
         break;
@@ -117,7 +113,7 @@ export function planQdq(graph: GraphProto, selected: ReadonlySet<NodeProto>, src
 }
 
 /** Parameters of each quantized activation from its calibrated range (asymmetric, full type range). */
-export function activationParams(plan: QdqPlan, ranges: ReadonlyMap<string, TensorRange>, type: 'uint8' | 'int8'): Map<string, QuantParams> {
+function activationParams(plan: QdqPlan, ranges: ReadonlyMap<string, TensorRange>, type: 'uint8' | 'int8'): Map<string, QuantParams> {
   const [qmin, qmax] = fittingRange(type);
   const params = new Map<string, QuantParams>();
   for (const t of plan.calibrated) {

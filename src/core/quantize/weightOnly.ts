@@ -8,7 +8,7 @@ import { freshName, indexGraph, usedNames } from '../onnx/graph';
 import { upgradeOpset } from '../onnx/opsetUpgrade';
 import { clone, create, ModelProtoSchema, OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from '../onnx/proto';
 import { opsetVersion } from '../onnx/read';
-import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { makeTensor, packSubByte, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import { quantizeTensor, scaleDims } from './affine';
 import { dropUnusedConstants } from './compact';
 import { WEIGHT_RULES } from './rules';
@@ -104,7 +104,7 @@ export function quantizeWeightOnly(proto: ModelProto, selected: readonly NodePro
  * MatMulNBits layout of a [K, N] weight: per column, blocks of `blockSize` along K, symmetric 4-bit with
  * the default zero point 8 (q + 8 stored unsigned), two values per byte, low nibble first.
  */
-export function matMulNBitsWeight(values: ArrayLike<number>, k: number, cols: number, blockSize: number): { packed: Uint8Array; scales: Float32Array } {
+function matMulNBitsWeight(values: ArrayLike<number>, k: number, cols: number, blockSize: number): { packed: Uint8Array; scales: Float32Array } {
   const blocks = Math.ceil(k / blockSize);
   const packed = new Uint8Array(cols * blocks * (blockSize / 2));
   const scales = new Float32Array(cols * blocks);
@@ -115,8 +115,7 @@ export function matMulNBitsWeight(values: ArrayLike<number>, k: number, cols: nu
       for (let i = 0; i < blockSize && b * blockSize + i < k; i++) column[i] = values[(b * blockSize + i) * cols + c];
       const q = quantizeTensor(column, [blockSize], { type: 'int4', symmetric: true });
       scales[c * blocks + b] = q.scales[0];
-      const base = (c * blocks + b) * (blockSize / 2);
-      for (let i = 0; i < blockSize; i++) packed[base + (i >> 1)] |= ((q.values[i] + 8) & 0xf) << ((i & 1) * 4);
+      packed.set(packSubByte(q.values.map((v) => v + 8), 4), (c * blocks + b) * (blockSize / 2));
     }
   }
   return { packed, scales };
