@@ -3,8 +3,7 @@ import * as vscode from 'vscode';
 
 /** Models larger than this (in bytes) are analysed only after the user confirms. */
 export function largeModelThresholdBytes(): number {
-  const mb = vscode.workspace.getConfiguration('onnxLens').get<number>('largeModelThresholdMB', 500);
-  return Math.max(0, mb) * 1024 * 1024;
+  return Math.max(0, largeModelThresholdMB()) * 1024 * 1024;
 }
 
 export function largeModelThresholdMB(): number {
