@@ -49,6 +49,11 @@ export class AnalysisClient {
     return this.rpc.request({ type: 'analyse', ...source }, isAnalysis);
   }
 
+  /** Analyses the model of the last analyse() again with other input shapes, without reading it again. */
+  reanalyse(inputShapes: Record<string, number[]>): Promise<Analysis> {
+    return this.rpc.request({ type: 'reanalyse', inputShapes }, isAnalysis);
+  }
+
   histogram(layer: string, bins: number): Promise<HistogramData> {
     return this.rpc.request({ type: 'histogram', layer, bins }, isHistogramData);
   }

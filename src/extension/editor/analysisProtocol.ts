@@ -4,6 +4,8 @@ import { isCompactGraph, isModelSummary, isPackedRows, type CompactGraph, type P
 export type ToWorker =
   /** parse and analyse: from `file` on disk, or from `bytes` (backups, non-file schemes); `dir` resolves external data */
   | { type: 'analyse'; file?: string; bytes?: Uint8Array; dir?: string; inputShapes?: Record<string, number[]> }
+  /** analyse the model read by the last 'analyse' again, with other input shapes (nothing is read again) */
+  | { type: 'reanalyse'; inputShapes: Record<string, number[]> }
   | { type: 'histogram'; layer: string; bins: number };
 
 export type FromWorker =
@@ -16,12 +18,15 @@ export interface Analysis { report: PackedReport; graph: CompactGraph }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
+const isInputShapes = (v: unknown) => isObject(v) && Object.values(v).every((d) => Array.isArray(d) && d.every((x) => Number.isInteger(x) && x > 0));
+
 export function isToWorker(v: unknown): v is ToWorker {
   if (!isObject(v)) return false;
   if (v.type === 'analyse') {
     return (typeof v.file === 'string' || v.bytes instanceof Uint8Array) && (v.dir === undefined || typeof v.dir === 'string') &&
-      (v.inputShapes === undefined || (isObject(v.inputShapes) && Object.values(v.inputShapes).every((d) => Array.isArray(d) && d.every((x) => Number.isInteger(x) && x > 0))));
+      (v.inputShapes === undefined || isInputShapes(v.inputShapes));
   }
+  if (v.type === 'reanalyse') return isInputShapes(v.inputShapes);
   return v.type === 'histogram' && typeof v.layer === 'string' && Number.isInteger(v.bins) && (v.bins as number) > 0;
 }
 

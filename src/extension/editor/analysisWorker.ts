@@ -22,16 +22,21 @@ async function analyse(req: Extract<ToWorker, { type: 'analyse' }>): Promise<Ana
   // A backup copy lives elsewhere: its external data is still next to the original model.
   if (req.dir) model.dir = req.dir;
   rpc.notify({ type: 'structure', graph: compactGraph(model.proto.graph!, []) });
+  return analysisOf(model, req.inputShapes);
+}
+
+function analysisOf(m: Model, inputShapes: Record<string, number[]> | undefined): Analysis {
   rpc.notify({ type: 'progress', phase: 'analysing', message: 'Analysing layers…' });
-  const report = analyzeModel(model, { inputShapes: req.inputShapes });
+  const report = analyzeModel(m, { inputShapes });
   // Packed here, off the extension host's thread: the host forwards the columns to the webview as they are.
-  return { report: { model: report.model, layers: packRows(report.layers) }, graph: compactGraph(model.proto.graph!, report.layers) };
+  return { report: { model: report.model, layers: packRows(report.layers) }, graph: compactGraph(m.proto.graph!, report.layers) };
 }
 
 const rpc = new RpcEndpoint<FromWorker, ToWorker>((m) => port.postMessage(m), isToWorker, {
   handleRequest: (req) => {
     if (req.type === 'analyse') return analyse(req);
     if (!model) throw new Error('no model has been analysed yet');
+    if (req.type === 'reanalyse') return analysisOf(model, req.inputShapes);
     const h = weightHistogram(model, req.layer, req.bins);
     return { layer: req.layer, dtype: h.dtype, edges: h.edges, counts: h.counts, zeros: h.zeroCount } satisfies HistogramData;
   },

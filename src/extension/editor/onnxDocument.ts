@@ -86,10 +86,7 @@ export class OnnxDocument implements vscode.CustomDocument {
         ? client.analyse({ file: source.fsPath, dir, inputShapes })
         : vscode.workspace.fs.readFile(source).then((bytes) => client.analyse({ bytes, dir, inputShapes }));
       const originalBytes = source === this.uri ? size : await vscode.workspace.fs.stat(this.uri).then((s) => s.size, () => size);
-      const analysis = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `ONNX Lens: analysing ${path.basename(this.uri.path)}` },
-        () => request,
-      );
+      const analysis = await this.withProgress(request);
       timings.analysed ??= Date.now();
       prepareSpareWorker(this.workerScript, SPARE_WORKER_DELAY_MS);
       if (generation === this.generation) this.setState({ kind: 'ready', analysis, inputShapes, compression: { originalBytes, documentBytes: size } });
@@ -101,7 +98,22 @@ export class OnnxDocument implements vscode.CustomDocument {
   /** Analyses again with these input shapes (MACs of layers whose sizes depend on symbolic input dims). */
   async setInputShapes(shapes: InputShapes): Promise<void> {
     this.inputShapes = shapes;
-    await this.load(true);
+    const s = this.current;
+    // Only the analysis depends on the shapes: the worker of a ready document still holds the parsed model.
+    if (s.kind !== 'ready' || !this.analysis) return this.load(true);
+    const generation = ++this.generation;
+    const client = this.analysis;
+    try {
+      const analysis = await this.withProgress(client.reanalyse(shapes));
+      if (generation === this.generation) this.setState({ ...s, analysis, inputShapes: shapes });
+    } catch (e) {
+      if (generation === this.generation) this.setState({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  /** Shows the analysis in the window's progress area (the status bar). */
+  private withProgress<T>(analysis: Thenable<T>): Thenable<T> {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `ONNX Lens: analysing ${path.basename(this.uri.path)}` }, () => analysis);
   }
 
   histogram(layer: string, bins: number): Promise<HistogramData> {

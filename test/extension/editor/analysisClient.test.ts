@@ -52,6 +52,19 @@ test('the worker also analyses bytes (backups) and counts a layer\'s values in i
   await assert.rejects(client.histogram('no such layer', 8), /no such layer/);
 });
 
+test('other input shapes are analysed from the model the worker already read', async (t) => {
+  const progress: string[] = [];
+  const client = new AnalysisClient(WORKER, (e) => progress.push(e.type === 'progress' ? e.phase : e.type));
+  t.after(() => client.dispose());
+  await assert.rejects(client.reanalyse({ x: [1, 3, 48, 192] }), /no model has been analysed yet/);
+  await client.analyse({ file: CLS });
+  progress.length = 0;
+  const inputShapes = { x: [1, 3, 48, 192] };
+  const report = unpacked(await client.reanalyse(inputShapes));
+  assert.deepEqual(report, asSent(analyzeModel(readModelSync(CLS), { inputShapes })));
+  assert.deepEqual(progress, ['analysing'], 'nothing is read again');
+});
+
 test('a client that takes the spare worker started ahead of it analyses like a fresh one', async (t) => {
   prepareSpareWorker(WORKER, 0);
   // the spare is created on the next timer turn and boots in the background
