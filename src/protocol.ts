@@ -1,7 +1,7 @@
 // The one message protocol between the extension host and the editor webview (and the analysis worker):
 // discriminated unions each way, a request/response envelope with ids, a protocol version checked in the
 // ready handshake, and a small validator so that neither side acts on a malformed message.
-import type { LayerStats, ModelReport, ModelSummary, QuantScheme } from './core/analysis/report';
+import type { LayerStats, ModelReport, ModelSummary, QuantScheme, TensorSignature } from './core/analysis/report';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -68,12 +68,6 @@ export type FromWebview =
   /** the user asks to give concrete input shapes (the host asks for them and analyses again) */
   | { type: 'setInputShapes' };
 
-/** What each request type is answered with. */
-export interface ResponseTo {
-  ready: ReadyResponse;
-  histogram: HistogramData;
-}
-
 // ---- the envelope ----
 
 export type Envelope<T> =
@@ -136,7 +130,7 @@ export function isCompactGraph(v: unknown): v is CompactGraph {
   return g.ops.length === n && g.layer.length === n && g.edges.length % 2 === 0 && g.edges.every((e) => e >= 0 && e < n);
 }
 
-export function isModelReport(v: unknown): v is ModelReport {
+function isModelReport(v: unknown): v is ModelReport {
   return shape({ model: modelSummary, layers: arrayOf(layerStats) })(v);
 }
 
@@ -172,7 +166,7 @@ export const isToWebview = bodyCheck<ToWebview>(toWebviewChecks);
 export const isFromWebview = bodyCheck<FromWebview>(fromWebviewChecks);
 
 /** Checks an envelope; events and requests must carry a valid body, responses are checked by the waiting request. */
-export function isEnvelope<T>(v: unknown, isBody: (b: unknown) => b is T): v is Envelope<T> {
+function isEnvelope<T>(v: unknown, isBody: (b: unknown) => b is T): v is Envelope<T> {
   if (!isObject(v)) return false;
   switch (v.kind) {
     case 'event': return isBody(v.body);
@@ -362,17 +356,25 @@ export function formatBytes(n: number): string {
   const units = ['KB', 'MB', 'GB', 'TB'];
   let v = n / 1024;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  // 1023.97 KB would print as "1024.0 KB": move up a unit when rounding reaches the next one.
+  while (Number(v.toFixed(v < 10 ? 2 : 1)) >= 1024 && u < units.length - 1) { v /= 1024; u++; }
   return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
+/** 1234567 → "1.23M": three significant digits with an SI suffix. */
 export function formatCount(n: number): string {
-  if (n < 1000) return String(n);
-  const units = ['K', 'M', 'G', 'T'];
-  let v = n / 1000;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
-  return `${v.toFixed(v < 10 ? 2 : 1)}${units[u]}`;
+  if (n === 0) return '0';
+  const units = ['', 'K', 'M', 'G', 'T'];
+  let k = Math.min(units.length - 1, Math.max(0, Math.floor(Math.log10(Math.abs(n)) / 3)));
+  let v = Number((n / 1000 ** k).toPrecision(3));
+  // 999,600 rounds to 1000K: move up a unit.
+  if (Math.abs(v) >= 1000 && k < units.length - 1) v = Number((n / 1000 ** ++k).toPrecision(3));
+  return `${v}${units[k]}`;
+}
+
+/** A graph input's dims as MACs are counted: the shape the user gave, else the declared one with batch 1 and `?` for other symbolic dims. */
+export function inputDims(input: TensorSignature, given?: readonly number[]): readonly (number | string)[] {
+  return given ?? input.shape.map((d, k) => (typeof d === 'number' && d > 0 ? d : k === 0 ? 1 : '?'));
 }
 
 export function formatPercent(fraction: number): string {

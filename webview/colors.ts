@@ -33,12 +33,12 @@ export function resetPalette(): void {
   palette = undefined;
 }
 
-export function sparsityColor(sparsity: number): string {
+function sparsityColor(sparsity: number): string {
   const p = currentPalette();
   return interpolateRgb(p.dense, p.sparse)(Math.min(1, Math.max(0, sparsity)));
 }
 
-export function bitsColor(bits: number): string {
+function bitsColor(bits: number): string {
   const p = currentPalette();
   return p.bits[bits] ?? p.otherBits;
 }

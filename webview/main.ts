@@ -230,11 +230,12 @@ function render(m: Extract<ToWebview, { type: 'model' }>): void {
   new HistogramView(right, state, (layer) => rpc.request({ type: 'histogram', layer, bins: HISTOGRAM_BINS }, isHistogramData));
   app.dataset.ready = 'true';
   performance.mark('model-rendered');
-
-  // VS Code switches themes by changing the body's classes; re-read the theme colours then.
-  new MutationObserver(() => {
-    resetPalette();
-    graphView?.readTheme();
-    state.recolor();
-  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 }
+
+// VS Code switches themes by changing the body's classes; re-read the theme colours then. One observer for the
+// page: the views shown are replaced whenever the host sends a model again.
+new MutationObserver(() => {
+  resetPalette();
+  graphView?.readTheme();
+  viewState?.recolor();
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });

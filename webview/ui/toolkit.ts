@@ -32,6 +32,26 @@ export function textField(placeholder: string, testId: string, onInput: (value: 
   return t;
 }
 
+/** A view's frame, appended to `parent`: a labelled <section> whose first child is the view's row of controls. */
+export function viewSection(parent: HTMLElement, className: string, label: string): { section: HTMLElement; controls: HTMLElement } {
+  const section = document.createElement('section');
+  section.className = className;
+  section.setAttribute('aria-label', label);
+  const controls = document.createElement('div');
+  controls.className = 'controls';
+  section.append(controls);
+  parent.append(section);
+  return { section, controls };
+}
+
+/** A count shown among a view's controls ("3 of 40 layers"). */
+export function countLabel(testId: string): HTMLElement {
+  const count = document.createElement('span');
+  count.className = 'count';
+  count.dataset.testid = testId;
+  return count;
+}
+
 /** A native <select> styled with the dropdown theme colours (testable with a plain selectOption). */
 export function select<T extends string>(label: string, testId: string, options: { value: T; label: string }[], value: T, onChange: (v: T) => void): HTMLElement {
   const wrap = document.createElement('label');

@@ -19,7 +19,7 @@ function element(): HTMLDivElement {
 
 const shapeText = (s?: (number | string)[]) => (s ? `[${s.join(', ')}]` : '?');
 
-export function layerRows(l: LayerStats): [string, string][] {
+function layerRows(l: LayerStats): [string, string][] {
   const main = l.weights.find((w) => w.role === 'weight') ?? l.weights[0];
   const scheme = l.scheme + (l.perChannel ? ` · per-channel${l.axis !== undefined ? ` (axis ${l.axis})` : ''}` : ' · per-tensor') +
     (l.blockSize ? ` · block ${l.blockSize}` : '');

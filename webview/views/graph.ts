@@ -10,7 +10,7 @@ import { layerColor, neutralColor } from '../colors';
 import { collapseRuns, findRepeatedBlocks, type BlockRun, type VisualGraph } from '../graph/collapse';
 import { firstNodeRightOf, layeredLayout, nodeAtPoint, NODE_HEIGHT, RANK_GAP, type Layout } from '../graph/layout';
 import type { ViewState } from '../state';
-import { button, textField } from '../ui/toolkit';
+import { button, countLabel, textField, viewSection } from '../ui/toolkit';
 import { hideTooltip, showLayerTooltip, showNoteTooltip } from '../ui/tooltip';
 
 const NODE_WIDTH = 132;
@@ -32,6 +32,19 @@ export interface GraphStructure {
   shortEdgesByRank: number[][];
   longEdges: number[];
   transform: ZoomTransform;
+}
+
+/** A group of layers as one: its params, params-weighted sparsity, and the bit-width that holds the most params. */
+function groupStats(ls: readonly LayerStats[]): { params: number; sparsity: number; bits: number } {
+  let params = 0, zeros = 0;
+  const bitsParams = new Map<number, number>();
+  for (const l of ls) {
+    params += l.params;
+    zeros += l.zeros;
+    bitsParams.set(l.bits, (bitsParams.get(l.bits) ?? 0) + l.params);
+  }
+  const bits = [...bitsParams].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 0;
+  return { params, sparsity: params ? zeros / params : 0, bits };
 }
 
 export class GraphView {
@@ -74,14 +87,8 @@ export class GraphView {
     g.names.forEach((name, i) => { if (!this.nameToId.has(name)) this.nameToId.set(name, i); });
     this.runs = reuse?.runs ?? findRepeatedBlocks({ ops: g.ops, edges: g.edges });
 
-    const section = document.createElement('section');
-    section.className = 'graph';
-    section.setAttribute('aria-label', 'Graph');
-    const controls = document.createElement('div');
-    controls.className = 'controls';
-    this.searchCount = document.createElement('span');
-    this.searchCount.className = 'count';
-    this.searchCount.dataset.testid = 'graph-search-count';
+    const { section, controls } = viewSection(parent, 'graph', 'Graph');
+    this.searchCount = countLabel('graph-search-count');
     this.collapseButton = button('', 'graph-collapse', () => this.setCollapsedAll(this.collapsed.size === 0));
     const search = textField('Search name or op', 'graph-search', (q) => this.search(q), (_q, back) => this.nextMatch(back ? -1 : 1));
     search.title = 'Search nodes by name or op type; Enter: next match, Shift+Enter: previous';
@@ -99,8 +106,7 @@ export class GraphView {
     this.canvas.setAttribute('role', 'application');
     this.canvas.setAttribute('aria-label', 'Model graph. Arrow keys move between nodes, Enter selects, + and - zoom, 0 fits, double-click expands a block');
     holder.append(this.canvas);
-    section.append(controls, holder);
-    parent.append(section);
+    section.append(holder);
     this.ctx = this.canvas.getContext('2d', { alpha: false })!;
 
     this.zoomBehavior = zoom<HTMLCanvasElement, unknown>().scaleExtent([0.005, 4]).on('zoom', (e) => {
@@ -188,21 +194,13 @@ export class GraphView {
 
   /** Colour of a visual node: its layer's, or for a group the params-weighted sparsity / the dominant bit-width. */
   private computeColors(): void {
-    const g = this.state.graph;
-    const layers = this.state.layers;
     const by = this.state.colorBy;
     const neutral = this.theme.neutral;
     const cache = new Map<string, string>();
     this.fill = this.visual.members.map((m) => {
-      const ls = m.map((v) => g.layer[v]).filter((l) => l >= 0).map((l) => layers[l]);
+      const ls = this.layersOf(m);
       if (ls.length === 0) return neutral;
-      if (ls.length === 1) return layerColor(ls[0], by);
-      const params = ls.reduce((s, l) => s + l.params, 0);
-      const zeros = ls.reduce((s, l) => s + l.zeros, 0);
-      const bitsParams = new Map<number, number>();
-      for (const l of ls) bitsParams.set(l.bits, (bitsParams.get(l.bits) ?? 0) + l.params);
-      const bits = [...bitsParams].sort((a, b) => b[1] - a[1])[0][0];
-      return layerColor({ sparsity: params ? zeros / params : 0, bits }, by);
+      return layerColor(ls.length === 1 ? ls[0] : groupStats(ls), by);
     });
     this.textOnFill = this.fill.map((f) => {
       if (f === neutral) return this.theme.foreground;
@@ -408,6 +406,12 @@ export class GraphView {
     return l >= 0 ? this.state.layers[l] : undefined;
   }
 
+  /** The layers (nodes with weights) among graph nodes `ids`. */
+  private layersOf(ids: readonly number[]): LayerStats[] {
+    const g = this.state.graph;
+    return ids.map((id) => g.layer[id]).filter((l) => l >= 0).map((l) => this.state.layers[l]);
+  }
+
   private memberNames(v: number): string[] {
     return this.visual.members[v].map((m) => this.state.graph.names[m]);
   }
@@ -419,9 +423,8 @@ export class GraphView {
     const ri = this.visual.run[v];
     if (ri >= 0) {
       const run = this.runs[ri];
-      const ls = run.nodes.map((m) => g.layer[m]).filter((l) => l >= 0).map((l) => this.state.layers[l]);
-      const params = ls.reduce((s, l) => s + l.params, 0);
-      const zeros = ls.reduce((s, l) => s + l.zeros, 0);
+      const ls = this.layersOf(run.nodes);
+      const { params, sparsity } = groupStats(ls);
       return showNoteTooltip(`${run.repeats} repeated blocks`, [
         ['Block', run.label],
         ['From', g.names[run.nodes[0]]],
@@ -429,7 +432,7 @@ export class GraphView {
         ['Nodes', String(run.nodes.length)],
         ['Weighted layers', String(ls.length)],
         ['Params', formatCount(params)],
-        ['Sparsity', formatPercent(params ? zeros / params : 0)],
+        ['Sparsity', formatPercent(sparsity)],
         ['', 'Double-click or Enter to expand'],
       ], clientX, clientY);
     }

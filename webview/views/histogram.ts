@@ -3,7 +3,7 @@
 import { axisBottom, axisLeft, format, max, scaleLinear, scaleSymlog, select } from 'd3';
 import { formatPercent, type HistogramData } from '../../src/protocol';
 import type { ViewState } from '../state';
-import { checkbox } from '../ui/toolkit';
+import { checkbox, viewSection } from '../ui/toolkit';
 import { hideTooltip, showLayerTooltip } from '../ui/tooltip';
 
 const WIDTH = 420;
@@ -20,12 +20,9 @@ export class HistogramView {
   private requestSeq = 0;
 
   constructor(parent: HTMLElement, private readonly state: ViewState, private readonly fetch: (layer: string) => Promise<HistogramData>) {
-    this.root = document.createElement('section');
-    this.root.className = 'histogram';
+    const { section, controls } = viewSection(parent, 'histogram', 'Weight histogram of the selected layer');
+    this.root = section;
     this.root.dataset.testid = 'histogram';
-    this.root.setAttribute('aria-label', 'Weight histogram of the selected layer');
-    const controls = document.createElement('div');
-    controls.className = 'controls';
     const title = document.createElement('span');
     title.className = 'title';
     title.dataset.testid = 'histogram-title';
@@ -37,8 +34,7 @@ export class HistogramView {
     controls.append(title, checkbox('Log scale', 'histogram-log', (on) => { this.log = on; this.draw(); }));
     this.body = document.createElement('div');
     this.body.className = 'histogram-body';
-    this.root.append(controls, this.body);
-    parent.append(this.root);
+    this.root.append(this.body);
     state.on('selection', () => void this.follow());
     this.draw();
   }

@@ -3,9 +3,10 @@
 // only the bars in and near the scrolled-to part are in the DOM (thousands of SVG rects cost ~0.3 s to lay out).
 import { axisLeft, brushX, format, max, scaleBand, scaleSqrt, select, type Selection } from 'd3';
 import type { LayerStats } from '../../src/core/analysis/report';
+import { formatPercent } from '../../src/protocol';
 import { layerColor } from '../colors';
 import type { ViewState } from '../state';
-import { select as selectControl } from '../ui/toolkit';
+import { select as selectControl, viewSection } from '../ui/toolkit';
 import { hideTooltip, showLayerTooltip } from '../ui/tooltip';
 
 type SortBy = 'order' | 'size' | 'sparsity';
@@ -38,11 +39,8 @@ export class LayerChart {
   private renderedWidth = -1;
 
   constructor(parent: HTMLElement, private readonly state: ViewState) {
-    this.root = document.createElement('section');
-    this.root.className = 'chart';
-    this.root.setAttribute('aria-label', 'Per-layer chart');
-    const controls = document.createElement('div');
-    controls.className = 'controls';
+    const { section, controls } = viewSection(parent, 'chart', 'Per-layer chart');
+    this.root = section;
     controls.append(
       selectControl<HeightBy>('Height', 'chart-height', [{ value: 'params', label: 'params' }, { value: 'size', label: 'size' }], this.heightBy, (v) => { this.heightBy = v; this.render(); }),
       selectControl<SortBy>('Sort', 'chart-sort', [{ value: 'order', label: 'graph order' }, { value: 'size', label: 'size' }, { value: 'sparsity', label: 'sparsity' }], this.sortBy, (v) => { this.sortBy = v; this.render(); }),
@@ -55,8 +53,7 @@ export class LayerChart {
       this.frameRequested = true;
       requestAnimationFrame(() => { this.frameRequested = false; this.renderWindow(); });
     });
-    this.root.append(controls, scroller);
-    parent.append(this.root);
+    this.root.append(scroller);
     this.svg = select(scroller).append('svg')
       .attr('data-testid', 'layer-chart')
       .attr('role', 'listbox')
@@ -171,7 +168,7 @@ export class LayerChart {
     r.dataset.bits = String(l.bits);
     r.dataset.order = String(i);
     r.setAttribute('role', 'option');
-    r.setAttribute('aria-label', `${l.name}, ${l.op}, ${l.params} params, ${(l.sparsity * 100).toFixed(1)}% sparse, ${l.bits}-bit`);
+    r.setAttribute('aria-label', `${l.name}, ${l.op}, ${l.params} params, ${formatPercent(l.sparsity)} sparse, ${l.bits}-bit`);
     r.setAttribute('x', String(x(l.name)));
     r.setAttribute('width', bandwidth);
     r.setAttribute('y', String(Math.min(y(v), plotH - 2)));

@@ -5,7 +5,7 @@ import type { LayerStats } from '../../src/core/analysis/report';
 import { formatBytes, formatCount, formatPercent } from '../../src/protocol';
 import { layerColor } from '../colors';
 import type { ViewState } from '../state';
-import { textField } from '../ui/toolkit';
+import { countLabel, textField, viewSection } from '../ui/toolkit';
 import { hideTooltip, showLayerTooltip } from '../ui/tooltip';
 
 interface Column { key: string; label: string; value: (l: LayerStats) => number | string; text: (l: LayerStats) => string; numeric: boolean }
@@ -52,14 +52,8 @@ export class LayerTable {
 
   constructor(parent: HTMLElement, private readonly state: ViewState) {
     this.layers = state.layers;
-    const section = document.createElement('section');
-    section.className = 'table';
-    section.setAttribute('aria-label', 'Per-layer table');
-    const controls = document.createElement('div');
-    controls.className = 'controls';
-    this.count = document.createElement('span');
-    this.count.className = 'count';
-    this.count.dataset.testid = 'table-count';
+    const { section, controls } = viewSection(parent, 'table', 'Per-layer table');
+    this.count = countLabel('table-count');
     controls.append(textField('Filter by name or op', 'table-filter', (v) => { this.filter = v.trim().toLowerCase(); this.apply(); }), this.count);
     this.scroller = document.createElement('div');
     this.scroller.className = 'table-scroll';
@@ -87,8 +81,7 @@ export class LayerTable {
     this.scroller.addEventListener('scroll', () => this.scheduleWindow());
     new ResizeObserver(() => this.scheduleWindow()).observe(this.scroller);
     this.scroller.append(table);
-    section.append(controls, this.scroller);
-    parent.append(section);
+    section.append(this.scroller);
     this.apply();
     state.on('selection', () => this.updateSelection());
     state.on('colorBy', () => { for (const [i, r] of this.rowCache) this.paintRow(r, this.layers[i]); });

@@ -1,7 +1,7 @@
 // Header: the model's totals — params, file size, MACs, overall sparsity, bit-width mix, compression vs the file
 // on disk.
 import type { ModelSummary } from '../../src/core/analysis/report';
-import { formatBitsMix, formatBytes, formatCount, formatPercent, type Compression } from '../../src/protocol';
+import { formatBitsMix, formatBytes, formatCount, formatPercent, inputDims, type Compression } from '../../src/protocol';
 import { button } from '../ui/toolkit';
 
 export interface SummaryContext {
@@ -13,10 +13,9 @@ export interface SummaryContext {
   onSetInputShapes: () => void;
 }
 
-/** "x [1, 3, ?, ?]": a graph input's shape as the analysis saw it (a symbolic leading dim is batch 1). */
+/** "x [1, 3, ?, ?]": a graph input's shape as the analysis saw it. */
 function inputText(i: ModelSummary['inputs'][number], given: Record<string, number[]>): string {
-  const dims = given[i.name] ?? i.shape.map((d, k) => (typeof d === 'number' && d > 0 ? d : k === 0 ? 1 : '?'));
-  return `${i.name} [${dims.join(', ')}]`;
+  return `${i.name} [${inputDims(i, given[i.name]).join(', ')}]`;
 }
 
 export function renderSummary(parent: HTMLElement, m: ModelSummary, ctx: SummaryContext): void {

@@ -1,6 +1,7 @@
 // The input shapes a user gives for a model whose inputs have symbolic dims, typed as `x=1,3,48,192; y=1,10`,
 // so that every layer's MACs can be counted.
 import type { TensorSignature } from '../../core/analysis/report';
+import { inputDims } from '../../protocol';
 
 export type InputShapes = Record<string, number[]>;
 
@@ -24,5 +25,5 @@ export function parseInputShapes(text: string, inputs: readonly TensorSignature[
 
 /** The text to start editing from: given shapes, else the declared ones with batch 1 and `?` for other symbolic dims. */
 export function inputShapesText(inputs: readonly TensorSignature[], given: InputShapes): string {
-  return inputs.map((i) => `${i.name}=${(given[i.name] ?? i.shape.map((d, k) => (typeof d === 'number' && d > 0 ? d : k === 0 ? 1 : '?'))).join(',')}`).join('; ');
+  return inputs.map((i) => `${i.name}=${inputDims(i, given[i.name]).join(',')}`).join('; ');
 }
