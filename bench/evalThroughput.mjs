@@ -3,26 +3,22 @@
 // the next batch overlapping inference). Prints medians over --runs runs.
 //
 // usage: node bench/evalThroughput.mjs [--runs 3] [--count 400]
-import * as esbuild from 'esbuild';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, count: { type: 'string', default: '400' } } });
 const RUNS = Number(args.runs);
 const COUNT = Number(args.count);
 
-const bundle = path.resolve('bench/out/evalThroughput.bundle.cjs');
-await esbuild.build({
-  stdin: {
-    contents: "export * from './src/core/eval/textDirectionSet'; export * from './src/core/eval/datasets'; export * from './src/core/eval/runner'; export * from './src/core/eval/metrics';",
-    resolveDir: process.cwd(), loader: 'ts',
-  },
-  bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile: bundle, external: ['sharp', 'onnxruntime-node'], logLevel: 'warning',
-});
-const { writeTextDirectionSet, openDataset, openSession, runModel, topKAccuracy } = createRequire(import.meta.url)(bundle);
+const { writeTextDirectionSet, openDataset, openSession, runModel, topKAccuracy } = await loadTs('evalThroughput', [
+  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
+  "export { openDataset } from './src/core/eval/datasets';",
+  "export { openSession, runModel } from './src/core/eval/runner';",
+  "export { topKAccuracy } from './src/core/eval/metrics';",
+]);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = async (fn) => { const t0 = performance.now(); const r = await fn(); return [(performance.now() - t0) / 1000, r]; };

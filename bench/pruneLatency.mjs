@@ -8,12 +8,11 @@
 // runs is reported, so drift on a shared machine hits every model alike.
 //
 // usage: node bench/pruneLatency.mjs [--rounds 5] [--runs 40] [--only mnist,resnet50,cls]
-import * as esbuild from 'esbuild';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { loadTs } from './bundle.mjs';
 import { interleavedP50 } from './interleaved.mjs';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, runs: { type: 'string', default: '40' }, only: { type: 'string' } } });
@@ -23,24 +22,17 @@ const only = new Set(args.only?.split(',') ?? ['mnist', 'resnet50', 'cls']);
 
 const OUT = path.resolve('bench/out');
 fs.mkdirSync(OUT, { recursive: true });
-const bundle = path.join(OUT, 'pruneLatency.bundle.cjs');
-await esbuild.build({
-  stdin: {
-    contents: [
-      "export { activationVariances, structuredPrune } from './src/core/prune/structured';",
-      "export { searchBlocks } from './src/core/prune/blockSearch';",
-      "export { reconstructLayers } from './src/core/recover/reconstruct';",
-      "export { analyzeModel } from './src/core/analysis/analyze';",
-      "export { decodeModel, readModelSync } from './src/core/onnx/read';",
-      "export { encodeModel } from './src/core/onnx/write';",
-      "export { resnet50Shaped } from './test/builders/convNet';",
-      "export { mnistSamples, MNIST_MODEL, MNIST_MEAN, MNIST_STD } from './test/fixtures/mnist';",
-    ].join('\n'),
-    resolveDir: process.cwd(), loader: 'ts',
-  },
-  bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile: bundle, external: ['onnxruntime-node', 'sharp'], logLevel: 'warning',
-});
-const lib = createRequire(import.meta.url)(bundle);
+const lib = await loadTs('pruneLatency', [
+  "export { activationVariances, structuredPrune } from './src/core/prune/structured';",
+  "export { searchBlocks } from './src/core/prune/blockSearch';",
+  "export { reconstructLayers } from './src/core/recover/reconstruct';",
+  "export { analyzeModel } from './src/core/analysis/analyze';",
+  "export { modelInput } from './src/core/eval/modelInput';",
+  "export { decodeModel, readModelSync } from './src/core/onnx/read';",
+  "export { encodeModel } from './src/core/onnx/write';",
+  "export { resnet50Shaped } from './test/builders/convNet';",
+  "export { mnistSamples, MNIST_MODEL, MNIST_MEAN, MNIST_STD } from './test/fixtures/mnist';",
+]);
 ort.env.logLevel = 'error';
 
 const CONVS = new Set(['Conv', 'FusedConv']);
@@ -75,9 +67,7 @@ function calibration() {
 const label = (o) => o.label ?? `${o.sparsity * 100} % ${o.scope ?? 'layer'}${o.roundTo ? ` /${o.roundTo}` : ''}${o.activation ? ' act' : ''}`;
 /** Params and MACs at batch 1 and the benchmarked input size (the classifier's H×W are symbolic). */
 function stats(proto, inputShape) {
-  const weights = new Set(proto.graph.initializer.map((t) => t.name));
-  const input = proto.graph.input.find((v) => !weights.has(v.name)).name;
-  return lib.analyzeModel(lib.decodeModel(lib.encodeModel(proto)), { inputShapes: { [input]: inputShape } }).model;
+  return lib.analyzeModel(lib.decodeModel(lib.encodeModel(proto)), { inputShapes: { [lib.modelInput(proto).name]: inputShape } }).model;
 }
 const millions = (n) => (n / 1e6).toFixed(n < 1e6 ? 3 : 1);
 

@@ -10,13 +10,12 @@
 // the int8 model spends its time (fused integer kernels vs float ops left between DequantizeLinear/QuantizeLinear).
 //
 // usage: node bench/quantizeLatency.mjs [--rounds 5] [--runs 20] [--only resnet50,mobilenetv2,cls,det,rec] [--activation-type uint8|int8] [--profile]
-import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { loadTs } from './bundle.mjs';
 import { interleavedP50 } from './interleaved.mjs';
 
 const { values: args } = parseArgs({ options: {
@@ -28,24 +27,15 @@ const RUNS = Number(args.runs);
 const OUT = path.resolve('bench/out');
 fs.mkdirSync(OUT, { recursive: true });
 
-const bundle = path.join(OUT, 'quantizeLatency.bundle.cjs');
-await esbuild.build({
-  stdin: {
-    contents: [
-      "export { resnet50Shaped, mobileNetV2Shaped, seededRandom } from './test/builders/convNet';",
-      "export { optimizedOpCounts } from './src/core/onnx/optimize';",
-      "export { decodeModel } from './src/core/onnx/read';",
-      "export { encodeModel } from './src/core/onnx/write';",
-      "export { writeNpy } from './src/core/eval/npy';",
-      "export { openDataset } from './src/core/eval/datasets';",
-      "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
-    ].join('\n'),
-    resolveDir: process.cwd(), loader: 'ts',
-  },
-  bundle: true, platform: 'node', format: 'cjs', target: 'es2022', outfile: bundle, external: ['onnxruntime-node', 'sharp'], logLevel: 'warning',
-});
-const lib = createRequire(import.meta.url)(bundle);
-
+const lib = await loadTs('quantizeLatency', [
+  "export { resnet50Shaped, mobileNetV2Shaped } from './test/builders/convNet';",
+  "export { seededRandom } from './src/core/random';",
+  "export { optimizedOpCounts } from './src/core/onnx/optimize';",
+  "export { decodeModel } from './src/core/onnx/read';",
+  "export { encodeModel } from './src/core/onnx/write';",
+  "export { writeNpy } from './src/core/eval/npy';",
+  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
+]);
 
 /** Writes `n` random samples of `shape` as a float32 .npy (calibration for random-weight models). */
 function randomNpy(file, n, shape) {
