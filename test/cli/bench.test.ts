@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { cli } from '../fixtures/cli';
 import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, tempDir, writeMnistNpy, writeMnistPngs } from '../fixtures/mnist';
 import { fromRoot } from '../fixtures/repoRoot';
-
-const cli = (...args: string[]) => spawnSync(process.execPath, [fromRoot('dist', 'cli.js'), ...args], { encoding: 'utf8', cwd: fromRoot() });
 
 test('bench --json on the MNIST test split: top-1 ≥ 97 %, every contract field present', () => {
   const dir = tempDir();

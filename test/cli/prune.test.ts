@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -10,19 +8,15 @@ import { openSession, runModel } from '../../src/core/eval/runner';
 import { readModelSync } from '../../src/core/onnx/read';
 import { tensorValues } from '../../src/core/onnx/tensor';
 import { writeModel } from '../../src/core/onnx/write';
+import { cli, sha256 } from '../fixtures/cli';
 import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, tempDir, writeMnistNpy, writeMnistPngs } from '../fixtures/mnist';
-import { fromRoot } from '../fixtures/repoRoot';
-
-const CLI = fromRoot('dist', 'cli.js');
-const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 test('prune --reconstruct --distill-head writes a model that ORT runs and that agrees with the original', async () => {
   const dir = tempDir();
   const calib = writeMnistNpy(dir, 'calib', 128);
   const testSplit = writeMnistNpy(dir, 'test', 500);
   const out = path.join(dir, 'pruned.onnx');
-  const before = sha(MNIST_MODEL);
+  const before = sha256(MNIST_MODEL);
   const r = cli('prune', MNIST_MODEL, '-o', out, '--sparsity', '60%', '--calib', calib.data, '--reconstruct', '--distill-head', '--exclude', '/stem/*', '--json');
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
@@ -30,7 +24,7 @@ test('prune --reconstruct --distill-head writes a model that ORT runs and that a
   assert.ok(!summary.layers.some((l: { name: string }) => l.name.startsWith('/stem/')), 'the excluded stem is not pruned');
   assert.equal(summary.reconstructed.length, summary.layers.length);
   assert.equal(summary.headDistilled.name, '/fc/Gemm');
-  assert.equal(sha(MNIST_MODEL), before, 'the input model is untouched');
+  assert.equal(sha256(MNIST_MODEL), before, 'the input model is untouched');
 
   const m = readModelSync(out);
   const stem = m.proto.graph!.initializer.find((t) => t.name === m.proto.graph!.node.find((n) => n.name === '/stem/stem.0/stem.0.0/Conv')!.input[1])!;
@@ -92,7 +86,7 @@ test('an input with external data: the output gets its own data file next to it 
   fs.copyFileSync(MNIST_MODEL, inline);
   const inputData = path.join(a, 'out.onnx.data');
   writeModel(readModelSync(MNIST_MODEL).proto, external, { externalData: { location: path.basename(inputData), threshold: 0 } });
-  const dataBefore = sha(inputData);
+  const dataBefore = sha256(inputData);
   const fromInline = path.join(b, 'from-inline.onnx');
   const fromExternal = path.join(b, 'from-external.onnx');
   for (const [input, out] of [[inline, fromInline], [external, fromExternal]]) {
@@ -100,7 +94,7 @@ test('an input with external data: the output gets its own data file next to it 
     assert.equal(r.status, 0, r.stderr);
   }
   assert.ok(fs.existsSync(`${fromExternal}.data`), 'the data file sits next to the output');
-  assert.equal(sha(inputData), dataBefore, 'the input\'s data file is untouched');
+  assert.equal(sha256(inputData), dataBefore, 'the input\'s data file is untouched');
   const testSplit = writeMnistNpy(b, 'test', 200);
   const data = await openDataset(testSplit.data, { labels: testSplit.labels });
   const [x, y] = [await runModel(await openSession(fromInline), data), await runModel(await openSession(fromExternal), data)];
@@ -109,7 +103,7 @@ test('an input with external data: the output gets its own data file next to it 
   const r = cli('prune', external, '-o', path.join(a, 'out.onnx'), '--sparsity', '0.3');
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /^onnx-lens: .*would overwrite the input's external data/);
-  assert.equal(sha(inputData), dataBefore);
+  assert.equal(sha256(inputData), dataBefore);
   assert.ok(!fs.existsSync(path.join(a, 'out.onnx')));
 });
 
@@ -147,5 +141,5 @@ test('bad input: one line on stderr, non-zero exit, nothing written', () => {
     assert.match(r.stderr, /^onnx-lens: /);
     assert.ok(!fs.existsSync(out), `${args.join(' ')} wrote an output`);
   }
-  assert.equal(sha(copy), sha(MNIST_MODEL));
+  assert.equal(sha256(copy), sha256(MNIST_MODEL));
 });

@@ -1,33 +1,27 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../../src/core/eval/datasets';
 import { readModelSync } from '../../src/core/onnx/read';
 import { writeModel } from '../../src/core/onnx/write';
+import { cli, sha256 } from '../fixtures/cli';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
-import { fromRoot } from '../fixtures/repoRoot';
 import { accuracy, compareOutputs, count, fusedOps, outputs } from '../core/quantize/ortRun';
-
-const CLI = fromRoot('dist', 'cli.js');
-const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 test('quantize --mode static on MNIST .npy: fused QDQ model, ≤ 0.3 pp loss, input untouched', async () => {
   const dir = tempDir();
   const calib = writeMnistNpy(dir, 'calib', 128);
   const split = writeMnistNpy(dir, 'test', 600);
   const out = path.join(dir, 'int8.onnx');
-  const before = sha(MNIST_MODEL);
+  const before = sha256(MNIST_MODEL);
   const r = cli('quantize', MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', calib.data, '--method', 'percentile', '--per-channel', '--bias-correction', '--json');
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.mode, 'static');
   assert.equal(summary.method, 'percentile');
   assert.ok(summary.bytesAfter < 0.4 * summary.bytesBefore);
-  assert.equal(sha(MNIST_MODEL), before);
+  assert.equal(sha256(MNIST_MODEL), before);
   const q = readModelSync(out).proto;
   const ops = await fusedOps(q);
   assert.equal(count(ops, 'QLinearConv'), readModelSync(MNIST_MODEL).proto.graph!.node.filter((n) => n.opType === 'Conv').length);
@@ -84,11 +78,11 @@ test('an output hard-linked to the input is refused; the input is unchanged', ()
   fs.copyFileSync(MNIST_MODEL, input);
   const link = path.join(dir, 'link.onnx');
   fs.linkSync(input, link);
-  const before = sha(input);
+  const before = sha256(input);
   const r = cli('quantize', input, '-o', link, '--mode', 'weight');
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /overwrite the input/);
-  assert.equal(sha(input), before);
+  assert.equal(sha256(input), before);
 });
 
 test('a model with external data quantized into another folder gets its own data file and runs', async () => {
@@ -99,13 +93,13 @@ test('a model with external data quantized into another folder gets its own data
   fs.mkdirSync(dst);
   const input = path.join(src, 'model.onnx');
   writeModel(readModelSync(MNIST_MODEL).proto, input, { externalData: { location: 'model.data', threshold: 0 } });
-  const dataBefore = sha(path.join(src, 'model.data'));
+  const dataBefore = sha256(path.join(src, 'model.data'));
   const out = path.join(dst, 'int8.onnx');
   // Convs stay in float (their weights stay external), the Gemm weights are quantized.
   const r = cli('quantize', input, '-o', out, '--mode', 'weight', '--exclude', 'op:Conv');
   assert.equal(r.status, 0, r.stderr);
   assert.ok(fs.existsSync(path.join(dst, 'int8.onnx.data')));
-  assert.equal(sha(path.join(src, 'model.data')), dataBefore);
+  assert.equal(sha256(path.join(src, 'model.data')), dataBefore);
   const split = writeMnistNpy(dir, 'test', 200);
   const data = await openDataset(split.data, { labels: split.labels });
   const c = compareOutputs(await outputs(fs.readFileSync(MNIST_MODEL), data, 64), await outputs(out, data, 64));
