@@ -5,6 +5,7 @@ import { UsageError } from '../core/errors';
 import { benchmark, type BenchModel, type BenchResult, type ModelResult } from '../core/eval/benchmark';
 import { openSession } from '../core/eval/runner';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { positiveInt } from './modelOutput';
 
 interface BenchFlags extends DataFlags {
   data: string;
@@ -30,10 +31,10 @@ export function register(program: Command): void {
     .option('--limit <n>', 'use at most N samples, evenly spread over the data set');
   addDataOptions(cmd).action(async (file: string, flags: BenchFlags) => {
     const ints = {
-      batch: positiveInt('--batch', flags.batch),
-      runs: positiveInt('--runs', flags.runs),
-      threads: positiveInt('--threads', flags.threads),
-      limit: flags.limit === undefined ? undefined : positiveInt('--limit', flags.limit),
+      batch: positiveInt(flags.batch, '--batch'),
+      runs: positiveInt(flags.runs, '--runs'),
+      threads: positiveInt(flags.threads, '--threads'),
+      limit: positiveInt(flags.limit, '--limit'),
     };
     const open = async (f: string): Promise<BenchModel> => ({
       accuracy: await openSession(f),
@@ -60,12 +61,6 @@ export function register(program: Command): void {
   });
 }
 
-function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(undefined, `${flag} must be a positive integer, got '${text}'`);
-  return n;
-}
-
 /** One stderr line per phase and every ~10 %; on a terminal the line is rewritten in place. */
 export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (phase: string, done: number, total: number) => void {
   let lastPhase = '';
@@ -85,7 +80,7 @@ const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}
 const ms = (x: number) => `${x < 10 ? x.toFixed(3) : x.toFixed(1)} ms`;
 const signed = (x: number, unit: string) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)} ${unit}`;
 
-export function formatBench(r: BenchResult, data: string): string {
+function formatBench(r: BenchResult, data: string): string {
   const row = (m: ModelResult) =>
     [pct(m.top1).padStart(9), pct(m.top5).padStart(9), ms(m.latencyMs.p50).padStart(11), ms(m.latencyMs.p95).padStart(11), String(m.bytes).padStart(12), `  ${m.model}`].join('');
   const lines = [

@@ -1,13 +1,12 @@
 // `onnx-lens compare A B [--data DATA] [--json]`: sizes, per-layer params / sparsity / bits side by side, and with
 // data the agreement and largest difference of the two models' outputs.
 import type { Command } from 'commander';
-import { analyzeModel } from '../core/analysis/analyze';
-import { UsageError } from '../core/errors';
+import { analyzeFile } from '../core/analysis/analyze';
 import { compareOutputs, compareReports, type LayerSide, type ModelComparison } from '../core/eval/compareModels';
 import { openSession } from '../core/eval/runner';
-import { readModel } from '../core/onnx/read';
 import { progressPrinter } from './bench';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { positiveInt } from './modelOutput';
 
 interface CompareFlags extends DataFlags {
   data?: string;
@@ -27,12 +26,10 @@ export function register(program: Command): void {
     .option('--batch <n>', 'samples per inference', '32')
     .option('--limit <n>', 'use at most N samples, evenly spread over the data set');
   addDataOptions(cmd).action(async (a: string, b: string, flags: CompareFlags) => {
-    const comparison: ModelComparison = compareReports(analyzeModel(await readModel(a)), analyzeModel(await readModel(b)));
+    const comparison: ModelComparison = compareReports(analyzeFile(a), analyzeFile(b));
     if (flags.data) {
-      const batch = Number(flags.batch);
-      const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-      if (!Number.isInteger(batch) || batch <= 0) throw new UsageError(undefined, `--batch must be a positive integer, got '${flags.batch}'`);
-      if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) throw new UsageError(undefined, `--limit must be a positive integer, got '${flags.limit}'`);
+      const batch = positiveInt(flags.batch, '--batch');
+      const limit = positiveInt(flags.limit, '--limit');
       const sa = await openSession(a);
       const sb = await openSession(b);
       const data = await datasetFromOptions(flags.data, flags, sa.inputShape, limit);
@@ -49,7 +46,7 @@ const pair = (a: LayerSide | null, b: LayerSide | null, f: (s: LayerSide) => str
   return x === y ? x : `${x} → ${y}`;
 };
 
-export function formatComparison(c: ModelComparison): string {
+function formatComparison(c: ModelComparison): string {
   const lines = [
     `A ${c.a.path}: ${c.a.bytes} bytes, ${c.a.params} params, ${pct(c.a.sparsity)} zeros`,
     `B ${c.b.path}: ${c.b.bytes} bytes, ${c.b.params} params, ${pct(c.b.sparsity)} zeros`,

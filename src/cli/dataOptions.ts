@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors';
 import { openDataset, type Dataset, type Preprocess } from '../core/eval/datasets';
+import { positiveInt } from './modelOutput';
 
 export interface DataFlags {
   size?: string;
@@ -38,11 +39,7 @@ export function preprocessFromFlags(flags: DataFlags): Preprocess {
     if (!m || Number(m[1]) === 0 || Number(m[2] ?? m[1]) === 0) throw new UsageError(undefined, `--size must be HxW or N, got '${flags.size}'`);
     p.size = [Number(m[1]), Number(m[2] ?? m[1])];
   }
-  if (flags.resizeShorter !== undefined) {
-    const n = Number(flags.resizeShorter);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(undefined, `--resize-shorter must be a positive integer, got '${flags.resizeShorter}'`);
-    p.resizeShorter = n;
-  }
+  if (flags.resizeShorter !== undefined) p.resizeShorter = positiveInt(flags.resizeShorter, '--resize-shorter');
   if (flags.grayscale) p.grayscale = true;
   if (flags.bgr) p.bgr = true;
   if (flags.layout) p.layout = flags.layout;

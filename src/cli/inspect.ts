@@ -17,7 +17,7 @@ export function parseShapes(values: readonly string[]): Record<string, number[]>
   return shapes;
 }
 
-export async function inspectModel(file: string, inputShapes: Record<string, number[]> = {}): Promise<ModelReport> {
+async function inspectModel(file: string, inputShapes: Record<string, number[]> = {}): Promise<ModelReport> {
   // Big weights stay in the file and are streamed through the analysis once (bench/README.md: 4x Python's load).
   const model = openModelLazy(file);
   try {
@@ -83,7 +83,7 @@ const columns: Column[] = [
 ];
 
 /** The human-readable report: one row per layer, then model totals. */
-export function formatReport(report: ModelReport, inputShapes: Record<string, readonly number[]> = {}): string {
+function formatReport(report: ModelReport, inputShapes: Record<string, readonly number[]> = {}): string {
   const { model, layers } = report;
   const rows = layers.map((l) => columns.map((c) => c.cell(l)));
   const widths = columns.map((c, k) => Math.max(c.title.length, ...rows.map((r) => r[k].length)));

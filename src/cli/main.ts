@@ -4,7 +4,7 @@ import { OnnxLensError } from '../core/errors';
 import { createProgram } from './program';
 
 /** Bad input prints one line naming the file and the problem; only real bugs print a stack. */
-export function reportError(e: unknown): number {
+function reportError(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
   if (e instanceof OnnxLensError) {
     process.stderr.write(`onnx-lens: ${e.message}\n`);

@@ -9,7 +9,7 @@ import { forEachGraph, type Model } from '../core/onnx/read';
 import { writeModel } from '../core/onnx/write';
 
 /** The same path after links, or two names (hard links) of one existing file. */
-export function sameFile(a: string, b: string): boolean {
+function sameFile(a: string, b: string): boolean {
   const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
   if (real(a) === real(b)) return true;
   try {
@@ -56,7 +56,9 @@ export function writeOutput(proto: ModelProto, output: string, model: Model, dat
 }
 
 /** A positive integer flag, or `fallback` when absent. */
-export function positiveInt(text: string | undefined, flag: string, fallback: number): number {
+export function positiveInt(text: string | undefined, flag: string, fallback: number): number;
+export function positiveInt(text: string | undefined, flag: string): number | undefined;
+export function positiveInt(text: string | undefined, flag: string, fallback?: number): number | undefined {
   if (text === undefined) return fallback;
   const v = Number(text);
   if (!Number.isInteger(v) || v < 1) throw new UsageError(undefined, `${flag} must be a positive integer, got '${text}'`);

@@ -12,17 +12,15 @@ import { activationVariances, structuredPrune } from '../core/prune/structured';
 import { correctBiases, sameNameTargets, type BiasCorrection } from '../core/recover/biasCorrection';
 import { distillHead } from '../core/recover/headDistill';
 import { reconstructLayers, type LayerFitReport, type LayerToFit } from '../core/recover/reconstruct';
-import { parseSelectors } from '../core/select';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
 
-export interface PruneFlags extends DataFlags {
+interface PruneFlags extends DataFlags, LayerFlags {
   output: string;
   sparsity: string;
   scope?: 'layer' | 'global';
   norm?: 'l1' | 'l2';
-  layers?: string[];
-  exclude?: string[];
   structured?: boolean;
   roundTo?: string;
   importance?: 'magnitude' | 'activation';
@@ -36,7 +34,7 @@ export interface PruneFlags extends DataFlags {
   json?: boolean;
 }
 
-export interface PruneSummary {
+interface PruneSummary {
   input: string;
   output: string;
   mode: 'unstructured' | 'structured';
@@ -69,13 +67,13 @@ function parseFraction(text: string, flag: string): number {
  */
 const STRUCTURED_ROUND_TO = 8;
 
-export async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
+async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
   const sparsity = parseFraction(flags.sparsity, '--sparsity');
   checkOutputPath(file, flags.output);
   if ((flags.reconstruct || flags.biasCorrection || flags.distillHead) && !flags.calib) throw new UsageError(file, '--reconstruct, --bias-correction and --distill-head need --calib DATA');
   const model = await readModel(file);
   const dataLocation = outputDataLocation(model, file, flags.output);
-  const selection = { layers: parseSelectors(flags.layers), exclude: parseSelectors(flags.exclude) };
+  const selection = layerSelection(flags);
   const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
 
   const samples = positiveInt(flags.calibSamples, '--calib-samples', 256);
@@ -154,8 +152,6 @@ function printSummary(s: PruneSummary): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 export function register(program: Command): void {
   const cmd = program.command('prune')
     .description('zero the smallest weights (unstructured) or remove whole channels (--structured)')
@@ -164,8 +160,6 @@ export function register(program: Command): void {
     .requiredOption('--sparsity <s>', 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or 50%')
     .addOption(new Option('--scope <scope>', 'one sparsity per layer, or one global ranking (default: global; layer with --structured)').choices(['layer', 'global']))
     .addOption(new Option('--norm <norm>', 'magnitude score').choices(['l1', 'l2']))
-    .option('--layers <selectors>', 'only these layers: comma-separated names, globs, op types (op:Conv); repeatable', collect, [])
-    .option('--exclude <selectors>', 'leave these layers alone (same forms); repeatable', collect, [])
     .option('--structured', 'remove output channels (and the matching inputs downstream)')
     .option('--round-to <n>', `structured: keep channel counts at multiples of n, rounded up (default ${STRUCTURED_ROUND_TO}, what onnxruntime's fast CPU convs need; 1 = exact counts)`)
     .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default) or by the output energy they carry on --calib data').choices(['magnitude', 'activation']))
@@ -177,6 +171,7 @@ export function register(program: Command): void {
     .option('--bias-correction', 'shift each pruned model layer\'s bias so its per-channel output mean matches the original')
     .option('--distill-head', 're-fit the classifier to the original model\'s logits (ridge, closed form)')
     .option('--json', 'print a JSON summary');
+  addLayerOptions(cmd, 'leave these layers alone');
   addDataOptions(cmd).action(async (file: string, flags: PruneFlags) => {
     const summary = await pruneFile(file, flags);
     if (flags.json) process.stdout.write(`${JSON.stringify(summary, (k, v) => (k === 'mask' ? undefined : v))}\n`);

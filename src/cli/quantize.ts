@@ -12,13 +12,14 @@ import { quantizeDynamic } from '../core/quantize/dynamic';
 import { quantizeStatic } from '../core/quantize/qdq';
 import { STATIC_RULES } from '../core/quantize/rules';
 import { quantizeWeightOnly, weightCandidates } from '../core/quantize/weightOnly';
-import { parseSelectors, selectLayers } from '../core/select';
+import { selectLayers } from '../core/select';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
 
-export type QuantizeMode = 'weight' | 'dynamic' | 'static';
+type QuantizeMode = 'weight' | 'dynamic' | 'static';
 
-export interface QuantizeFlags extends DataFlags {
+interface QuantizeFlags extends DataFlags, LayerFlags {
   output: string;
   mode: QuantizeMode;
   bits?: string;
@@ -30,12 +31,10 @@ export interface QuantizeFlags extends DataFlags {
   activationType?: 'uint8' | 'int8';
   reduceRange?: boolean;
   biasCorrection?: boolean;
-  layers?: string[];
-  exclude?: string[];
   json?: boolean;
 }
 
-export interface QuantizeSummary {
+interface QuantizeSummary {
   input: string;
   output: string;
   mode: QuantizeMode;
@@ -55,7 +54,7 @@ const MODE_ONLY: [keyof QuantizeFlags, string, QuantizeMode][] = [
   ['biasCorrection', '--bias-correction', 'static'], ['blockSize', '--block-size', 'weight'],
 ];
 
-export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<QuantizeSummary> {
+async function quantizeFile(file: string, flags: QuantizeFlags): Promise<QuantizeSummary> {
   checkOutputPath(file, flags.output);
   for (const [key, flag, mode] of MODE_ONLY) {
     if (flags[key] !== undefined && flags.mode !== mode) throw new UsageError(file, `${flag} only applies to --mode ${mode}`);
@@ -67,7 +66,7 @@ export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<
   const perChannel = flags.perChannel ?? true;
   const model = await readModel(file);
   const dataLocation = outputDataLocation(model, file, flags.output);
-  const selection = { layers: parseSelectors(flags.layers), exclude: parseSelectors(flags.exclude) };
+  const selection = layerSelection(flags);
   const graph = model.proto.graph!;
 
   let proto;
@@ -89,7 +88,7 @@ export async function quantizeFile(file: string, flags: QuantizeFlags): Promise<
     const chosen = selectLayers(weightCandidates(model.proto), selection, graph.node, file);
     if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');
     const r = flags.mode === 'weight'
-      ? quantizeWeightOnly(model.proto, chosen, { bits: bits as 8 | 4, perChannel, blockSize: flags.blockSize === undefined ? undefined : positiveInt(flags.blockSize, '--block-size', 32) }, model)
+      ? quantizeWeightOnly(model.proto, chosen, { bits: bits as 8 | 4, perChannel, blockSize: positiveInt(flags.blockSize, '--block-size') }, model)
       : quantizeDynamic(model.proto, chosen, { perChannel }, model);
     proto = r.proto;
     layers = r.layers.map((l) => ({ name: l.name || l.weight, op: l.op, format: `${l.format} int${l.bits}` }));
@@ -111,8 +110,6 @@ function printSummary(s: QuantizeSummary): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 export function register(program: Command): void {
   const cmd = program.command('quantize')
     .description('quantize weights (weight-only, dynamic) or weights and activations (static QDQ, calibrated)')
@@ -129,9 +126,8 @@ export function register(program: Command): void {
     .addOption(new Option('--activation-type <type>', 'static: activation integer type (default uint8, which onnxruntime fuses fully)').choices(['uint8', 'int8']))
     .option('--reduce-range', 'static: 7-bit weights, for AVX2/AVX-512 CPUs without VNNI')
     .option('--bias-correction', 'static: shift biases so channel means match the float model on the calibration data')
-    .option('--layers <selectors>', 'only these layers: comma-separated names, globs, op types (op:Conv); repeatable', collect, [])
-    .option('--exclude <selectors>', 'keep these layers in float (same forms); repeatable', collect, [])
     .option('--json', 'print a JSON summary');
+  addLayerOptions(cmd, 'keep these layers in float');
   addDataOptions(cmd).action(async (file: string, flags: QuantizeFlags) => {
     const summary = await quantizeFile(file, flags);
     if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
