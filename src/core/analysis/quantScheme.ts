@@ -78,13 +78,38 @@ function lookup(t: TensorProto | undefined, src: TensorSource, fallback: number,
   return (i) => v[index(i)];
 }
 
+/** The scale and zero-point tensors that exist. */
+function present(...tensors: (TensorProto | undefined)[]): TensorProto[] {
+  return tensors.filter((x): x is TensorProto => !!x);
+}
+
+/** Reads of the stored tensor's raw bytes, whole or in pieces. */
+function byteAccess(t: TensorProto, src: TensorSource): Pick<StoredWeight, 'rawBytes' | 'rawChunks'> {
+  return {
+    rawBytes: (into) => rawBytes(t, src, into),
+    rawChunks: (chunkBytes, into, fn) => forEachRawChunk(t, src, chunkBytes, into, fn),
+  };
+}
+
+/** Accessors of a weight whose stored tensor `t` holds its elements in logical order, `index` mapping each to its scale and zero-point. */
+function elementAccess(t: TensorProto, scaleT: TensorProto | undefined, zpT: TensorProto | undefined, index: (i: number) => number, src: TensorSource):
+  Pick<StoredWeight, 'quantParams' | 'values' | 'valuesAreTensor' | 'rawBytes' | 'rawChunks' | 'zeroPoint' | 'scale'> {
+  return {
+    quantParams: present(scaleT, zpT),
+    values: () => tensorValues(t, src),
+    valuesAreTensor: true,
+    ...byteAccess(t, src),
+    zeroPoint: lookup(zpT, src, 0, index),
+    scale: lookup(scaleT, src, 1, index),
+  };
+}
+
 /** A constant stored directly (possibly through a Cast), or with scale/zero-point inputs of the op itself. */
 function direct(name: string, t: TensorProto, slot: WeightSlot, n: NodeProto, op: LayerOp, opScheme: QuantScheme | undefined, g: GraphIndex, src: TensorSource): StoredWeight {
   const shape = tensorDims(t);
   const scaleT = slot.scale !== undefined ? g.constants.get(n.input[slot.scale] ?? '') : undefined;
   const zpT = slot.zeroPoint !== undefined ? g.constants.get(n.input[slot.zeroPoint] ?? '') : undefined;
-  const quantParams = [scaleT, zpT].filter((x): x is TensorProto => !!x);
-  const perChannel = quantParams.some((q) => numel(tensorDims(q)) > 1);
+  const perChannel = present(scaleT, zpT).some((q) => numel(tensorDims(q)) > 1);
   const axis = op.outAxis(n, shape.length);
   const index = paramIndexer(shape, perChannel ? [shape[axis]] : [], axis);
   const quantized = slot.scale !== undefined || slot.zeroPoint !== undefined;
@@ -93,13 +118,7 @@ function direct(name: string, t: TensorProto, slot: WeightSlot, n: NodeProto, op
     dtype: dtypeName(t.dataType), bits: dtypeBits(t.dataType),
     scheme: quantized && opScheme ? opScheme : storageScheme(t.dataType),
     perChannel: quantized && perChannel, axis: quantized && perChannel ? axis : undefined,
-    quantParams,
-    values: () => tensorValues(t, src),
-    valuesAreTensor: true,
-    rawBytes: (into) => rawBytes(t, src, into),
-    rawChunks: (chunkBytes, into, fn) => forEachRawChunk(t, src, chunkBytes, into, fn),
-    zeroPoint: lookup(zpT, src, 0, index),
-    scale: lookup(scaleT, src, 1, index),
+    ...elementAccess(t, scaleT, zpT, index, src),
   };
 }
 
@@ -117,13 +136,7 @@ function qdq(dq: NodeProto, q: TensorProto, slot: WeightSlot, g: GraphIndex, src
     name: dq.input[0], tensor: q, role: slot.role, shape,
     dtype: dtypeName(q.dataType), bits: dtypeBits(q.dataType), scheme: 'qdq',
     perChannel, axis: perChannel ? axis : undefined, blockSize: blockSize || undefined,
-    quantParams: [scaleT, zpT].filter((x): x is TensorProto => !!x),
-    values: () => tensorValues(q, src),
-    valuesAreTensor: true,
-    rawBytes: (into) => rawBytes(q, src, into),
-    rawChunks: (chunkBytes, into, fn) => forEachRawChunk(q, src, chunkBytes, into, fn),
-    zeroPoint: lookup(zpT, src, 0, index),
-    scale: lookup(scaleT, src, 1, index),
+    ...elementAccess(q, scaleT, zpT, index, src),
   };
 }
 
@@ -157,7 +170,7 @@ function matmulNBits(n: NodeProto, b: TensorProto, g: GraphIndex, src: TensorSou
   return {
     name: n.input[1], tensor: b, role: 'weight', shape: [N, K],
     dtype: `uint${bits}`, bits, scheme: 'weight-only', perChannel: true, axis: 0, blockSize,
-    quantParams: [scaleT, zpT].filter((x): x is TensorProto => !!x),
+    quantParams: present(scaleT, zpT),
     values: () => {
       const packed = tensorValues(b, src);
       const out = new Uint8Array(N * K);
@@ -171,8 +184,7 @@ function matmulNBits(n: NodeProto, b: TensorProto, g: GraphIndex, src: TensorSou
       return out;
     },
     valuesAreTensor: false,
-    rawBytes: (into) => rawBytes(b, src, into),
-    rawChunks: (chunkBytes, into, fn) => forEachRawChunk(b, src, chunkBytes, into, fn),
+    ...byteAccess(b, src),
     zeroPoint,
     scale: lookup(scaleT, src, 1, block),
   };
