@@ -4,8 +4,8 @@
 import { attrInt, attrInts } from '../onnx/build';
 import { indexGraph, nodeLabel, topologicalOrder, type GraphIndex } from '../onnx/graph';
 import type { GraphProto, NodeProto } from '../onnx/proto';
-import { inferShapes, type Dim } from '../onnx/shapes';
-import { tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { inferShapes, isKnown, numel, type Dim } from '../onnx/shapes';
+import { tensorDims, tensorNumel, tensorValues, type TensorSource } from '../onnx/tensor';
 import { weightedLayers, type WeightedLayer } from './layers';
 import { CHANNEL_FLOW } from './rules';
 
@@ -89,6 +89,14 @@ export function channelGroups(graph: GraphProto, src: TensorSource = {}): Channe
     n.output.forEach((t) => block(t, reason));
   };
   const has = (t: string | undefined): t is string => !!t && base.has(t);
+  /** Concat/Split: channel k of each slice is channel offset + k of `whole`, the slices laid end to end. */
+  const linkSlices = (whole: string, slices: readonly string[]) => {
+    let offset = 0;
+    for (const s of slices) {
+      for (let k = 0; k < channels.get(s)!; k++) link(s, k, whole, offset + k);
+      offset += channels.get(s)!;
+    }
+  };
 
   for (const n of topologicalOrder(graph)) {
     if (n.opType === 'Constant') continue;
@@ -105,7 +113,7 @@ export function channelGroups(graph: GraphProto, src: TensorSource = {}): Channe
           const p = n.input[i];
           const t = p ? index.constants.get(p) : undefined;
           if (!p) continue;
-          if (!t || tensorDims(t).reduce((a, b) => a * b, 1) !== c) { blockNode(n, `input ${i} is not a per-channel constant`); break; }
+          if (!t || tensorNumel(t) !== c) { blockNode(n, `input ${i} is not a per-channel constant`); break; }
           members.push({ kind: 'param', node: n, input: i, axis: tensorDims(t).findIndex((d) => d === c), tensor: x });
         }
         break;
@@ -134,21 +142,13 @@ export function channelGroups(graph: GraphProto, src: TensorSource = {}): Channe
       case 'concat': {
         const axis = attrInt(n, 'axis', 1);
         if (!has(out) || (axis !== 1 && axis !== 1 - rank.get(out)!) || !n.input.every(has)) { blockNode(n, 'not a channel concatenation of activations'); break; }
-        let offset = 0;
-        for (const inp of n.input) {
-          for (let k = 0; k < channels.get(inp)!; k++) link(inp, k, out, offset + k);
-          offset += channels.get(inp)!;
-        }
+        linkSlices(out, n.input);
         break;
       }
       case 'split': {
         const axis = attrInt(n, 'axis', 0);
         if (!has(x) || (axis !== 1 && axis !== 1 - rank.get(x)!) || !n.output.every(has)) { blockNode(n, 'not a channel split'); break; }
-        let offset = 0;
-        for (const o of n.output) {
-          for (let k = 0; k < channels.get(o)!; k++) link(x, offset + k, o, k);
-          offset += channels.get(o)!;
-        }
+        linkSlices(x, n.output);
         members.push({ kind: 'split', node: n, tensor: x });
         break;
       }
@@ -231,8 +231,7 @@ function isFlatten(n: NodeProto, inShape: Dim[] | undefined, outShape: Dim[] | u
   if (!inShape || !outShape || outShape.length !== 2 || inShape.length < 2) return false;
   if (n.opType === 'Flatten' && attrInt(n, 'axis', 1) !== 1) return false;
   const rest = inShape.slice(1);
-  if (!rest.every((d) => typeof d === 'number')) return false;
-  return outShape[1] === (rest as number[]).reduce((a, b) => a * b, 1);
+  return isKnown(rest) && outShape[1] === numel(rest);
 }
 
 function zeroChannelPads(n: NodeProto, index: GraphIndex, src: TensorSource, rank: number): boolean {
