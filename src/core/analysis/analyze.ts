@@ -6,7 +6,7 @@ import { dtypeName } from '../onnx/dtypes';
 import { indexGraph, nodeLabel, type GraphIndex } from '../onnx/graph';
 import type { NodeProto, TensorProto, ValueInfoProto } from '../onnx/proto';
 import { forEachGraph, openModelLazy, opsetVersion, type Model } from '../onnx/read';
-import { inferShapes, isKnown, type Dim, type ShapeInfo } from '../onnx/shapes';
+import { inferShapes, isKnown, numel, type Dim, type ShapeInfo } from '../onnx/shapes';
 import { tensorByteLength } from '../onnx/tensor';
 import { layerOpKey, layerOps, noMacs, type LayerOp, type WeightSlot } from './layerOps';
 import { ZeroCounter } from './layerStats';
@@ -32,7 +32,7 @@ export interface LayerWeights {
  * of a formula (x·6, x+3) and integer ones are index arithmetic.
  */
 function isLearnedConstant(w: StoredWeight): boolean {
-  return w.scheme !== 'integer' && w.shape.reduce((a, b) => a * b, 1) > 1;
+  return w.scheme !== 'integer' && numel(w.shape) > 1;
 }
 
 /** Every node of the main graph that has weights, with its weights resolved to stored tensors. */

@@ -4,6 +4,7 @@ import { DataType } from '../onnx/dtypes';
 import { attrInt, getAttr } from '../onnx/build';
 import { indexGraph, nodeLabel, topologicalOrder, type GraphIndex } from '../onnx/graph';
 import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto';
+import { numel } from '../onnx/shapes';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 
 export type LayerKind = 'conv' | 'gemm' | 'matmul';
@@ -76,7 +77,7 @@ function markHeads(layers: WeightedLayer[], index: GraphIndex): void {
 /** Output channels (Conv Cout, Gemm/MatMul N) and fan-in per output channel of the layer's weight. */
 export function weightLayout(layer: WeightedLayer): { outChannels: number; fanIn: number } {
   const d = layer.dims;
-  if (layer.kind === 'conv') return { outChannels: d[0], fanIn: d.slice(1).reduce((a, b) => a * b, 1) };
+  if (layer.kind === 'conv') return { outChannels: d[0], fanIn: numel(d.slice(1)) };
   if (layer.kind === 'gemm' && layer.transB) return { outChannels: d[0], fanIn: d[1] };
   return { outChannels: d[1], fanIn: d[0] };
 }

@@ -7,6 +7,7 @@ import { DataType, roundHalfEven } from '../onnx/dtypes';
 import { freshName, usedNames, type GraphIndex } from '../onnx/graph';
 import { opsetVersion, type Model } from '../onnx/read';
 import { clone, ModelProtoSchema, type ModelProto, type NodeProto } from '../onnx/proto';
+import { numel } from '../onnx/shapes';
 import { makeTensor, tensorDims, tensorNumel, tensorValues } from '../onnx/tensor';
 import { selectLayers, type LayerSelection } from '../select';
 import type { LayerToFit } from '../recover/reconstruct';
@@ -133,7 +134,7 @@ export async function activationVariances(model: Model, calib: BatchSource, opts
   await captureActivations(model.proto, tensors, calib, (captured) => {
     for (const [name, t] of captured) {
       const c = t.dims[1];
-      const inner = t.dims.slice(2).reduce((a, b) => a * b, 1);
+      const inner = numel(t.dims.slice(2));
       let acc = sums.get(name);
       if (!acc) sums.set(name, (acc = { s: new Float64Array(c), s2: new Float64Array(c), n: 0 }));
       for (let i = 0; i < t.dims[0]; i++) {
@@ -223,7 +224,7 @@ function atomImportance(g: ChannelGroup, members: Member[], index: GraphIndex, s
     const { outChannels, fanIn } = weightLayout(layer);
     const score = new Float64Array(g.atoms.length);
     if (m.kind === 'consumer') {
-      const spatial = layer.kind === 'conv' ? layer.dims.slice(2).reduce((a, b) => a * b, 1) : 1;
+      const spatial = layer.kind === 'conv' ? numel(layer.dims.slice(2)) : 1;
       for (let o = 0; o < outChannels; o++) {
         for (let f = 0; f < fanIn; f++) {
           const c = Math.floor(f / spatial);
@@ -266,8 +267,8 @@ function sliceInput(index: GraphIndex, src: Model, node: NodeProto, input: numbe
   const t = index.constants.get(name)!;
   const dims = tensorDims(t);
   const values = tensorValues(t, src);
-  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = numel(dims.slice(0, axis));
+  const inner = numel(dims.slice(axis + 1));
   const out = new Float64Array(outer * keep.length * inner);
   let k = 0;
   for (let o = 0; o < outer; o++) for (const c of keep) for (let i = 0; i < inner; i++) out[k++] = values[(o * dims[axis] + c) * inner + i];
