@@ -4,9 +4,8 @@
 import { analyzeModel } from '../analysis/analyze';
 import { captureActivations, type BatchSource } from '../eval/activations';
 import { modelInput } from '../eval/modelInput';
-import { decodeModel, type Model } from '../onnx/read';
+import type { Model } from '../onnx/read';
 import type { ModelProto } from '../onnx/proto';
-import { encodeModel } from '../onnx/write';
 import { reconstructLayers } from '../recover/reconstruct';
 import type { LayerSelection } from '../select';
 import { groupKey, structuredPrune, type StructuredResult } from './structured';
@@ -51,7 +50,8 @@ export async function searchBlocks(model: Model, calib: BatchSource, opts: Block
   const selection = { layers: opts.layers, exclude: opts.exclude };
   const input = modelInput(model.proto);
   const inputShapes = input ? { [input.name]: [1, ...calib.sampleShape] } : undefined;
-  const macsOf = (proto: ModelProto) => analyzeModel(decodeModel(encodeModel(proto)), { inputShapes }).model.macs;
+  // The candidate as it is in memory (its untouched weights may be external, next to the original): no re-encode.
+  const macsOf = (proto: ModelProto) => analyzeModel({ proto, file: model.file, dir: model.dir, fileBytes: 0 }, { inputShapes }).model.macs;
   const outputName = model.proto.graph!.output[0].name;
   const outputs = async (proto: ModelProto) => {
     const chunks: Float32Array[] = [];
