@@ -24,8 +24,7 @@ export async function readModel(file: string): Promise<Model> {
   try {
     bytes = await fs.promises.readFile(abs);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OnnxFormatError(file, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a model file' : `cannot read (${code ?? e})`);
+    throw cannotRead(file, e);
   }
   return decodeModel(bytes, { file: abs, dir: path.dirname(abs) });
 }
@@ -36,9 +35,14 @@ export function readModelSync(file: string): Model {
   try {
     bytes = fs.readFileSync(abs);
   } catch (e) {
-    throw new OnnxFormatError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
+    throw cannotRead(file, e);
   }
   return decodeModel(bytes, { file: abs, dir: path.dirname(abs) });
+}
+
+function cannotRead(file: string, e: unknown): OnnxFormatError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new OnnxFormatError(file, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a model file' : `cannot read (${code ?? e})`);
 }
 
 /** A model whose large raw_data stays in its file, read per tensor on demand until close(). */
@@ -56,11 +60,12 @@ export interface LazyModel extends Model {
  */
 export function openModelLazy(file: string, minDeferredBytes = 1 << 16): LazyModel {
   const abs = path.resolve(file);
+  const eager = (): LazyModel => ({ ...readModelSync(file), close() {} });
   let fd: number;
   try {
     fd = fs.openSync(abs, 'r');
   } catch {
-    return { ...readModelSync(file), close() {} };
+    return eager();
   }
   const source: DeferredFile = { file: abs, fd };
   const close = () => {
@@ -72,7 +77,7 @@ export function openModelLazy(file: string, minDeferredBytes = 1 << 16): LazyMod
     const proto = stat.isFile() ? skeleton(new FileCursor(fd, stat.size), source, minDeferredBytes) : undefined;
     if (!proto) {
       close();
-      return { ...readModelSync(file), close() {} };
+      return eager();
     }
     const model: LazyModel = { proto, file: abs, dir: path.dirname(abs), fileBytes: stat.size, close };
     validateModel(model);
