@@ -49,11 +49,7 @@ export function selectLayers<T extends NodeProto>(candidates: readonly T[], sele
     if (!nodes.some(m)) throw new UsageError(file, `selector '${s}' matches no layer`);
     return m;
   });
-  const include = check(selectors(selection.layers));
-  const exclude = check(selectors(selection.exclude));
+  const include = check(parseSelectors(selection.layers));
+  const exclude = check(parseSelectors(selection.exclude));
   return candidates.filter((n) => (include.length === 0 || include.some((m) => m(n))) && !exclude.some((m) => m(n)));
-}
-
-function selectors(v: readonly string[] | undefined): string[] {
-  return parseSelectors(v);
 }

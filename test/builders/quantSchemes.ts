@@ -24,7 +24,7 @@ export interface ConvWeights {
 }
 
 /** Input of the conv models: [1, Cin, 4, 4]. */
-export const convInputDims = (w: ConvWeights) => [1, w.dims[1], 4, 4];
+const convInputDims = (w: ConvWeights) => [1, w.dims[1], 4, 4];
 
 /**
  * QDQ: x → QuantizeLinear → DequantizeLinear → Conv(·, DequantizeLinear(w_q int8, scale, zp[, axis 0]), bias) → y.

@@ -17,12 +17,10 @@ export interface MagnitudeOptions extends LayerSelection {
   norm?: 'l1' | 'l2';
   /**
    * Global ranking safeguards (default on): scores are divided by their layer's mean score so layers with
-   * small weights are not wiped out; no layer goes above `maxLayerSparsity`; depthwise convs, the first
-   * conv and the classifier are held at `protectedRatio` × the target. Off = plain global magnitude.
+   * small weights are not wiped out; no layer goes above MAX_LAYER_SPARSITY; depthwise convs, the first
+   * conv and the classifier are held at PROTECTED_RATIO × the target. Off = plain global magnitude.
    */
   balanced?: boolean;
-  maxLayerSparsity?: number;
-  protectedRatio?: number;
   file?: string;
 }
 
@@ -45,11 +43,11 @@ export interface PruneResult {
   sparsity: number;
 }
 
-export const DEFAULT_MAX_LAYER_SPARSITY = 0.95;
-export const DEFAULT_PROTECTED_RATIO = 0.5;
+const MAX_LAYER_SPARSITY = 0.95;
+const PROTECTED_RATIO = 0.5;
 
 /** Weighted layers chosen by the selection; a weight tensor shared by several layers is pruned once. */
-export function prunableLayers(proto: ModelProto, selection: LayerSelection, file?: string): WeightedLayer[] {
+function prunableLayers(proto: ModelProto, selection: LayerSelection, file?: string): WeightedLayer[] {
   const graph = proto.graph!;
   const all = weightedLayers(graph);
   const chosen = selectLayers(all.map((l) => l.node), selection, graph.node, file);
@@ -92,7 +90,7 @@ export function magnitudePrune(model: Model, opts: MagnitudeOptions): PruneResul
 }
 
 /** Mask keeping all but the `count` smallest scores; equal scores are pruned in element order. */
-export function smallestMask(scores: Float64Array, count: number): Uint8Array {
+function smallestMask(scores: Float64Array, count: number): Uint8Array {
   const mask = new Uint8Array(scores.length).fill(1);
   if (count <= 0) return mask;
   const threshold = kthSmallest(scores.slice(), count - 1);
@@ -119,12 +117,10 @@ function globalCounts(layers: WeightedLayer[], scores: Float64Array[], sparsity:
     for (let i = 0; i < s.length; i++) s[i] /= mean;
     return s.slice().sort();
   });
-  const maxLayer = opts.maxLayerSparsity ?? DEFAULT_MAX_LAYER_SPARSITY;
-  const protectedRatio = opts.protectedRatio ?? DEFAULT_PROTECTED_RATIO;
   let caps = layers.map((l, i) => {
     const n = scores[i].length;
     if (!balanced) return n;
-    const cap = l.depthwise || l.first || l.head ? sparsity * protectedRatio : Math.max(sparsity, maxLayer);
+    const cap = l.depthwise || l.first || l.head ? sparsity * PROTECTED_RATIO : Math.max(sparsity, MAX_LAYER_SPARSITY);
     return Math.floor(Math.min(cap, 1) * n);
   });
   // Caps that cannot reach the target are dropped (every layer still keeps one weight).
