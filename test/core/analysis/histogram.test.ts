@@ -11,7 +11,7 @@ import type { ModelProto } from '../../../src/core/onnx/proto';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import * as Q from '../../builders/quantSchemes';
-import { floatInput, oneHot, runTensors } from './ortObserved';
+import { floatInput, runTensors, weightRowsByOrt } from './ortObserved';
 
 const load = (proto: ModelProto): Model => decodeModel(encodeModel(proto));
 
@@ -61,8 +61,7 @@ test('histogram: MatMulNBits 4-bit blocks dequantized as onnxruntime does', asyn
   const values = Array.from({ length: 2 * k }, (_, i) => i % 16);
   const proto = Q.matmulNBits({ values, n: 2, k, blockSize: 16, scales: [0.5, 0.25, 1, 2], zeroPoints: [8, 0, 15, 3] });
   const h = weightHistogram(load(proto), 'matmul_4bit', 8);
-  const ortValues: number[] = [];
-  for (let j = 0; j < k; j++) ortValues.push(...((await runTensors(proto, { x: oneHot(k, j) }, ['y'])).y.data as Float32Array));
+  const ortValues = await weightRowsByOrt(proto, k);
   assert.equal(h.min, Math.min(...ortValues));
   assert.equal(h.max, Math.max(...ortValues));
   assert.equal(h.zeroCount, ortValues.filter((v) => v === 0).length);
@@ -74,8 +73,7 @@ test('histogram: blockwise int4 QDQ uses each block\'s scale and zero-point, as 
   const values = Array.from({ length: k * 2 }, (_, i) => (i % 16) - 8);
   const proto = Q.blockedQdqMatMul({ values, k, n: 2, blockSize: 16, scales: [0.5, 0.25, 1, 2], zeroPoints: [1, -1, 2, 0] });
   const h = weightHistogram(load(proto), 'matmul', 8);
-  const ortValues: number[] = [];
-  for (let j = 0; j < k; j++) ortValues.push(...((await runTensors(proto, { x: oneHot(k, j) }, ['y'])).y.data as Float32Array));
+  const ortValues = await weightRowsByOrt(proto, k);
   assert.equal(h.min, Math.min(...ortValues));
   assert.equal(h.max, Math.max(...ortValues));
   assert.equal(h.zeroCount, ortValues.filter((v) => v === 0).length);

@@ -59,8 +59,23 @@ export async function runTensors(proto: ModelProto, feeds: Record<string, ort.Te
 }
 
 /** Row `k` of the identity: a [1, n] float input that selects one row of a [n, m] weight. */
-export function oneHot(n: number, k: number): ort.Tensor {
+function oneHot(n: number, k: number): ort.Tensor {
   const v = new Float32Array(n);
   v[k] = 1;
   return new ort.Tensor('float32', v, [1, n]);
+}
+
+/**
+ * The [k, n] weight of a MatMul-like model (input `x` [1, k], output `y` [1, n]) as onnxruntime reads it: `y` for
+ * each row of the identity, row after row, from one session.
+ */
+export async function weightRowsByOrt(proto: ModelProto, k: number): Promise<number[]> {
+  const session = await ort.InferenceSession.create(encodeModel(proto));
+  try {
+    const rows: number[] = [];
+    for (let j = 0; j < k; j++) rows.push(...((await session.run({ x: oneHot(k, j) }, ['y'])).y.data as Float32Array));
+    return rows;
+  } finally {
+    await session.release();
+  }
 }
