@@ -5,6 +5,7 @@ import { layerOps, noMacs } from '../core/analysis/layerOps';
 import type { LayerStats, ModelReport } from '../core/analysis/report';
 import { UsageError } from '../core/errors';
 import { openModelLazy } from '../core/onnx/read';
+import { formatCount, formatPercent } from '../protocol';
 
 /** Parses repeated `--shape x=1,3,224,224` values into input shapes. */
 export function parseShapes(values: readonly string[]): Record<string, number[]> {
@@ -33,17 +34,6 @@ async function inspectModel(file: string, inputShapes: Record<string, number[]> 
 
 const thousands = (n: number) => n.toLocaleString('en-US');
 
-/** 1234567 → "1.23M": three significant digits with an SI suffix. */
-export function si(n: number): string {
-  if (n === 0) return '0';
-  const units = ['', 'K', 'M', 'G', 'T'];
-  let k = Math.min(units.length - 1, Math.max(0, Math.floor(Math.log10(Math.abs(n)) / 3)));
-  let v = Number((n / 1000 ** k).toPrecision(3));
-  // 999,600 rounds to 1000K: move up a unit.
-  if (Math.abs(v) >= 1000 && k < units.length - 1) v = Number((n / 1000 ** ++k).toPrecision(3));
-  return `${v}${units[k]}`;
-}
-
 export function bytesText(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -52,8 +42,6 @@ export function bytesText(n: number): string {
   while (v >= 1024 && k < units.length - 1) { v /= 1024; k++; }
   return `${v.toFixed(v < 10 ? 2 : 1)} ${units[k]}`;
 }
-
-const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 function schemeText(l: LayerStats): string {
   const detail = l.blockSize ? `block ${l.blockSize}` : l.perChannel ? `per-channel axis ${l.axis}` : '';
@@ -78,8 +66,8 @@ const columns: Column[] = [
   { title: 'bits', cell: (l) => String(l.bits), right: true },
   { title: 'scheme', cell: schemeText },
   { title: 'params', cell: (l) => thousands(l.params), right: true },
-  { title: 'sparsity', cell: (l) => percent(l.sparsity), right: true },
-  { title: 'MACs', cell: (l) => (l.macs ? si(l.macs) : opsWithoutMacs.has(l.op) ? '–' : '?'), right: true },
+  { title: 'sparsity', cell: (l) => formatPercent(l.sparsity), right: true },
+  { title: 'MACs', cell: (l) => (l.macs ? formatCount(l.macs) : opsWithoutMacs.has(l.op) ? '–' : '?'), right: true },
 ];
 
 /** The human-readable report: one row per layer, then model totals. */
@@ -90,7 +78,7 @@ function formatReport(report: ModelReport, inputShapes: Record<string, readonly 
   const line = (cells: string[]) => cells.map((s, k) => (columns[k].right ? s.padStart(widths[k]) : s.padEnd(widths[k]))).join('  ').trimEnd();
   const mix = Object.entries(model.bitsMix)
     .sort(([a], [b]) => Number(b) - Number(a))
-    .map(([bits, n]) => `${bits}-bit ${percent(model.params ? n / model.params : 0)}`)
+    .map(([bits, n]) => `${bits}-bit ${formatPercent(model.params ? n / model.params : 0)}`)
     .join(', ');
   const symbolic = model.inputs.filter((i) => !inputShapes[i.name] && i.shape.slice(1).some((d) => typeof d === 'string'));
   const out = [
@@ -100,8 +88,8 @@ function formatReport(report: ModelReport, inputShapes: Record<string, readonly 
     '',
     `model      ${model.path}`,
     `size       ${bytesText(model.bytes)} (weights ${bytesText(model.weightBytes)}), opset ${model.opset}, ${model.nodes} nodes, ${model.layers} layers with weights`,
-    `params     ${thousands(model.params)} (${thousands(model.zeros)} zeros, sparsity ${percent(model.sparsity)}); bits: ${mix || 'none'}`,
-    `MACs       ${si(model.macs)} (${thousands(model.macs)}) at batch 1, convolutions and matrix products${model.macsUnknownLayers ? `; unknown ('?') for ${model.macsUnknownLayers} layers whose shapes depend on the input size` : ''}`,
+    `params     ${thousands(model.params)} (${thousands(model.zeros)} zeros, sparsity ${formatPercent(model.sparsity)}); bits: ${mix || 'none'}`,
+    `MACs       ${formatCount(model.macs)} (${thousands(model.macs)}) at batch 1, convolutions and matrix products${model.macsUnknownLayers ? `; unknown ('?') for ${model.macsUnknownLayers} layers whose shapes depend on the input size` : ''}`,
     `peak act.  ${model.activationsUnknown ? 'at least ' : ''}${bytesText(model.peakActivationBytes)} (live activations, batch 1${model.activationsUnknown ? `; ${model.activationsUnknown} of unknown size` : ''})`,
   ];
   for (const i of symbolic) {

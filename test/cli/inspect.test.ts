@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelReport } from '../../src/core/analysis/report';
 import { writeModel } from '../../src/core/onnx/write';
-import { bytesText, parseShapes, si } from '../../src/cli/inspect';
+import { bytesText, parseShapes } from '../../src/cli/inspect';
+import { formatCount } from '../../src/protocol';
 import { UsageError } from '../../src/core/errors';
 import * as Q from '../builders/quantSchemes';
 import { cli } from '../fixtures/cli';
@@ -97,7 +98,7 @@ test('inspect: bad input gives one line naming the file, exit ≠ 0', () => {
 });
 
 test('inspect: number formatting and --shape parsing', () => {
-  assert.deepEqual([0, 16, 999, 82_944, 999_600, 16_315_376, 2_301_935_744].map(si), ['0', '16', '999', '82.9K', '1M', '16.3M', '2.3G']);
+  assert.deepEqual([0, 16, 999, 82_944, 999_600, 16_315_376, 2_301_935_744].map(formatCount), ['0', '16', '999', '82.9K', '1M', '16.3M', '2.3G']);
   assert.deepEqual([512, 485_376, 4_745_517].map(bytesText), ['512 B', '474.0 KiB', '4.53 MiB']);
   assert.deepEqual(parseShapes(['x=1,3,48,192', 'mask=1x8']), { x: [1, 3, 48, 192], mask: [1, 8] });
   assert.throws(() => parseShapes(['x=1,3,?']), UsageError);
