@@ -7,7 +7,6 @@ import type { ModelProto, NodeProto, TensorProto } from '../../src/core/onnx/pro
 import { makeTensor } from '../../src/core/onnx/tensor';
 import { seededRandom } from '../../src/core/random';
 
-export { seededRandom };
 
 /** Accumulates nodes and initializers with readable generated names. */
 export class NetBuilder {

@@ -10,7 +10,7 @@ import { opsetVersion, readModelSync } from '../../../src/core/onnx/read';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import { UnsupportedOperator } from '../../../src/core/errors';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 import { fromRoot } from '../../fixtures/repoRoot';
 
 async function run(m: ModelProto | Uint8Array, x: Float32Array, dims: number[]): Promise<Float32Array> {

@@ -12,7 +12,8 @@ import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { searchBlocks } from '../../../src/core/prune/blockSearch';
 import { activationVariances, structuredPrune } from '../../../src/core/prune/structured';
 import { reconstructLayers } from '../../../src/core/recover/reconstruct';
-import { convNet, seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
+import { convNet } from '../../builders/convNet';
 import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
 
 const load = (proto: ModelProto) => decodeModel(encodeModel(proto));

@@ -10,7 +10,8 @@ import type { ModelProto } from '../../../src/core/onnx/proto';
 import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { magnitudePrune } from '../../../src/core/prune/magnitude';
-import { convNet, seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
+import { convNet } from '../../builders/convNet';
 import { tempDir } from '../../fixtures/mnist';
 
 const load = (proto: ModelProto) => decodeModel(encodeModel(proto));

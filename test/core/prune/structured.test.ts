@@ -8,7 +8,8 @@ import type { ModelProto } from '../../../src/core/onnx/proto';
 import { makeTensor, tensorDims, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import { structuredPrune } from '../../../src/core/prune/structured';
-import { convNet, seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
+import { convNet } from '../../builders/convNet';
 import { fromRoot } from '../../fixtures/repoRoot';
 
 const load = (proto: ModelProto) => decodeModel(encodeModel(proto));

@@ -6,7 +6,7 @@ import { DataType } from '../../../src/core/onnx/dtypes';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import { dequantizeTensor, fittingRange, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint } from '../../../src/core/quantize/affine';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 
 test('scale and zero point follow the ORT formulas (hand-computed)', () => {
   // uint8 over [-1, 2]: scale 3/255, zero point round(0 + 1 / (3/255)) = 85.

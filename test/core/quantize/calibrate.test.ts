@@ -7,7 +7,7 @@ import { entropyRange } from '../../../src/core/quantize/calibrate/entropy';
 import { AbsHistogram } from '../../../src/core/quantize/calibrate/histogram';
 import { MinMaxObserver } from '../../../src/core/quantize/calibrate/minmax';
 import { percentileRange } from '../../../src/core/quantize/calibrate/percentile';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 import { arraySource } from './ortRun';
 
 test('MinMax keeps the extremes over all batches', () => {

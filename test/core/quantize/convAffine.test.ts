@@ -5,7 +5,7 @@ import { DataType } from '../../../src/core/onnx/dtypes';
 import type { ModelProto } from '../../../src/core/onnx/proto';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { foldConvAffine } from '../../../src/core/quantize/convAffine';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 import { arraySource, outputs } from './ortRun';
 
 const rnd = seededRandom(12);

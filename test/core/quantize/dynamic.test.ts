@@ -5,7 +5,8 @@ import { DataType } from '../../../src/core/onnx/dtypes';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { quantizeDynamic } from '../../../src/core/quantize/dynamic';
 import { weightCandidates } from '../../../src/core/quantize/weightOnly';
-import { convNet, seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
+import { convNet } from '../../builders/convNet';
 import { arraySource, compareOutputs, count, fusedOps, outputs } from './ortRun';
 
 test('dynamic int8: Gemm/MatMul become MatMulInteger (fused by onnxruntime), Conv stays weight-only', async () => {

@@ -6,7 +6,7 @@ import type { ModelProto } from '../../../src/core/onnx/proto';
 import { opsetVersion } from '../../../src/core/onnx/read';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { fuseHardSwish } from '../../../src/core/quantize/hardSwish';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 import { arraySource, outputs } from './ortRun';
 
 const scalar = (name: string, v: number) => makeTensor(name, DataType.FLOAT, [], [v]);

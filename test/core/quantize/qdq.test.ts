@@ -8,7 +8,8 @@ import { optimizeModel } from '../../../src/core/onnx/optimize';
 import { readModelSync } from '../../../src/core/onnx/read';
 import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { applyQdq, planQdq, quantizeStatic } from '../../../src/core/quantize/qdq';
-import { convNet, seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
+import { convNet } from '../../builders/convNet';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../../fixtures/mnist';
 import { accuracy, arraySource, compareOutputs, count, fusedOps, outputs } from './ortRun';
 

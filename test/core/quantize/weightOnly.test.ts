@@ -6,7 +6,8 @@ import { opsetVersion } from '../../../src/core/onnx/read';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import { quantizeWeightOnly, weightCandidates } from '../../../src/core/quantize/weightOnly';
-import { convNet, seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
+import { convNet } from '../../builders/convNet';
 import { arraySource, compareOutputs, outputs } from './ortRun';
 
 const images = (n: number, seed: number) => {

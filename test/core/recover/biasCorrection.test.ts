@@ -10,7 +10,8 @@ import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { applyQdq, planQdq, qdqBiasTargets } from '../../../src/core/quantize/qdq';
 import { calibrate } from '../../../src/core/quantize/calibrate/calibrate';
 import { correctBiases, sameNameTargets, type BiasTarget } from '../../../src/core/recover/biasCorrection';
-import { convNet, seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
+import { convNet } from '../../builders/convNet';
 import { arraySource } from '../quantize/ortRun';
 
 // y = Conv1×1(x; W [3 out, 4 in], b) over x [N, 4, 5, 5]

@@ -10,7 +10,7 @@ import { makeTensor, tensorDims, tensorValues } from '../../../src/core/onnx/ten
 import { writeModel } from '../../../src/core/onnx/write';
 import { magnitudePrune } from '../../../src/core/prune/magnitude';
 import { distillHead } from '../../../src/core/recover/headDistill';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../../fixtures/mnist';
 
 const dir = tempDir();

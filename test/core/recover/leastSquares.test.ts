@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cholesky, choleskySolve, factorDamped, NormalEquations, residualSquares, solveRestricted } from '../../../src/core/recover/leastSquares';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 
 test('Cholesky solves a hand-computed SPD system', () => {
   // A = [[4, 2], [2, 3]] = L Lᵀ with L = [[2, 0], [1, √2]]; A x = [2, 1] has x = [0.5, 0].

@@ -13,7 +13,7 @@ import { openSession, runModel, type Outputs } from '../../../src/core/eval/runn
 import { magnitudePrune } from '../../../src/core/prune/magnitude';
 import { correctBiases, sameNameTargets } from '../../../src/core/recover/biasCorrection';
 import { reconstructLayers } from '../../../src/core/recover/reconstruct';
-import { seededRandom } from '../../builders/convNet';
+import { seededRandom } from '../../../src/core/random';
 import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
 
 const dir = tempDir();
