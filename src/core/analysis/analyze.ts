@@ -106,7 +106,7 @@ function layerStats(layer: LayerWeights, shapes: ShapeInfo, counter: ZeroCounter
 }
 
 /** Size on disk of the external data files the model's tensors point to (each file once). */
-function externalDataBytes(model: Model): number {
+export function externalDataBytes(model: Model): number {
   const files = new Map<string, number>();
   forEachGraph(model.proto.graph!, (g) => {
     for (const t of g.initializer) {

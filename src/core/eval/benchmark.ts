@@ -1,8 +1,7 @@
 // The benchmark DESIGN.md "Benchmark task" describes: a model (and optionally its baseline) on one data set —
 // top-1/top-5, agreement with the baseline's predictions, output difference, batch-1 latency, size on disk.
-import { isExternal } from '../onnx/externalData';
+import { externalDataBytes } from '../analysis/analyze';
 import { openModelLazy } from '../onnx/read';
-import { tensorByteLength } from '../onnx/tensor';
 import type { Dataset } from './datasets';
 import { measureLatencies, type Latency } from './latency';
 import { agreement, maxAbsDiff, topKAccuracy } from './metrics';
@@ -89,9 +88,7 @@ export async function benchmark(model: BenchModel, data: Dataset, baseline: Benc
 async function modelBytes(file: string): Promise<number> {
   const model = openModelLazy(file);
   try {
-    let bytes = model.fileBytes;
-    for (const t of model.proto.graph?.initializer ?? []) if (isExternal(t)) bytes += tensorByteLength(t);
-    return bytes;
+    return model.fileBytes + externalDataBytes(model);
   } finally {
     model.close();
   }
