@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors';
 import { modelInput } from '../core/eval/modelInput';
 import type { ModelProto } from '../core/onnx/proto';
-import { readModel } from '../core/onnx/read';
+import { inlineExternalData, readModel } from '../core/onnx/read';
 import { weightedLayers, weightLayout } from '../core/prune/layers';
 import { magnitudePrune } from '../core/prune/magnitude';
 import { searchBlocks, type BlockSearchStep } from '../core/prune/blockSearch';
@@ -73,6 +73,8 @@ async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary>
   if ((flags.reconstruct || flags.biasCorrection || flags.distillHead) && !flags.calib) throw new UsageError(file, '--reconstruct, --bias-correction and --distill-head need --calib DATA');
   const model = await readModel(file);
   const dataLocation = outputDataLocation(model, file, flags.output);
+  // Pruning, reconstruction and bias correction run the model in onnxruntime from memory.
+  model.proto = inlineExternalData(model.proto, model);
   const selection = layerSelection(flags);
   const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
 

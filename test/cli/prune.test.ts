@@ -107,6 +107,23 @@ test('an input with external data: the output gets its own data file next to it 
   assert.ok(!fs.existsSync(path.join(a, 'out.onnx')));
 });
 
+test('--reconstruct and --bias-correction work on an input with external data (onnxruntime runs it from memory)', async () => {
+  const dir = tempDir();
+  const external = path.join(dir, 'model.onnx');
+  writeModel(readModelSync(MNIST_MODEL).proto, external, { externalData: { location: 'model.data', threshold: 0 } });
+  const calib = writeMnistNpy(dir, 'calib', 64);
+  const testSplit = writeMnistNpy(dir, 'test', 200);
+  const data = await openDataset(testSplit.data, { labels: testSplit.labels });
+  const reference = await runModel(await openSession(MNIST_MODEL), data);
+  for (const recovery of ['--reconstruct', '--bias-correction']) {
+    const out = path.join(dir, `pruned${recovery}.onnx`);
+    const r = cli('prune', external, '-o', out, '--sparsity', '0.5', '--calib', calib.data, recovery);
+    assert.equal(r.status, 0, r.stderr);
+    const pruned = await runModel(await openSession(out), data);
+    assert.ok(agreement(reference, pruned) >= 0.9, `${recovery}: agreement ${agreement(reference, pruned)}`);
+  }
+});
+
 test('bad input: one line on stderr, non-zero exit, nothing written', () => {
   const dir = tempDir();
   const out = path.join(dir, 'x.onnx');

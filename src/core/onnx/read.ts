@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OnnxFormatError } from '../errors';
-import { fromBinary, GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type GraphProto, type ModelProto, type TensorProto } from './proto';
-import { checkTensorData, deferRawData, type DeferredFile, type TensorSource } from './tensor';
+import { isExternal } from './externalData';
+import { clone, fromBinary, GraphProtoSchema, ModelProtoSchema, TensorProtoSchema, type GraphProto, type ModelProto, type TensorProto } from './proto';
+import { checkTensorData, deferRawData, rawBytes, type DeferredFile, type TensorSource } from './tensor';
 
 export interface Model extends TensorSource {
   proto: ModelProto;
@@ -301,4 +302,24 @@ export function forEachGraph(g: GraphProto, fn: (g: GraphProto, depth: number) =
 export function opsetVersion(proto: ModelProto, domain = ''): number {
   const entry = proto.opsetImport.find((o) => o.domain === domain || (domain === '' && o.domain === 'ai.onnx'));
   return entry ? Number(entry.version) : 0;
+}
+
+/**
+ * The model with every external tensor's bytes read into raw_data (a copy; the model itself when nothing is
+ * external). onnxruntime sessions created from bytes in memory cannot resolve `location`s against the model's
+ * folder, so a model that the compression pipelines run in onnxruntime carries its weights inline.
+ */
+export function inlineExternalData(proto: ModelProto, src: TensorSource): ModelProto {
+  let external = false;
+  forEachGraph(proto.graph!, (g) => { external ||= g.initializer.some(isExternal); });
+  if (!external) return proto;
+  const out = clone(ModelProtoSchema, proto);
+  forEachGraph(out.graph!, (g) => {
+    for (const t of g.initializer.filter(isExternal)) {
+      t.rawData = rawBytes(t, src) as Uint8Array<ArrayBuffer>;
+      t.externalData = [];
+      t.dataLocation = 0;
+    }
+  });
+  return out;
 }

@@ -7,13 +7,12 @@ import { UnsupportedOperator } from '../errors';
 import type { BatchSource } from '../eval/activations';
 import { attrFloat, getAttr, node } from '../onnx/build';
 import { DataType } from '../onnx/dtypes';
-import { isExternal } from '../onnx/externalData';
 import { freshName, indexGraph, topologicalOrder, usedNames, type GraphIndex } from '../onnx/graph';
 import { optimizeModel } from '../onnx/optimize';
 import { upgradeOpset } from '../onnx/opsetUpgrade';
 import { clone, ModelProtoSchema, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto';
-import { forEachGraph, opsetVersion } from '../onnx/read';
-import { makeTensor, rawBytes, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { inlineExternalData, opsetVersion } from '../onnx/read';
+import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import { correctBiases, type BiasTarget } from '../recover/biasCorrection';
 import { selectLayers, type LayerSelection } from '../select';
 import { fittingRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantParams, type QuantType } from './affine';
@@ -318,22 +317,6 @@ export interface StaticQuantOptions extends QdqOptions, CalibrationOptions {
   biasCorrection?: boolean;
   /** samples bias correction measures per layer (default 64: channel means settle quickly, and it runs once per layer) */
   biasCorrectionSamples?: number;
-}
-
-/** A copy with external-data tensors read into raw_data, so onnxruntime can load the model from memory. */
-function inlineExternalData(proto: ModelProto, src: TensorSource): ModelProto {
-  let external = false;
-  forEachGraph(proto.graph!, (g) => { external ||= g.initializer.some(isExternal); });
-  if (!external) return proto;
-  const out = clone(ModelProtoSchema, proto);
-  forEachGraph(out.graph!, (g) => {
-    for (const t of g.initializer.filter(isExternal)) {
-      t.rawData = rawBytes(t, src) as Uint8Array<ArrayBuffer>;
-      t.externalData = [];
-      t.dataLocation = 0;
-    }
-  });
-  return out;
 }
 
 /**
