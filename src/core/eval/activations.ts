@@ -1,7 +1,7 @@
 // Intermediate-tensor capture: the tensors become the graph outputs of the model cut down to what they depend
 // on, and onnxruntime runs it over data batches (as ONNX Runtime's calibrators and qdq_loss_debug do), one at a time.
 import * as ort from 'onnxruntime-node';
-import { DatasetError, UsageError } from '../errors';
+import { DatasetError, OnnxFormatError, UsageError } from '../errors';
 import { valueInfo } from '../onnx/build';
 import { DataType } from '../onnx/dtypes';
 import { indexGraph, type GraphIndex } from '../onnx/graph';
@@ -10,6 +10,7 @@ import { create, GraphProtoSchema, ModelProtoSchema, type ModelProto, type NodeP
 import { encodeModel } from '../onnx/write';
 import type { Dataset } from './datasets';
 import { modelInput } from './modelInput';
+import { firstLine } from './runner';
 
 export interface CapturedTensor { data: Float32Array; dims: number[] }
 
@@ -62,11 +63,16 @@ export class ActivationProbe {
     // Capturing just the input still needs a valid model: then the graph keeps its own outputs.
     const kept = outputs.length > 0 ? outputs : g.output;
     const inputs = opts.from?.map((name) => valueInfo(name, DataType.FLOAT));
-    const session = await ort.InferenceSession.create(encodeModel(truncated(proto, index, kept, fed, inputs)), {
-      graphOptimizationLevel: 'disabled',
-      logSeverityLevel: 3,
-      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-    });
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(encodeModel(truncated(proto, index, kept, fed, inputs)), {
+        graphOptimizationLevel: 'disabled',
+        logSeverityLevel: 3,
+        ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      });
+    } catch (e) {
+      throw new OnnxFormatError(opts.file, `onnxruntime cannot load the model: ${firstLine(e)}`);
+    }
     const batch = input.shape[0];
     return new ActivationProbe(session, input.name, [...tensorNames], typeof batch === 'number' && batch > 0 ? batch : undefined, fed);
   }

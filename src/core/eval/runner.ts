@@ -103,6 +103,7 @@ export async function runBatch(model: ModelSession, input: Float32Array, count: 
   throw new OnnxFormatError(model.file, `output '${model.outputName}' has type ${out.type}; expected float scores`);
 }
 
-function firstLine(e: unknown): string {
+/** The first line of an onnxruntime error: its message without the native stack. */
+export function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
