@@ -1,5 +1,5 @@
-// `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static …`: weight-only int8/int4, dynamic int8
-// (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data.
+// `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static [--target …]`: weight-only int8/int4, dynamic
+// int8 (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data, for a target CPU.
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors';
 import { modelInput } from '../core/eval/modelInput';
@@ -11,6 +11,7 @@ import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/ca
 import { quantizeDynamic } from '../core/quantize/dynamic';
 import { quantizeStatic } from '../core/quantize/qdq';
 import { STATIC_RULES } from '../core/quantize/rules';
+import { DEFAULT_TARGET, QUANT_TARGETS, reducedRange, TARGET_CPUS, type QuantTarget } from '../core/quantize/target';
 import { quantizeWeightOnly, weightCandidates } from '../core/quantize/weightOnly';
 import { selectLayers } from '../core/select';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
@@ -29,6 +30,7 @@ interface QuantizeFlags extends DataFlags, LayerFlags {
   calibSamples?: string;
   method?: CalibrationMethod;
   activationType?: 'uint8' | 'int8';
+  target?: string;
   reduceRange?: boolean;
   biasCorrection?: boolean;
   json?: boolean;
@@ -40,6 +42,8 @@ interface QuantizeSummary {
   mode: QuantizeMode;
   bits: number;
   perChannel: boolean;
+  /** static and dynamic: the CPUs the integer kernels are for */
+  target?: QuantTarget;
   method?: CalibrationMethod;
   bytesBefore: number;
   bytesAfter: number;
@@ -50,15 +54,33 @@ interface QuantizeSummary {
 /** Flags that only mean something in one mode: given in another, they would be silently ignored. */
 const MODE_ONLY: [keyof QuantizeFlags, string, QuantizeMode][] = [
   ['calib', '--calib', 'static'], ['calibSamples', '--calib-samples', 'static'], ['method', '--method', 'static'],
-  ['activationType', '--activation-type', 'static'], ['reduceRange', '--reduce-range', 'static'],
+  ['activationType', '--activation-type', 'static'],
   ['biasCorrection', '--bias-correction', 'static'], ['blockSize', '--block-size', 'weight'],
 ];
+
+/**
+ * The target of integer kernels: static and dynamic only (weight-only dequantizes to float kernels, where the
+ * weight range cannot saturate anything). --reduce-range is the portable target under its ORT name.
+ */
+function integerTarget(file: string, flags: QuantizeFlags): QuantTarget | undefined {
+  const given = flags.target ?? (flags.reduceRange ? DEFAULT_TARGET : undefined);
+  if (flags.mode === 'weight') {
+    if (given !== undefined) throw new UsageError(file, `${flags.target !== undefined ? '--target' : '--reduce-range'} only applies to --mode static and dynamic (weight-only runs float kernels)`);
+    return undefined;
+  }
+  if (given === undefined) return DEFAULT_TARGET;
+  if (!(QUANT_TARGETS as readonly string[]).includes(given)) throw new UsageError(file, `--target must be one of ${QUANT_TARGETS.join(', ')}, got '${given}'`);
+  const target = given as QuantTarget;
+  if (flags.reduceRange && !reducedRange(target)) throw new UsageError(file, `--reduce-range (7-bit weights) contradicts --target ${target} (full int8); give one of them`);
+  return target;
+}
 
 async function quantizeFile(file: string, flags: QuantizeFlags): Promise<QuantizeSummary> {
   checkOutputPath(file, flags.output);
   for (const [key, flag, mode] of MODE_ONLY) {
     if (flags[key] !== undefined && flags.mode !== mode) throw new UsageError(file, `${flag} only applies to --mode ${mode}`);
   }
+  const target = integerTarget(file, flags);
   const bits = positiveInt(flags.bits, '--bits', 8);
   if (bits !== 8 && bits !== 4) throw new UsageError(file, `--bits must be 8 or 4, got ${bits}`);
   if (bits === 4 && flags.mode !== 'weight') throw new UsageError(file, '--bits 4 is only available with --mode weight');
@@ -74,7 +96,7 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
   if (flags.mode === 'static') {
     const calib = await datasetFromOptions(flags.calib!, flags, modelInput(model.proto)?.shape, positiveInt(flags.calibSamples, '--calib-samples', 256));
     proto = await quantizeStatic(model.proto, calib, {
-      perChannel, activationType: flags.activationType ?? 'uint8', reduceRange: flags.reduceRange,
+      perChannel, activationType: flags.activationType ?? 'uint8', target,
       method: flags.method ?? 'minmax', selection, biasCorrection: flags.biasCorrection,
     }, model);
     const index = indexGraph(proto.graph!);
@@ -89,13 +111,13 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
     if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');
     const r = flags.mode === 'weight'
       ? quantizeWeightOnly(model.proto, chosen, { bits: bits as 8 | 4, perChannel, blockSize: positiveInt(flags.blockSize, '--block-size') }, model)
-      : quantizeDynamic(model.proto, chosen, { perChannel }, model);
+      : quantizeDynamic(model.proto, chosen, { perChannel, target }, model);
     proto = r.proto;
     layers = r.layers.map((l) => ({ name: l.name || l.weight, op: l.op, format: `${l.format} int${l.bits}` }));
   }
   writeOutput(proto, flags.output, model, dataLocation);
   return {
-    input: file, output: flags.output, mode: flags.mode, bits, perChannel,
+    input: file, output: flags.output, mode: flags.mode, bits, perChannel, target,
     ...(flags.mode === 'static' ? { method: flags.method ?? 'minmax' } : {}),
     bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
   };
@@ -103,7 +125,8 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
 
 function printSummary(s: QuantizeSummary): void {
   const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration)` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}`;
-  const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights: ${s.layers.length} layers quantized`];
+  const target = s.target ? `, target ${s.target} (${reducedRange(s.target) ? '7-bit' : 'full int8'} weights)` : '';
+  const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights${target}: ${s.layers.length} layers quantized`];
   for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${l.op.padEnd(18)} ${l.format}`);
   lines.push(`size ${s.bytesBefore.toLocaleString('en-US')} → ${s.bytesAfter.toLocaleString('en-US')} bytes (${((100 * s.bytesAfter) / s.bytesBefore).toFixed(1)} %)`);
   lines.push(`wrote ${s.output}`);
@@ -124,7 +147,8 @@ export function register(program: Command): void {
     .option('--calib-samples <n>', 'calibration samples to use (default 256)')
     .addOption(new Option('--method <method>', 'activation range calibration (default minmax)').choices([...CALIBRATION_METHODS]))
     .addOption(new Option('--activation-type <type>', 'static: activation integer type (default uint8, which onnxruntime fuses fully)').choices(['uint8', 'int8']))
-    .option('--reduce-range', 'static: 7-bit weights, for AVX2/AVX-512 CPUs without VNNI')
+    .option('--target <cpu>', `static/dynamic: the CPUs the int8 model runs on (recorded in its metadata) — ${QUANT_TARGETS.map((t) => `${t}: ${TARGET_CPUS[t]}`).join('; ')} (default ${DEFAULT_TARGET})`)
+    .option('--reduce-range', `static/dynamic: 7-bit weights, the same as --target ${DEFAULT_TARGET}`)
     .option('--bias-correction', 'static: shift biases so channel means match the float model on the calibration data')
     .option('--json', 'print a JSON summary');
   addLayerOptions(cmd, 'keep these layers in float');

@@ -1,8 +1,9 @@
 // Dynamic int8 quantization (ONNX Runtime quantize_dynamic, IntegerOps): MatMul / Gemm weights stored as
 // int8, activations quantized to uint8 at run time by DynamicQuantizeLinear, products in MatMulInteger —
-// the pattern onnxruntime fuses into DynamicQuantizeMatMul. Conv is NOT turned into ConvInteger: in
-// onnxruntime-node 1.30's CPU provider ConvInteger accepts only per-tensor weight zero points, so Conv
-// falls back to weight-only int8 (DequantizeLinear, per-channel), which keeps accuracy and runs everywhere.
+// the pattern onnxruntime fuses into DynamicQuantizeMatMul (U8S8 kernels, so the target's weight range
+// applies). Conv is NOT turned into ConvInteger: in onnxruntime-node 1.30's CPU provider ConvInteger accepts
+// only per-tensor weight zero points, so Conv falls back to weight-only int8 (DequantizeLinear,
+// per-channel), which keeps accuracy and runs everywhere.
 import { attrFloat, attrInt, node } from '../onnx/build';
 import { DataType } from '../onnx/dtypes';
 import { freshName, indexGraph, usedNames } from '../onnx/graph';
@@ -12,6 +13,7 @@ import { opsetVersion } from '../onnx/read';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import { quantizeTensor } from './affine';
 import { dropUnusedConstants } from './compact';
+import { DEFAULT_TARGET, recordTarget, reducedRange, type QuantTarget } from './target';
 import { quantizeWeightOnly, type QuantizedLayer } from './weightOnly';
 
 export interface DynamicLayer extends Omit<QuantizedLayer, 'format'> { format: QuantizedLayer['format'] | 'MatMulInteger' }
@@ -30,7 +32,8 @@ function integerMatMul(n: NodeProto, constants: Map<string, unknown>): boolean {
   return n.opType === 'Gemm' && !attrInt(n, 'transA', 0) && (!n.input[2] || constants.has(n.input[2]));
 }
 
-export function quantizeDynamic(proto: ModelProto, selected: readonly NodeProto[], opts: { perChannel: boolean }, src: TensorSource = {}): { proto: ModelProto; layers: DynamicLayer[] } {
+export function quantizeDynamic(proto: ModelProto, selected: readonly NodeProto[], opts: { perChannel: boolean; target?: QuantTarget }, src: TensorSource = {}): { proto: ModelProto; layers: DynamicLayer[] } {
+  const target = opts.target ?? DEFAULT_TARGET;
   const constants = indexGraph(proto.graph!).constants;
   const matmuls = selected.filter((n) => integerMatMul(n, constants) && tensorDims(constants.get(n.input[1])!).length === 2);
   const rest = selected.filter((n) => !matmuls.includes(n));
@@ -52,7 +55,7 @@ export function quantizeDynamic(proto: ModelProto, selected: readonly NodeProto[
     const transB = n.opType === 'Gemm' && attrInt(n, 'transB', 0) === 1;
     const kn = transB ? transpose(tensorValues(w, src), r, c) : tensorValues(w, src);
     const [k, cols] = transB ? [c, r] : [r, c];
-    const q = quantizeTensor(kn, [k, cols], { type: 'int8', symmetric: true, axis: opts.perChannel ? 1 : undefined });
+    const q = quantizeTensor(kn, [k, cols], { type: 'int8', symmetric: true, axis: opts.perChannel ? 1 : undefined, reduceRange: reducedRange(target) });
     const alpha = n.opType === 'Gemm' ? attrFloat(n, 'alpha', 1) : 1;
     const label = n.name || output;
     const fresh = (s: string) => freshName(used, `${label}_${s}`);
@@ -81,5 +84,6 @@ export function quantizeDynamic(proto: ModelProto, selected: readonly NodeProto[
   }
   g.node = g.node.flatMap((n) => replacement.get(n) ?? [n]);
   dropUnusedConstants(g, replaced);
+  if (matmuls.length) recordTarget(out, target);
   return { proto: out, layers };
 }

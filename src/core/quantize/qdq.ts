@@ -22,14 +22,15 @@ import { foldConvAffine } from './convAffine';
 import { fuseHardSwish } from './hardSwish';
 import type { TensorRange } from './calibrate/minmax';
 import { activationSlots, STATIC_RULES, type OpRule, type QuantRole } from './rules';
+import { DEFAULT_TARGET, recordTarget, reducedRange, type QuantTarget } from './target';
 
 export interface QdqOptions {
   /** one weight scale per output channel (needs opset ≥ 13) instead of one per tensor */
   perChannel: boolean;
   /** activation type: uint8 (U8S8) fuses completely in onnxruntime's CPU provider */
   activationType: 'uint8' | 'int8';
-  /** quantize weights to 7 bits (for AVX2/AVX-512 CPUs without VNNI, where U8S8 products can saturate) */
-  reduceRange?: boolean;
+  /** the CPUs the model is for (default portable: 7-bit weights, no U8S8 saturation on x86 without VNNI) */
+  target?: QuantTarget;
 }
 
 /** Which tensors get Q/DQ and which nodes change; made before calibration so only needed tensors are measured. */
@@ -219,7 +220,7 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
     const axis = opts.perChannel ? (rule.weightAxis!(n) + dims.length) % dims.length : undefined;
     let w = weightCache.get(wName);
     if (!w) {
-      const q = quantizeTensor(tensorValues(wTensor, src), dims, { type: 'int8', symmetric: true, axis, reduceRange: opts.reduceRange });
+      const q = quantizeTensor(tensorValues(wTensor, src), dims, { type: 'int8', symmetric: true, axis, reduceRange: reducedRange(opts.target ?? DEFAULT_TARGET) });
       // Symmetric int8: the zero point is 0, DequantizeLinear's default, stored only where a fusion wants it.
       const wNames = [newName('w'), newName('ws')];
       const sDims = scaleDims(q, dims);
@@ -364,5 +365,7 @@ export async function quantizeStatic(proto: ModelProto, source: BatchSource, opt
     const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
     quantized = (await correctBiases(float, quantized, qdqBiasTargets(float, quantized), source, { ...opts, ...src, limit })).proto;
   }
-  return compactQdq(quantized);
+  const result = compactQdq(quantized);
+  recordTarget(result, opts.target ?? DEFAULT_TARGET);
+  return result;
 }
