@@ -109,6 +109,7 @@ const layerStats: Check = shape({
   name: isString, op: isString, index: isCount, weights: arrayOf(weightInfo), params: isCount, zeros: isCount,
   sparsity: isFraction, channelSparsity: isFraction, twoFour: isFraction, bits: isCount, dtype: isString,
   scheme: oneOf(...schemes), perChannel: isBool, axis: optional(isNumber), blockSize: optional(isCount),
+  saturation: optional(oneOf('none', 'possible', 'measured')),
   macs: isNumber, weightBytes: isCount, inputShape: optional(arrayOf(dim)), outputShape: optional(arrayOf(dim)),
 } satisfies Partial<Record<keyof LayerStats, Check>>);
 

@@ -56,15 +56,17 @@ function mainShape(l: LayerStats): string {
 /** Layers whose work is not counted as MACs show '–'; a '?' means the shapes were unknown. */
 const opsWithoutMacs = new Set(Object.entries(layerOps).filter(([, op]) => op.macs === noMacs).map(([key]) => key));
 
-interface Column { title: string; cell: (l: LayerStats) => string; right?: boolean }
+interface Column { title: string; cell: (l: LayerStats) => string; right?: boolean; shown?: (layers: readonly LayerStats[]) => boolean }
 
-const columns: Column[] = [
+const allColumns: Column[] = [
   { title: 'layer', cell: (l) => (l.name.length > 44 ? `…${l.name.slice(-43)}` : l.name) },
   { title: 'op', cell: (l) => l.op },
   { title: 'weight', cell: mainShape },
   { title: 'dtype', cell: (l) => l.dtype },
   { title: 'bits', cell: (l) => String(l.bits), right: true },
   { title: 'scheme', cell: schemeText },
+  // Integer layers on x86 without VNNI: can int8 weight pairs saturate 16-bit sums? Shown for models that have them.
+  { title: 'sat16', cell: (l) => l.saturation ?? '', shown: (layers) => layers.some((l) => l.saturation) },
   { title: 'params', cell: (l) => thousands(l.params), right: true },
   { title: 'sparsity', cell: (l) => formatPercent(l.sparsity), right: true },
   { title: 'MACs', cell: (l) => (l.macs ? formatCount(l.macs) : opsWithoutMacs.has(l.op) ? '–' : '?'), right: true },
@@ -73,6 +75,7 @@ const columns: Column[] = [
 /** The human-readable report: one row per layer, then model totals. */
 function formatReport(report: ModelReport, inputShapes: Record<string, readonly number[]> = {}): string {
   const { model, layers } = report;
+  const columns = allColumns.filter((c) => c.shown?.(layers) ?? true);
   const rows = layers.map((l) => columns.map((c) => c.cell(l)));
   const widths = columns.map((c, k) => Math.max(c.title.length, ...rows.map((r) => r[k].length)));
   const line = (cells: string[]) => cells.map((s, k) => (columns[k].right ? s.padStart(widths[k]) : s.padEnd(widths[k]))).join('  ').trimEnd();
@@ -92,6 +95,10 @@ function formatReport(report: ModelReport, inputShapes: Record<string, readonly 
     `MACs       ${formatCount(model.macs)} (${thousands(model.macs)}) at batch 1, convolutions and matrix products${model.macsUnknownLayers ? `; unknown ('?') for ${model.macsUnknownLayers} layers whose shapes depend on the input size` : ''}`,
     `peak act.  ${model.activationsUnknown ? 'at least ' : ''}${bytesText(model.peakActivationBytes)} (live activations, batch 1${model.activationsUnknown ? `; ${model.activationsUnknown} of unknown size` : ''})`,
   ];
+  const saturating = layers.filter((l) => l.saturation === 'possible' || l.saturation === 'measured').length;
+  if (saturating) {
+    out.push(`int8       ${saturating} layers have int8 weight pairs that can saturate 16-bit sums on x86 without VNNI (AVX2, AVX-512 without VNNI); quantize with --target portable to run right on every CPU`);
+  }
   for (const i of symbolic) {
     out.push(`note       input '${i.name}' has symbolic dims [${i.shape.join(', ')}]; MACs and memory count only what is known — pass --shape ${i.name}=1,${i.shape.slice(1).map((d) => (typeof d === 'number' ? d : 'N')).join(',')}`);
   }

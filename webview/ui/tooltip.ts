@@ -1,6 +1,8 @@
-// One tooltip for every view: a layer's name, op, shapes, dtype, bits, scheme, per-channel or not, params,
-// zeros, sparsity (element, channel, 2:4) and MACs; or a short note for nodes without weights and groups.
+// One tooltip for every view: a layer's name, op, shapes, dtype, bits, scheme, per-channel or not, int8
+// saturation, params, zeros, sparsity (element, channel, 2:4) and MACs; or a short note for nodes without
+// weights and groups.
 import type { LayerStats } from '../../src/core/analysis/report';
+import type { Saturation } from '../../src/core/analysis/saturation';
 import { formatBytes, formatCount, formatPercent } from '../../src/protocol';
 
 let box: HTMLDivElement | undefined;
@@ -19,6 +21,16 @@ function element(): HTMLDivElement {
 
 const shapeText = (s?: (number | string)[]) => (s ? `[${s.join(', ')}]` : '?');
 
+const saturationText: Record<Saturation, string> = {
+  none: 'no — safe on every CPU',
+  possible: 'possible on x86 without VNNI (AVX2, AVX-512 without VNNI): quantize with --target portable',
+  measured: 'measured on x86 without VNNI: quantize with --target portable',
+};
+
+function saturationRow(s: Saturation): [string, string] {
+  return ['16-bit saturation', saturationText[s]];
+}
+
 function layerRows(l: LayerStats): [string, string][] {
   const main = l.weights.find((w) => w.role === 'weight') ?? l.weights[0];
   const scheme = l.scheme + (l.perChannel ? ` · per-channel${l.axis !== undefined ? ` (axis ${l.axis})` : ''}` : ' · per-tensor') +
@@ -31,6 +43,7 @@ function layerRows(l: LayerStats): [string, string][] {
     ['Dtype', l.dtype],
     ['Bits', String(l.bits)],
     ['Scheme', scheme],
+    ...(l.saturation ? [saturationRow(l.saturation)] : []),
     ['Params', `${formatCount(l.params)} (${l.params.toLocaleString('en-US')})`],
     ['Zeros', l.zeros.toLocaleString('en-US')],
     ['Sparsity', `${formatPercent(l.sparsity)} element · ${formatPercent(l.channelSparsity)} channel · ${formatPercent(l.twoFour)} 2:4`],

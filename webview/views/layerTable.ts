@@ -21,6 +21,8 @@ const columns: Column[] = [
   { key: 'twoFour', label: '2:4', value: (l) => l.twoFour, text: (l) => formatPercent(l.twoFour), numeric: true },
   { key: 'bits', label: 'Bits', value: (l) => l.bits, text: (l) => String(l.bits), numeric: true },
   { key: 'scheme', label: 'Scheme', value: (l) => l.scheme, text: (l) => l.scheme + (l.perChannel ? ' /ch' : ''), numeric: false },
+  // Integer layers: can the int8 weights saturate 16-bit pair sums on x86 without VNNI?
+  { key: 'saturation', label: 'Sat16', value: (l) => l.saturation ?? '', text: (l) => (l.saturation === 'none' ? 'no' : l.saturation ?? ''), numeric: false },
   // 0 MACs: an op whose work is not counted as MACs (BatchNormalization, Add…) or a shape left unknown.
   { key: 'macs', label: 'MACs', value: (l) => l.macs, text: (l) => (l.macs ? formatCount(l.macs) : '–'), numeric: true },
   { key: 'size', label: 'Size', value: (l) => l.weightBytes, text: (l) => formatBytes(l.weightBytes), numeric: true },

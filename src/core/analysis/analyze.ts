@@ -1,5 +1,5 @@
-// Model analysis: per-layer weights, zeros, bits, quantization scheme and MACs, plus model totals (params,
-// bytes, MACs, sparsity, bit-width mix, peak activation memory) — the `inspect --json` report.
+// Model analysis: per-layer weights, zeros, bits, quantization scheme, int8 saturation and MACs, plus model
+// totals (params, bytes, MACs, sparsity, bit-width mix, peak activation memory) — the `inspect --json` report.
 import fs from 'node:fs';
 import { externalRef, isExternal, resolveExternalPath } from '../onnx/externalData';
 import { dtypeName } from '../onnx/dtypes';
@@ -12,6 +12,7 @@ import { layerOpKey, layerOps, noMacs, type LayerOp, type WeightSlot } from './l
 import { ZeroCounter } from './layerStats';
 import { activationMemory, schedule } from './memory';
 import { resolveWeight, type StoredWeight } from './quantScheme';
+import { layerSaturation } from './saturation';
 import type { LayerStats, ModelReport, TensorSignature, WeightInfo } from './report';
 
 export interface AnalyzeOptions {
@@ -64,7 +65,7 @@ function knownShape(shapes: ShapeInfo, name: string | undefined): number[] | und
   return isKnown(s) ? s : undefined;
 }
 
-function layerStats(layer: LayerWeights, shapes: ShapeInfo, counter: ZeroCounter): LayerStats {
+function layerStats(layer: LayerWeights, shapes: ShapeInfo, counter: ZeroCounter, g: GraphIndex): LayerStats {
   const { node, op } = layer;
   const main = layer.weights.find((w) => w.role === 'weight') ?? layer.weights[0];
   const outAxis = op.outAxis(node, main.shape.length);
@@ -98,6 +99,7 @@ function layerStats(layer: LayerWeights, shapes: ShapeInfo, counter: ZeroCounter
     perChannel: main.perChannel,
     axis: main.axis,
     blockSize: main.blockSize,
+    saturation: layerSaturation(node, main, g),
     macs: finiteOrZero(op.macs(node, nodeShapes)),
     weightBytes: weights.reduce((a, w) => a + w.bytes, 0) + quantBytes,
     inputShape,
@@ -147,7 +149,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions = {}): ModelR
   const shapes = inferShapes(graph, { inputShapes: options.inputShapes, source: model }, g);
   const found = findLayers(model, g);
   const counter = new ZeroCounter(Math.max(0, ...found.flatMap((l) => l.weights.map((w) => tensorByteLength(w.tensor)))));
-  const layers = found.map((l) => layerStats(l, shapes, counter));
+  const layers = found.map((l) => layerStats(l, shapes, counter, g));
 
   // Totals count each stored tensor once, even when several layers share it.
   const seen = new Set<TensorProto>();

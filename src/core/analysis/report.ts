@@ -1,5 +1,6 @@
 // The analysis report: per-layer statistics and model totals. This is also the `inspect --json` contract
 // (DESIGN.md "CLI contract") and what the editor's webview receives.
+import type { Saturation } from './saturation';
 
 export type QuantScheme =
   | 'float' // float32/float64 weights
@@ -49,6 +50,11 @@ export interface LayerStats {
   axis?: number;
   /** block size for blockwise (weight-only) schemes */
   blockSize?: number;
+  /**
+   * integer layers only: can its int8 weights saturate the 16-bit pair sums of x86 CPUs without VNNI
+   * (saturation.ts)? Absent for layers that run float kernels.
+   */
+  saturation?: Saturation;
   /** multiply-accumulates for one inference at batch 1 (0 when shapes are unknown) */
   macs: number;
   /** bytes the layer's weight tensors take on disk */
