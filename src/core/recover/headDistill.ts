@@ -23,7 +23,7 @@ export async function distillHead(teacher: ModelSource, student: ModelSource, ca
   const index = indexGraph(graph);
   const heads = weightedLayers(graph, index).filter((l) => l.head && l.kind !== 'conv');
   const head = heads.at(-1);
-  if (!head) throw new UsageError(opts.file, 'no classifier head found (a float Gemm/MatMul whose output reaches a graph output)');
+  if (!head) throw new UsageError(opts.file, 'no classifier head found (a float MatMul, or Gemm without transA, whose output reaches a graph output)');
   const target = head.node.output[0];
   if (!indexGraph(teacher.proto.graph!).producer.has(target)) throw new UsageError(opts.file, `the teacher has no tensor '${target}' to match the head against`);
   let mask: Uint8Array | undefined;

@@ -5,14 +5,11 @@
 export class NormalEquations {
   readonly gram: Float64Array;
   readonly cross: Float64Array;
-  /** Σ y² per target (for residuals without keeping the rows) */
-  readonly yy: Float64Array;
   rows = 0;
 
   constructor(readonly n: number, readonly m: number) {
     this.gram = new Float64Array(n * n);
     this.cross = new Float64Array(n * m);
-    this.yy = new Float64Array(m);
   }
 
   /**
@@ -20,8 +17,7 @@ export class NormalEquations {
    * gram is accumulated.
    */
   add(x: ArrayLike<number>, y: ArrayLike<number>, at = 0): void {
-    const { n, m, gram, cross, yy } = this;
-    for (let k = 0; k < m; k++) yy[k] += y[at + k] * y[at + k];
+    const { n, m, gram, cross } = this;
     for (let i = 0; i < n; i++) {
       const xi = x[i];
       if (xi === 0) continue;
@@ -106,18 +102,4 @@ export function solveRestricted(eq: NormalEquations, idx: readonly number[], col
   const b = new Float64Array(idx.length);
   for (let a = 0; a < idx.length; a++) b[a] = cross[idx[a] * m + col];
   return choleskySolve(l, idx.length, b);
-}
-
-/** Σ_rows (y − xᵀw)² for target column `col` = yᵀy − 2 wᵀ(Xᵀy) + wᵀ(XᵀX)w, with w over the features `idx`. */
-export function residualSquares(eq: NormalEquations, idx: readonly number[], col: number, w: ArrayLike<number>): number {
-  const { gram, cross, n, m } = eq;
-  let quad = 0, lin = 0;
-  for (let a = 0; a < idx.length; a++) {
-    lin += w[a] * cross[idx[a] * m + col];
-    const row = idx[a] * n;
-    let s = 0;
-    for (let b = 0; b < idx.length; b++) s += gram[row + idx[b]] * w[b];
-    quad += w[a] * s;
-  }
-  return eq.yy[col] - 2 * lin + quad;
 }

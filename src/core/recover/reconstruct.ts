@@ -1,14 +1,14 @@
 // Sequential layer-wise reconstruction as in AdaPrune (Hubara et al. 2021) / OBC (Frantar & Alistarh 2022): each pruned layer's kept weights and bias are re-fit by least squares so its output, fed by the already-reconstructed pruned model, matches the original layer's output.
 import { DatasetError, UsageError } from '../errors';
-import { attrInts, attrString } from '../onnx/build';
+import { attrFloat, attrInt, attrInts, attrString } from '../onnx/build';
 import { DataType } from '../onnx/dtypes';
-import { freshName, indexGraph, usedNames, type GraphIndex } from '../onnx/graph';
+import { freshName, indexGraph, nodeLabel, usedNames, type GraphIndex } from '../onnx/graph';
 import type { ModelProto } from '../onnx/proto';
 import { makeTensor, type TensorSource } from '../onnx/tensor';
 import { ActivationProbe, batchPlan, captureActivations, feedsFor, type BatchSource, type CapturedTensor } from '../eval/activations';
 import { modelInput } from '../eval/modelInput';
-import { readConstant, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
-import { factorDamped, NormalEquations, residualSquares, solveRestricted } from './leastSquares';
+import { weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
+import { factorDamped, NormalEquations, solveRestricted } from './leastSquares';
 
 export interface LayerToFit {
   /** node name in the pruned model */
@@ -46,7 +46,7 @@ export interface ReconstructOptions {
 export interface LayerFitReport {
   name: string;
   rows: number;
-  /** mean squared error vs the original output over the sampled rows, before and after the fit */
+  /** mean squared error vs the original output over the sampled rows, before and after the fit, of the layer's output as onnxruntime computes it */
   mseBefore: number;
   mseAfter: number;
 }
@@ -65,7 +65,11 @@ export async function reconstructLayers(
   const byName = new Map(layers.map((l) => [l.name, l]));
   const order = weightedLayers(graph, index).filter((l) => byName.has(l.name));
   const missing = layers.filter((l) => !order.some((o) => o.name === l.name));
-  if (missing.length > 0) throw new UsageError(opts.file, `cannot reconstruct '${missing[0].name}': not a Conv/Gemm/MatMul with a float constant weight`);
+  if (missing.length > 0) {
+    const n = graph.node.find((m) => nodeLabel(m) === missing[0].name);
+    const why = n?.opType === 'Gemm' && attrInt(n, 'transA', 0) !== 0 ? 'a Gemm with transA = 1 (transposed input) is not supported' : 'not a Conv/Gemm/MatMul with a float constant weight';
+    throw new UsageError(opts.file, `cannot reconstruct '${missing[0].name}': ${why}`);
+  }
   const samples = Math.min(calib.n, opts.samples ?? 256);
   if (samples < 1) throw new DatasetError(opts.file, 'the calibration set is empty');
   const cached = cachedBatches(calib);
@@ -241,8 +245,11 @@ interface RowReader {
   outPerGroup: number;
   /** sampled rows per calibration sample */
   rowsPerSample: number;
-  /** the target values of one batch's sampled rows: row by row, the layer's output channels in order */
-  targets(y: CapturedTensor, batchStart: number): Float32Array;
+  /**
+   * The values of one batch's sampled rows of y: row by row, y's channels `channels` in order (default:
+   * the original channels of the layer's output channels, to read targets).
+   */
+  targets(y: CapturedTensor, batchStart: number, channels?: readonly number[]): Float32Array;
   /**
    * Calls emit(group, x, at) for the sampled rows of one batch; x has a trailing 1 for the bias and the
    * group's targets start at `at` in the batch's targets.
@@ -254,52 +261,70 @@ async function fitLayer(
   pruned: ModelSource, index: GraphIndex, fit: LayerFit, i: number, inputs: InputCache, calib: BatchSource, samples: number, opts: ReconstructOptions,
 ): Promise<LayerFitReport> {
   const { layer, spec, reader: r } = fit;
-  const { outChannels, fanIn } = weightLayout(layer);
+  const { outChannels } = weightLayout(layer);
   const inputName = layer.node.input[0];
-  const weights = readConstant(index, layer.weightName, pruned);
-  const bias = layer.biasName ? readConstant(index, layer.biasName, pruned) : undefined;
-  const hasBias = bias !== undefined;
+  const outputName = layer.node.output[0];
+  // Gemm computes alpha·A·B + beta·C: the fit finds alpha·B and beta·C.
+  const alpha = layer.kind === 'gemm' ? attrFloat(layer.node, 'alpha', 1) : 1;
+  const beta = layer.kind === 'gemm' ? attrFloat(layer.node, 'beta', 1) : 1;
+  if (alpha === 0) throw new UsageError(opts.file, `cannot reconstruct '${layer.name}': its Gemm alpha is 0`);
+  const hasBias = layer.biasName !== undefined && beta !== 0;
   const equations = Array.from({ length: r.groups }, () => new NormalEquations(r.features + (hasBias ? 1 : 0), r.outPerGroup));
+  const own = Array.from({ length: outChannels }, (_, j) => j);
   let rowCount = 0;
   const from = inputs.feedsOf(i);
-  const ready = from.length === 1 && from[0] === inputName;
-  const student = ready ? undefined : await ActivationProbe.open(pruned.proto, [inputName], { threads: opts.threads, file: opts.file, from });
+  const plan = batchPlan(calib, fit.fixedBatch, { batchSize: opts.batchSize ?? 32, limit: samples });
+  /** Runs the pruned model from the fed tensors over the calibration batches; returns Σ (output − target)² over the sampled rows. */
+  const measure = async (onBatch?: (x: CapturedTensor, start: number, y: Float32Array) => void): Promise<number> => {
+    const probe = await ActivationProbe.open(pruned.proto, [inputName, outputName], { threads: opts.threads, file: opts.file, from });
+    let squares = 0;
+    try {
+      for (const [start, count] of plan) {
+        const data = await calib.batch(start, count);
+        const dims = [count, ...calib.sampleShape];
+        const out = await probe.runFrom(new Map(from.map((name) => [name, inputs.get(name, start, data, dims)])));
+        const y = fit.targets.get(start)!;
+        const output = r.targets(out.get(outputName)!, start, own);
+        for (let k = 0; k < y.length; k++) squares += (output[k] - y[k]) ** 2;
+        onBatch?.(out.get(inputName)!, start, y);
+      }
+    } finally {
+      await probe.close();
+    }
+    return squares;
+  };
+  let errBefore: number, errAfter: number;
   try {
-    for (const [start, count] of batchPlan(calib, fit.fixedBatch, { batchSize: opts.batchSize ?? 32, limit: samples })) {
-      const data = await calib.batch(start, count);
-      const dims = [count, ...calib.sampleShape];
-      const fed = new Map(from.map((name) => [name, inputs.get(name, start, data, dims)]));
-      const x = student ? (await student.runFrom(fed)).get(inputName)! : fed.get(inputName)!;
+    errBefore = await measure((x, start, y) => {
       inputs.offer(i, start, x);
-      const y = fit.targets.get(start)!;
       r.rows(x, start, (g, xr, at) => {
         equations[g].add(xr, y, at);
         if (g === 0) rowCount++;
       });
-    }
+    });
+    solve(index, layer, spec, equations, hasBias, alpha, beta, opts.damping ?? 0.01);
+    errAfter = await measure();
   } finally {
-    await student?.close();
     fit.targets.clear();
     inputs.release(i);
   }
-  const damping = opts.damping ?? 0.01;
-  let errBefore = 0, errAfter = 0;
-  const newWeights = weights.slice();
-  const newBias = bias?.slice();
+  const values = Math.max(rowCount * outChannels, 1);
+  return { name: layer.name, rows: rowCount, mseBefore: errBefore / values, mseAfter: errAfter / values };
+}
+
+/** Solves every output channel's restricted least squares and writes the layer's weight (and bias) as alpha·B = w, beta·C = b. */
+function solve(index: GraphIndex, layer: WeightedLayer, spec: LayerToFit, equations: NormalEquations[], hasBias: boolean, alpha: number, beta: number, damping: number): void {
+  const { outChannels, fanIn } = weightLayout(layer);
+  const newWeights = new Float32Array(outChannels * fanIn);
+  const newBias = new Float32Array(outChannels);
   const offsets = Int32Array.from({ length: outChannels * fanIn }, (_, k) => weightOffset(layer, Math.floor(k / fanIn), k % fanIn));
-  const all = Array.from({ length: fanIn + (hasBias ? 1 : 0) }, (_, f) => f);
-  const before = new Float64Array(all.length);
-  for (let g = 0; g < r.groups; g++) {
-    const eq = equations[g];
+  const outPerGroup = outChannels / equations.length;
+  for (const [g, eq] of equations.entries()) {
     eq.symmetrize();
     let denseFactor: Float64Array | undefined;
     let denseIdx: number[] | undefined;
-    for (let j = 0; j < r.outPerGroup; j++) {
-      const o = g * r.outPerGroup + j;
-      // The pruned weights' error comes from the same sums as the fit's: no pass over the rows.
-      for (let f = 0; f < fanIn; f++) before[f] = weights[offsets[o * fanIn + f]];
-      if (hasBias) before[fanIn] = bias![o];
-      errBefore += residualSquares(eq, all, j, before);
+    for (let j = 0; j < outPerGroup; j++) {
+      const o = g * outPerGroup + j;
       const idx: number[] = [];
       for (let f = 0; f < fanIn; f++) if (!spec.mask || spec.mask[offsets[o * fanIn + f]]) idx.push(f);
       if (hasBias) idx.push(fanIn);
@@ -310,15 +335,11 @@ async function fitLayer(
         factor = denseFactor;
       }
       const w = solveRestricted(eq, idx, j, damping, factor);
-      for (let f = 0; f < fanIn; f++) newWeights[offsets[o * fanIn + f]] = 0;
-      idx.forEach((f, a) => { if (f < fanIn) newWeights[offsets[o * fanIn + f]] = w[a]; else newBias![o] = w[a]; });
-      errAfter += residualSquares(eq, idx, j, w);
+      idx.forEach((f, a) => { if (f < fanIn) newWeights[offsets[o * fanIn + f]] = w[a] / alpha; else newBias[o] = w[a] / beta; });
     }
   }
   writeConstant(index, layer.weightName, layer.dims, newWeights);
-  if (layer.biasName && newBias) writeConstant(index, layer.biasName, [outChannels], newBias);
-  const values = Math.max(rowCount * outChannels, 1);
-  return { name: layer.name, rows: rowCount, mseBefore: Math.max(errBefore, 0) / values, mseAfter: Math.max(errAfter, 0) / values };
+  if (hasBias) writeConstant(index, layer.biasName!, [outChannels], newBias);
 }
 
 function rowReader(layer: WeightedLayer, yDims: number[], outMap: readonly number[], samples: number, opts: ReconstructOptions): RowReader {
@@ -328,14 +349,14 @@ function rowReader(layer: WeightedLayer, yDims: number[], outMap: readonly numbe
 /** Gemm/MatMul: every leading index of the input is one row; features along the last axis. */
 function denseRows(layer: WeightedLayer, yDims: number[], outMap: readonly number[], opts: ReconstructOptions): RowReader {
   const features = weightLayout(layer).fanIn;
-  const yWidth = yDims[yDims.length - 1];
   const m = outMap.length;
   return {
     groups: 1, features, outPerGroup: m, rowsPerSample: yDims.slice(1, -1).reduce((a, b) => a * b, 1),
-    targets(y) {
+    targets(y, _start, channels = outMap) {
+      const yWidth = y.dims[y.dims.length - 1];
       const rows = y.data.length / yWidth;
       const out = new Float32Array(rows * m);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) out[r * m + j] = y.data[r * yWidth + outMap[j]];
+      for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) out[r * m + j] = y.data[r * yWidth + channels[j]];
       return out;
     },
     rows(x, _start, emit) {
@@ -367,7 +388,7 @@ function convRows(layer: WeightedLayer, yDims: number[], outMap: readonly number
   const m = outMap.length;
   const outPerGroup = m / groups;
   const features = cinG * kh * kw;
-  const [, cOrig, oh, ow] = yDims;
+  const [, , oh, ow] = yDims;
   const positions = oh * ow;
   // At least 4096 rows, but a grouped (depthwise) conv's fits are independent per group with only
   // cinG·kh·kw + 1 unknowns each (10 for a 3×3 depthwise), so 1024 rows still give ≥ 24 per unknown; its
@@ -376,13 +397,13 @@ function convRows(layer: WeightedLayer, yDims: number[], outMap: readonly number
   const perImage = Math.min(positions, Math.ceil(targetRows / samples));
   return {
     groups, features, outPerGroup, rowsPerSample: perImage,
-    targets(y, batchStart) {
-      const count = y.dims[0];
+    targets(y, batchStart, channels = outMap) {
+      const [count, c] = y.dims;
       const out = new Float32Array(count * perImage * m);
       let at = 0;
       for (let i = 0; i < count; i++) {
         for (const p of samplePositions(positions, perImage, batchStart + i)) {
-          for (let j = 0; j < m; j++) out[at++] = y.data[(i * cOrig + outMap[j]) * positions + p];
+          for (let j = 0; j < m; j++) out[at++] = y.data[(i * c + channels[j]) * positions + p];
         }
       }
       return out;

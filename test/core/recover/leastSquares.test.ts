@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cholesky, choleskySolve, factorDamped, NormalEquations, residualSquares, solveRestricted } from '../../../src/core/recover/leastSquares';
+import { cholesky, choleskySolve, factorDamped, NormalEquations, solveRestricted } from '../../../src/core/recover/leastSquares';
 import { seededRandom } from '../../../src/core/random';
 
 test('Cholesky solves a hand-computed SPD system', () => {
@@ -26,22 +26,15 @@ test('the normal equations recover exact weights and bias from noiseless rows, a
   const subset = [0, 1, 3, 4];
   const restricted = solveRestricted(eq, subset, 0, 1e-12);
   subset.forEach((f, a) => assert.ok(Math.abs(restricted[a] - truth[f]) < 1e-6, `w${f} = ${restricted[a]}`));
-  assert.ok(Math.abs(residualSquares(eq, subset, 0, restricted)) < 1e-8);
 });
 
-test('residualSquares equals the directly summed squared error; damping survives a singular gram', () => {
+test('damping survives a singular gram', () => {
   const rnd = seededRandom(3);
   const eq = new NormalEquations(3, 2);
-  const rows: number[][] = [];
-  for (let r = 0; r < 50; r++) {
-    const row = [rnd(), rnd(), 0, rnd(), rnd()]; // feature 2 always zero: the plain gram is singular
-    rows.push(row);
-    eq.add(row.slice(0, 3), row.slice(3));
-  }
+  // feature 2 always zero: the plain gram is singular
+  for (let r = 0; r < 50; r++) eq.add([rnd(), rnd(), 0], [rnd(), rnd()]);
   eq.symmetrize();
   const w = solveRestricted(eq, [0, 1, 2], 1, 0.01);
   assert.ok(w.every(Number.isFinite));
-  const direct = rows.reduce((a, r) => a + (r[4] - (r[0] * w[0] + r[1] * w[1] + r[2] * w[2])) ** 2, 0);
-  assert.ok(Math.abs(residualSquares(eq, [0, 1, 2], 1, w) - direct) < 1e-9, `${residualSquares(eq, [0, 1, 2], 1, w)} vs ${direct}`);
   assert.ok(factorDamped(new Float64Array(4), 2, [0, 1], 0).every(Number.isFinite), 'an all-zero gram still factors');
 });

@@ -46,7 +46,7 @@ test('MNIST CNN: global unstructured pruning + reconstruction keeps top-1 within
   const rows = [`fp32 top-1 ${pp(fp32)} % on ${testSet.n} test digits; 256 unlabelled calibration digits`,
     'sparsity | method                      | top-1 %  | Δ pp   | agreement | max |Δlogit|'];
   for (const [sparsity, budget] of [[0.5, 0.005], [0.7, 0.01]]) {
-    const plain = magnitudePrune(original, { sparsity, scope: 'global', balanced: false });
+    const plain = magnitudePrune(original, { sparsity, scope: 'global', ranking: 'plain' });
     const balanced = magnitudePrune(original, { sparsity, scope: 'global' });
     const measured: { name: string; file: string; out: Outputs; top1?: number }[] = [
       { name: 'plain global magnitude', ...await evaluate(plain.proto, testSet) },
@@ -165,4 +165,70 @@ test('a depthwise conv reports the mean squared output error per output value, a
   assert.equal(report.rows, 40 * 9);
   assert.ok(Math.abs(report.mseBefore - mse) < 1e-5 * mse, `${report.mseBefore} vs ${mse}`);
   assert.ok(report.mseAfter < report.mseBefore);
+});
+
+/**
+ * x → [x, x] (a duplicating MatMul) → Gemm with the given attributes, weights W (out 3, in 8) stored as
+ * transB asks and bias C (omitted when undefined); `drop` zeros the smaller second copy of every input.
+ */
+function dupGemm(attrs: { alpha?: number; beta?: number; transB: 0 | 1 }, w: Float32Array, c: number[] | undefined, drop: boolean): Model {
+  const dup = new Float32Array(4 * 8);
+  for (let i = 0; i < 4; i++) { dup[i * 8 + i] = 1; dup[i * 8 + i + 4] = 1; }
+  const kept = w.map((v, k) => (drop && k % 8 >= 4 ? 0 : v));
+  const stored = attrs.transB ? kept : Float32Array.from({ length: 24 }, (_, k) => kept[(k % 3) * 8 + Math.floor(k / 3)]);
+  const gemmAttrs = {
+    transB: attrs.transB,
+    ...(attrs.alpha !== undefined ? { alpha: { float: attrs.alpha } } : {}),
+    ...(attrs.beta !== undefined ? { beta: { float: attrs.beta } } : {}),
+  };
+  const g = graph({
+    nodes: [node('MatMul', ['x', 'dup'], ['h'], {}, 'duplicate'), node('Gemm', c ? ['h', 'w', 'c'] : ['h', 'w'], ['y'], gemmAttrs, 'fc')],
+    inputs: [valueInfo('x', DataType.FLOAT, ['N', 4])], outputs: [valueInfo('y', DataType.FLOAT, ['N', 3])],
+    initializers: [
+      makeTensor('dup', DataType.FLOAT, [4, 8], dup), makeTensor('w', DataType.FLOAT, attrs.transB ? [3, 8] : [8, 3], stored),
+      ...(c ? [makeTensor('c', DataType.FLOAT, c.length === 3 ? [1, 3] : [1], c)] : []),
+    ],
+  });
+  return decodeModel(encodeModel(model(g, { opset: 13 })));
+}
+
+test('Gemm alpha, beta and transB: the refit reproduces the original onnxruntime outputs and reports the measured error', async () => {
+  // As above, the exact refit moves each pruned copy's weight onto the kept copy; the fitted weights and bias
+  // must be written as W = (αW)/α and C = (βC)/β, or the outputs scale by α and β.
+  const rnd = seededRandom(21);
+  const xs = Float32Array.from({ length: 64 * 4 }, () => rnd() * 2 - 1);
+  const data = { n: 64, sampleShape: [4], labels: undefined, async batch(s: number, c: number) { return xs.slice(s * 4, (s + c) * 4); } } as Dataset;
+  const cases: [{ alpha?: number; beta?: number; transB: 0 | 1 }, number[] | undefined][] = [
+    [{ alpha: 2, beta: 0.5, transB: 1 }, [0.1, -0.2, 0.3]],
+    [{ alpha: -1.5, beta: 3, transB: 0 }, [0.4]],
+    [{ alpha: 0.5, beta: 0.25, transB: 0 }, undefined], // no C: the fit adds one, which beta scales too
+    [{ alpha: 2, beta: 0, transB: 1 }, [5, 5, 5]], // beta 0: C is ignored and stays so
+  ];
+  for (const [attrs, c] of cases) {
+    const w = new Float32Array(3 * 8);
+    for (let o = 0; o < 3; o++) for (let i = 0; i < 4; i++) { w[o * 8 + i] = 1 + rnd(); w[o * 8 + i + 4] = 0.5 * rnd() - 0.25; }
+    const original = dupGemm(attrs, w, c, false);
+    const pruned = dupGemm(attrs, w, c, true);
+    const mask = Uint8Array.from(tensorValues(pruned.proto.graph!.initializer.find((t) => t.name === 'w')!), (v) => (v !== 0 ? 1 : 0));
+    const ref = (await evaluate(original.proto, data)).out;
+    const before = (await evaluate(pruned.proto, data)).out;
+    const mseBefore = ref.values.reduce((s, v, k) => s + (v - before.values[k]) ** 2, 0) / ref.values.length;
+    const [report] = await reconstructLayers(original, { proto: pruned.proto }, [{ name: 'fc', mask }], data, { damping: 1e-10 });
+    const after = (await evaluate(pruned.proto, data)).out;
+    const label = JSON.stringify(attrs);
+    assert.ok(maxAbsDiff(ref, after) < 1e-4, `${label}: max abs diff ${maxAbsDiff(ref, after)}`);
+    assert.ok(Math.abs(report.mseBefore - mseBefore) < 1e-5 * mseBefore, `${label}: reported ${report.mseBefore} vs measured ${mseBefore}`);
+    assert.ok(report.mseAfter < 1e-8, `${label}: ${JSON.stringify(report)}`);
+  }
+});
+
+test('a Gemm with transA = 1 is refused with the reason', async () => {
+  const g = graph({
+    nodes: [node('Gemm', ['x', 'w'], ['y'], { transA: 1 }, 'fc')],
+    inputs: [valueInfo('x', DataType.FLOAT, [4, 'N'])], outputs: [valueInfo('y', DataType.FLOAT, ['N', 3])],
+    initializers: [makeTensor('w', DataType.FLOAT, [4, 3], new Float32Array(12).fill(1))],
+  });
+  const m = decodeModel(encodeModel(model(g, { opset: 13 })));
+  const data = { n: 4, sampleShape: [4], async batch() { return new Float32Array(16); } };
+  await assert.rejects(reconstructLayers(m, { proto: m.proto }, [{ name: 'fc' }], data), /cannot reconstruct 'fc': a Gemm with transA = 1/);
 });
