@@ -1,8 +1,10 @@
 // `onnx-lens bench MODEL --data DATA [--labels Y.npy] [--baseline MODEL] [--json]`: accuracy, agreement with a
 // baseline, batch-1 latency and size. Progress goes to stderr, the result to stdout.
 import type { Command } from 'commander';
+import { analyzeFile } from '../core/analysis/analyze';
 import { UsageError } from '../core/errors';
 import { benchmark, type BenchModel, type BenchResult, type ModelResult } from '../core/eval/benchmark';
+import { detectCpuInt8, type CpuInt8 } from '../core/eval/cpuFeatures';
 import { openSession } from '../core/eval/runner';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
 import { positiveInt } from './modelOutput';
@@ -43,6 +45,8 @@ export function register(program: Command): void {
     const model = await open(file);
     const baseline = flags.baseline ? await open(flags.baseline) : undefined;
     const data = await datasetFromOptions(flags.data, flags, model.accuracy.inputShape, ints.limit);
+    const warnings = saturationWarnings([file, ...(flags.baseline ? [flags.baseline] : [])]);
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
 
     const abort = new AbortController();
     const stop = () => abort.abort();
@@ -51,13 +55,26 @@ export function register(program: Command): void {
       const result = await benchmark(model, data, baseline, {
         batchSize: ints.batch, latencyRuns: ints.runs, signal: abort.signal, onProgress: progressPrinter(),
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatBench(result, flags.data));
+      process.stdout.write(flags.json ? `${JSON.stringify({ ...result, warnings })}\n` : formatBench(result, flags.data));
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw new UsageError(undefined, 'bench cancelled');
       throw e;
     } finally {
       process.off('SIGINT', stop).off('SIGTERM', stop);
     }
+  });
+}
+
+/**
+ * Models whose int8 weights can saturate 16-bit pair sums, when this CPU is one that saturates them
+ * (x86 without VNNI): their accuracy here is not what a VNNI or ARM CPU gives, and the fix is a re-quantization.
+ */
+export function saturationWarnings(files: readonly string[], cpu: CpuInt8 = detectCpuInt8()): string[] {
+  if (!cpu.saturates) return [];
+  return files.flatMap((f) => {
+    const layers = analyzeFile(f).layers.filter((l) => l.saturation === 'possible').length;
+    if (!layers) return [];
+    return [`${f}: ${layers} int8 layers can saturate 16-bit sums on this CPU (${cpu.name}: ${cpu.reason}), so its accuracy here is lower than on VNNI or ARM CPUs; quantize it again with --target portable (7-bit weights, same speed)`];
   });
 }
 
