@@ -41,8 +41,8 @@ if [ ! -f "$CS_PREFIX/.install-complete" ] && [ ! -f /usr/include/gssapi/gssapi.
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "apt-get install ${apt_missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${apt_missing[@]}" >&2 \
-      || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${apt_missing[@]}" >&2; } \
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${apt_missing[@]}" >&2 \
+      || { apt-get -o DPkg::Lock::Timeout=600 update >&2 && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${apt_missing[@]}" >&2; } \
       || die "apt-get install ${apt_missing[*]} failed"
   else
     die "missing system packages. Install them as root, then rerun:
@@ -88,6 +88,10 @@ if [ -f "$CS_PREFIX/.install-complete" ] && [ -x "$CS_LAUNCHER" ]; then
 fi
 if [ $cs_ok = no ]; then
   (
+    # Under `npm test` the outer npm (on the system Node 20) exports its config as npm_config_* variables,
+    # user_agent "npm/… node/v20…" among them; code-server's postinstall reads the Node version from that
+    # and refuses to install. The nested install must see only the settings given below.
+    for v in $(compgen -e); do case "$v" in npm_*|NODE|INIT_CWD) unset "$v" ;; esac; done
     export PATH=$NODE_HOME/bin:$PATH
     # node-gyp must compile against Node 24's headers: ~/.npmrc may say nodedir=/usr (the system Node),
     # and without any nodedir node-gyp would try nodejs.org.
