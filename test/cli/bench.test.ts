@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { cli } from '../fixtures/cli';
 import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, tempDir, writeMnistNpy, writeMnistPngs } from '../fixtures/mnist';
 import { fromRoot } from '../fixtures/repoRoot';
+import { saturationWarnings } from '../../src/cli/bench';
+import type { CpuInt8 } from '../../src/core/eval/cpuFeatures';
 
 test('bench --json on the MNIST test split: top-1 ≥ 97 %, every contract field present', () => {
   const dir = tempDir();
@@ -58,4 +60,25 @@ test('bench errors are one line naming the file', () => {
   assert.match(missing.stderr, /^onnx-lens: .*nope: data set not found\n$/);
   const badFlag = cli('bench', MNIST_MODEL, '--data', split.data, '--size', '12xq');
   assert.match(badFlag.stderr, /--size must be HxW/);
+});
+
+test('bench warns when the CPU saturates int8 pair sums and the model has layers that can; --json carries the warnings', () => {
+  const dir = tempDir();
+  const full = path.join(dir, 'full.onnx');
+  const portable = path.join(dir, 'portable.onnx');
+  for (const [out, target] of [[full, 'x86-vnni'], [portable, 'portable']]) {
+    const r = cli('quantize', MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--exclude', 'op:Conv', '--target', target);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const avx2: CpuInt8 = { name: 'AMD EPYC 7R13 Processor', arch: 'x64', saturates: true, reason: 'AVX2 without VNNI' };
+  const vnni: CpuInt8 = { name: 'Intel Xeon 8275CL', arch: 'x64', saturates: false, reason: 'avx512_vnni' };
+  const [warning, ...more] = saturationWarnings([full, portable, MNIST_MODEL], avx2);
+  assert.equal(more.length, 0, 'the portable and the float model are safe');
+  assert.match(warning, /full\.onnx: 1 int8 layers can saturate 16-bit sums on this CPU \(AMD EPYC 7R13 Processor: AVX2 without VNNI\).*--target portable/);
+  assert.deepEqual(saturationWarnings([full], vnni), []);
+
+  const split = writeMnistNpy(dir, 'test', 64);
+  const r = cli('bench', full, '--data', split.data, '--labels', split.labels, '--json', '--runs', '5');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(Array.isArray(JSON.parse(r.stdout).warnings), 'warnings is always present in --json');
 });

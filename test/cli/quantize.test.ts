@@ -8,6 +8,8 @@ import { writeModel } from '../../src/core/onnx/write';
 import { cli, sha256 } from '../fixtures/cli';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
 import { accuracy, compareOutputs, count, fusedOps, outputs } from '../core/quantize/ortRun';
+import { DataType } from '../../src/core/onnx/dtypes';
+import { tensorValues } from '../../src/core/onnx/tensor';
 
 test('quantize --mode static on MNIST .npy: fused QDQ model, ≤ 0.3 pp loss, input untouched', async () => {
   const dir = tempDir();
@@ -104,4 +106,61 @@ test('a model with external data quantized into another folder gets its own data
   const data = await openDataset(split.data, { labels: split.labels });
   const c = compareOutputs(await outputs(fs.readFileSync(MNIST_MODEL), data, 64), await outputs(out, data, 64));
   assert.ok(c.agreement >= 0.97, `agreement ${c.agreement}`);
+});
+
+/** The largest |value| of the int8 initializers of a model, and its metadata as a record. */
+function int8Model(file: string): { maxAbs: number; metadata: Record<string, string> } {
+  const proto = readModelSync(file).proto;
+  const int8 = proto.graph!.initializer.filter((t) => t.dataType === DataType.INT8);
+  const maxAbs = Math.max(...int8.flatMap((t) => Array.from(tensorValues(t), (v) => Math.abs(Number(v)))));
+  return { maxAbs, metadata: Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value])) };
+}
+
+test('--target: 7-bit weights by default (static and dynamic), full int8 for x86-vnni / arm64, recorded in metadata_props', () => {
+  const dir = tempDir();
+  const calib = writeMnistNpy(dir, 'calib', 32);
+  const run = (name: string, ...args: string[]) => {
+    const out = path.join(dir, `${name}.onnx`);
+    const r = cli('quantize', MNIST_MODEL, '-o', out, ...args, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    return { summary: JSON.parse(r.stdout), ...int8Model(out) };
+  };
+  const staticDefault = run('static', '--mode', 'static', '--calib', calib.data);
+  assert.equal(staticDefault.summary.target, 'portable');
+  assert.deepEqual(staticDefault.metadata, { 'onnx_lens.quantization_target': 'portable', 'onnx_lens.int8_weight_range': '[-64, 64]' });
+  assert.equal(staticDefault.maxAbs, 64, 'symmetric 7-bit: the largest weight of each channel maps to ±64');
+  const staticVnni = run('static-vnni', '--mode', 'static', '--calib', calib.data, '--target', 'x86-vnni');
+  assert.equal(staticVnni.metadata['onnx_lens.quantization_target'], 'x86-vnni');
+  assert.equal(staticVnni.maxAbs, 127);
+  const dynamicDefault = run('dynamic', '--mode', 'dynamic', '--exclude', 'op:Conv');
+  assert.equal(dynamicDefault.maxAbs, 64);
+  assert.equal(dynamicDefault.metadata['onnx_lens.quantization_target'], 'portable');
+  const dynamicArm = run('dynamic-arm', '--mode', 'dynamic', '--exclude', 'op:Conv', '--target', 'arm64');
+  assert.equal(dynamicArm.maxAbs, 127);
+  assert.equal(dynamicArm.metadata['onnx_lens.int8_weight_range'], '[-127, 127]');
+  // --reduce-range is the portable target under onnxruntime's name, now for dynamic too.
+  assert.equal(run('dynamic-rr', '--mode', 'dynamic', '--exclude', 'op:Conv', '--reduce-range').maxAbs, 64);
+  // Weight-only runs float kernels: no target, nothing recorded.
+  const weight = run('weight', '--mode', 'weight');
+  assert.equal(weight.summary.target, undefined);
+  assert.deepEqual(weight.metadata, {});
+});
+
+test('bad --target values and combinations: one line on stderr, exit code 1, no output', () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'x.onnx');
+  const cases: [string[], RegExp][] = [
+    [['--mode', 'dynamic', '--target', 'avx2'], /--target must be one of portable, x86-vnni, arm64, got 'avx2'/],
+    [['--mode', 'dynamic', '--target', ''], /--target must be one of/],
+    [['--mode', 'dynamic', '--target', 'x86-vnni', '--reduce-range'], /--reduce-range \(7-bit weights\) contradicts --target x86-vnni/],
+    [['--mode', 'weight', '--target', 'portable'], /--target only applies to --mode static and dynamic/],
+    [['--mode', 'weight', '--reduce-range'], /--reduce-range only applies to --mode static and dynamic/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli('quantize', MNIST_MODEL, '-o', out, ...args);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!fs.existsSync(out));
+  }
 });
