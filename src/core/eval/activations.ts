@@ -1,6 +1,6 @@
 // Intermediate-tensor capture: the tensors become the graph outputs of the model cut down to what they depend
 // on, and onnxruntime runs it over data batches (as ONNX Runtime's calibrators and qdq_loss_debug do), one at a time.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { DatasetError, OnnxFormatError, UsageError } from '../errors';
 import { valueInfo } from '../onnx/build';
 import { DataType } from '../onnx/dtypes';
@@ -10,6 +10,7 @@ import { create, GraphProtoSchema, ModelProtoSchema, type ModelProto, type NodeP
 import { encodeModel } from '../onnx/write';
 import type { Dataset } from './datasets';
 import { modelInput } from './modelInput';
+import { onnxruntime } from './onnxruntime';
 import { firstLine } from './runner';
 
 export interface CapturedTensor { data: Float32Array; dims: number[] }
@@ -65,7 +66,7 @@ export class ActivationProbe {
     const inputs = opts.from?.map((name) => valueInfo(name, DataType.FLOAT));
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(encodeModel(truncated(proto, index, kept, fed, inputs)), {
+      session = await onnxruntime().InferenceSession.create(encodeModel(truncated(proto, index, kept, fed, inputs)), {
         graphOptimizationLevel: 'disabled',
         logSeverityLevel: 3,
         ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
@@ -84,11 +85,12 @@ export class ActivationProbe {
 
   /** Runs one batch given the fed tensors by name (see `from` of open). */
   async runFrom(inputs: ReadonlyMap<string, CapturedTensor>): Promise<Map<string, CapturedTensor>> {
+    const { Tensor } = onnxruntime();
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.fed) {
       const t = inputs.get(name);
       if (!t) throw new Error(`no value fed for '${name}'`);
-      feeds[name] = new ort.Tensor('float32', t.data, t.dims);
+      feeds[name] = new Tensor('float32', t.data, t.dims);
     }
     const wanted = this.tensorNames.filter((n) => !this.fed.has(n));
     const results = await this.session.run(feeds, wanted);

@@ -1,10 +1,15 @@
 // Image decoding and preprocessing with sharp (libvips): resize or resize-shorter + centre crop (as torchvision's
 // Resize/CenterCrop, resampled with sharp's default Lanczos-3), channel order, layout, and ((p/255) − mean) / std.
 import path from 'node:path';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { DatasetError } from '../errors';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+
+/** sharp loads libvips when required: only commands that read images load it, on first use. */
+export function loadSharp(): typeof sharp {
+  return require('sharp') as typeof sharp;
+}
 
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase()) && !name.startsWith('.');
@@ -29,7 +34,7 @@ export async function decodeImageInto(file: string, t: ImageTransform, out: Floa
   let info: sharp.OutputInfo;
   try {
     // failOn 'error': truncated or corrupt files fail, files that only raise decoder warnings load (as in PIL).
-    let img = sharp(file, { failOn: 'error' });
+    let img = loadSharp()(file, { failOn: 'error' });
     if (t.resizeShorter) {
       const meta = await img.metadata();
       const scale = t.resizeShorter / Math.min(meta.width, meta.height);
@@ -70,7 +75,7 @@ function normalizeInto(pixels: Uint8Array, t: ImageTransform, out: Float32Array)
 /** Pixel size of an image file from its header (used when neither the flags nor the model fix the size). */
 export async function imageSize(file: string): Promise<{ width: number; height: number }> {
   try {
-    const meta = await sharp(file).metadata();
+    const meta = await loadSharp()(file).metadata();
     return { width: meta.width, height: meta.height };
   } catch (e) {
     throw new DatasetError(file, `cannot decode image: ${(e as Error).message}`);

@@ -1,7 +1,8 @@
 // Runs a model over a data set with onnxruntime-node (CPU), batch by batch, and collects its first output.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { OnnxFormatError } from '../errors';
 import type { BatchSource } from './activations';
+import { onnxruntime } from './onnxruntime';
 
 export interface SessionOptions {
   /** onnxruntime intra-op threads; 1 gives stable single-thread latency, undefined lets onnxruntime choose */
@@ -20,7 +21,7 @@ export interface ModelSession {
 export async function openSession(file: string, opts: SessionOptions = {}): Promise<ModelSession> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file, {
+    session = await onnxruntime().InferenceSession.create(file, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
@@ -89,7 +90,8 @@ function padded(values: Float32Array, length: number): Float32Array {
 
 /** Runs one batch of `count` samples and returns the first output as float32. */
 export async function runBatch(model: ModelSession, input: Float32Array, count: number, sampleShape: readonly number[]): Promise<Float32Array> {
-  const tensor = new ort.Tensor('float32', input, [count, ...sampleShape]);
+  const { Tensor } = onnxruntime();
+  const tensor = new Tensor('float32', input, [count, ...sampleShape]);
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
     result = await model.session.run({ [model.inputName]: tensor }, [model.outputName]);

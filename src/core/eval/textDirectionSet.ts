@@ -3,8 +3,9 @@
 // PaddleOCR prepares a text-line crop (resize to 48 px height keeping the aspect, pad right to 192 px).
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { seededRandom } from '../random';
+import { loadSharp } from './images';
 
 const TEXT_LINE_HEIGHT = 48;
 const TEXT_LINE_WIDTH = 192;
@@ -63,7 +64,7 @@ async function renderTextLine(rand: () => number): Promise<TextLine> {
     return r < 0.3 ? w[0].toUpperCase() + w.slice(1) : r < 0.36 ? w.toUpperCase() : w;
   });
   const text = words.join(' ').replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const { data: mask, info } = await sharp({ text: { text, font: `${pick(FONTS)} ${int(14, 30)}`, dpi: 72 } })
+  const { data: mask, info } = await loadSharp()({ text: { text, font: `${pick(FONTS)} ${int(14, 30)}`, dpi: 72 } })
     .extractChannel(0).raw().toBuffer({ resolveWithObject: true });
 
   const [top, bottom, left, right] = [int(0, 4), int(0, 4), int(0, 8), int(0, 8)];
@@ -90,7 +91,7 @@ async function renderTextLine(rand: () => number): Promise<TextLine> {
 /** The classifier's view of a crop: (rotated,) resized to 48 px height, right-padded with mid grey to 192 px. */
 function toCrop(line: TextLine, rotate180: boolean): sharp.Sharp {
   const scaledWidth = Math.min(TEXT_LINE_WIDTH, Math.ceil((TEXT_LINE_HEIGHT * line.width) / line.height));
-  let img = sharp(line.pixels, { raw: { width: line.width, height: line.height, channels: 3 } });
+  let img = loadSharp()(line.pixels, { raw: { width: line.width, height: line.height, channels: 3 } });
   if (rotate180) img = img.rotate(180);
   // PaddleOCR pads after normalising with zeros, i.e. with the grey that normalises to 0.
   return img.resize(scaledWidth, TEXT_LINE_HEIGHT, { fit: 'fill' })

@@ -4,8 +4,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { OnnxFormatError } from '../errors';
+import { onnxruntime } from '../eval/onnxruntime';
 import type { ModelProto } from './proto';
 import { decodeModel } from './read';
 import { encodeModel } from './write';
@@ -19,7 +20,7 @@ export async function optimizeModel(proto: ModelProto, level: OptimizationLevel 
     const target = path.join(dir, 'optimized.onnx');
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(encodeModel(proto), { graphOptimizationLevel: level, optimizedModelFilePath: target, logSeverityLevel: 3 });
+      session = await onnxruntime().InferenceSession.create(encodeModel(proto), { graphOptimizationLevel: level, optimizedModelFilePath: target, logSeverityLevel: 3 });
     } catch (e) {
       throw new OnnxFormatError(file, `onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`);
     }
