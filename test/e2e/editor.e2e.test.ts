@@ -298,7 +298,11 @@ test('the palette command "ONNX Lens: Open Model" opens a model picked in the fi
   // The dialog fills in the current folder asynchronously; type only once it has.
   await waitFor('the file dialog to show a folder', 15_000, async () => ((await input.inputValue()).startsWith('/') ? true : undefined));
   await input.fill(path.join(vscode.workspace, 'small-net-compressed.onnx'));
-  await vscode.page.locator('.quick-input-list .monaco-list-row', { hasText: 'small-net-compressed.onnx' }).first().waitFor({ timeout: 15_000 });
+  // Enter accepts the dialog's *focused* row, and a focused folder row is entered instead of accepted. The
+  // file's row is listed before the typed path has filtered the list (the workspace folder holds it), so
+  // waiting for it to be visible is not enough: wait until the filtered list focuses it.
+  const fileLabel = vscode.page.locator('.label-name', { hasText: /^small-net-compressed\.onnx$/ });
+  await vscode.page.locator('.quick-input-list .monaco-list-row.focused', { has: fileLabel }).waitFor({ timeout: 15_000 });
   await vscode.page.keyboard.press('Enter');
   await vscode.page.locator('.tabs-container .tab', { hasText: 'small-net-compressed.onnx' }).waitFor({ timeout: 30_000 });
   const shown = byName(await bars(await vscode.editor()));
