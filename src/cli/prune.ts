@@ -39,6 +39,8 @@ interface PruneSummary {
   output: string;
   mode: 'unstructured' | 'structured';
   scope: 'layer' | 'global';
+  /** unstructured global: how weights are ranked across layers */
+  ranking?: 'lamp' | 'plain';
   /** structured: kept channel counts are multiples of this */
   roundTo?: number;
   /** unstructured: zeros / weights of the pruned layers; structured: 1 − params after / params before */
@@ -69,6 +71,10 @@ const STRUCTURED_ROUND_TO = 8;
 
 async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
   const sparsity = parseFraction(flags.sparsity, '--sparsity');
+  const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
+  if (flags.plain && flags.structured) throw new UsageError(file, '--plain applies to unstructured global pruning only, not with --structured');
+  if (flags.plain && scope === 'layer') throw new UsageError(file, '--plain applies to global pruning only, not with --scope layer');
+  if (flags.roundTo !== undefined && !flags.structured) throw new UsageError(file, '--round-to applies to --structured pruning only');
   checkOutputPath(file, flags.output);
   if ((flags.reconstruct || flags.biasCorrection || flags.distillHead) && !flags.calib) throw new UsageError(file, '--reconstruct, --bias-correction and --distill-head need --calib DATA');
   const model = await readModel(file);
@@ -76,7 +82,6 @@ async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary>
   // Pruning, reconstruction and bias correction run the model in onnxruntime from memory.
   model.proto = inlineExternalData(model.proto, model);
   const selection = layerSelection(flags);
-  const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
 
   const samples = positiveInt(flags.calibSamples, '--calib-samples', 256);
   if (flags.importance === 'activation' && !(flags.structured && flags.calib)) throw new UsageError(file, '--importance activation needs --structured and --calib DATA');
@@ -101,13 +106,14 @@ async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary>
       ...(search ? { search: search.steps } : {}),
     };
   } else {
-    const r = magnitudePrune(model, { ...selection, sparsity, scope, norm: flags.norm, balanced: !flags.plain, file });
+    const ranking = flags.plain ? 'plain' : 'lamp';
+    const r = magnitudePrune(model, { ...selection, sparsity, scope, norm: flags.norm, ranking, file });
     proto = r.proto;
     toFit = r.layers.map((l) => ({ name: l.name, mask: l.mask }));
     const params = r.layers.reduce((a, l) => a + l.params, 0);
     const zeros = r.layers.reduce((a, l) => a + l.zeros, 0);
     summary = {
-      mode: 'unstructured', scope, sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
+      mode: 'unstructured', scope, ...(scope === 'global' ? { ranking } : {}), sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
       layers: r.layers.map((l) => ({ name: l.name, params: l.params, zeros: l.zeros, sparsity: l.sparsity })),
     };
   }
@@ -140,7 +146,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 function printSummary(s: PruneSummary): void {
   const lines: string[] = [];
   if (s.mode === 'unstructured') {
-    lines.push(`${s.mode} ${s.scope} magnitude pruning: ${pct(s.sparsity)} of ${s.paramsBefore.toLocaleString('en-US')} weights are zero`);
+    const kind = s.ranking === 'lamp' ? 'global LAMP' : s.ranking === 'plain' ? 'global plain' : 'layer';
+    lines.push(`${s.mode} ${kind} magnitude pruning: ${pct(s.sparsity)} of ${s.paramsBefore.toLocaleString('en-US')} weights are zero`);
     for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.params).padStart(10)}  ${pct(l.sparsity!)}`);
   } else {
     lines.push(`structured channel pruning: ${s.paramsBefore.toLocaleString('en-US')} → ${s.paramsAfter.toLocaleString('en-US')} parameters (−${pct(s.sparsity)})${s.roundTo! > 1 ? `, channel counts rounded up to multiples of ${s.roundTo}` : ''}`);
@@ -161,12 +168,12 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <file>', 'where to write the pruned model (never the input)')
     .requiredOption('--sparsity <s>', 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or 50%')
     .addOption(new Option('--scope <scope>', 'one sparsity per layer, or one global ranking (default: global; layer with --structured)').choices(['layer', 'global']))
-    .addOption(new Option('--norm <norm>', 'magnitude score').choices(['l1', 'l2']))
+    .addOption(new Option('--norm <norm>', 'magnitude score |w| (l1) or w² (l2, default); unstructured: only changes the LAMP global ranking; structured: channel norm').choices(['l1', 'l2']))
     .option('--structured', 'remove output channels (and the matching inputs downstream)')
     .option('--round-to <n>', `structured: keep channel counts at multiples of n, rounded up (default ${STRUCTURED_ROUND_TO}, what onnxruntime's fast CPU convs need; 1 = exact counts)`)
     .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default) or by the output energy they carry on --calib data').choices(['magnitude', 'activation']))
     .option('--search', 'structured: choose how many channels each group keeps by a greedy search (NetAdapt-style): blocks of --round-to channels go one at a time, each from the group whose removal adds the least output error per MAC saved after reconstruction, until the MACs fall by --sparsity; needs --calib and --reconstruct')
-    .option('--plain', 'unstructured global: plain magnitude ranking, without per-layer normalisation and caps')
+    .option('--plain', 'unstructured global: rank raw magnitudes across layers (plain global magnitude) instead of LAMP scores (the default)')
     .option('--calib <data>', 'unlabelled calibration data (image folder or .npy) for --reconstruct / --distill-head')
     .option('--calib-samples <n>', 'calibration samples to use (default 256)')
     .option('--reconstruct', 're-fit the pruned layers by least squares to the original layer outputs')

@@ -160,3 +160,51 @@ test('bad input: one line on stderr, non-zero exit, nothing written', () => {
   }
   assert.equal(sha256(copy), sha256(MNIST_MODEL));
 });
+
+test('options that would be ignored are refused: one line, exit 1, nothing written', () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'x.onnx');
+  const cases: [string[], RegExp][] = [
+    [['--sparsity', '0.5', '--plain', '--structured'], /--plain applies to unstructured global pruning only, not with --structured/],
+    [['--sparsity', '0.5', '--plain', '--scope', 'layer'], /--plain applies to global pruning only, not with --scope layer/],
+    [['--sparsity', '0.5', '--round-to', '8'], /--round-to applies to --structured pruning only/],
+    [['--sparsity', '0.5', '--round-to', '8', '--scope', 'global'], /--round-to applies to --structured pruning only/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli('prune', MNIST_MODEL, '-o', out, ...args);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!fs.existsSync(out), `${args.join(' ')} wrote an output`);
+  }
+});
+
+test('prune --help states the --norm default and that LAMP is the default global ranking', () => {
+  const r = cli('prune', '--help');
+  assert.equal(r.status, 0, r.stderr);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  assert.match(help, /--norm <norm> .*l2, default/);
+  assert.match(help, /--plain .*LAMP scores \(the default\)/);
+});
+
+test('global pruning ranks by LAMP unless --plain; both zero exactly round(s·n) weights, counted in the file', () => {
+  const dir = tempDir();
+  const weightsOf = (file: string) => {
+    const m = readModelSync(file);
+    const g = m.proto.graph!;
+    const names = new Set(g.node.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').map((n) => n.input[1]));
+    return g.initializer.filter((t) => names.has(t.name)).map((t) => tensorValues(t, m));
+  };
+  const n = weightsOf(MNIST_MODEL).reduce((a, w) => a + w.length, 0);
+  for (const [flags, ranking] of [[[], 'lamp'], [['--plain'], 'plain']] as const) {
+    const out = path.join(dir, `${ranking}.onnx`);
+    const r = cli('prune', MNIST_MODEL, '-o', out, '--sparsity', '0.7', '--json', ...flags);
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.ranking, ranking);
+    const zeros = weightsOf(out).reduce((a, w) => a + w.filter((v) => v === 0).length, 0);
+    assert.equal(zeros, Math.round(0.7 * n));
+  }
+  // LAMP's largest weight in every layer scores 1, so no layer is emptied; each keeps at least one weight.
+  assert.ok(weightsOf(path.join(dir, 'lamp.onnx')).every((w) => w.some((v) => v !== 0)));
+});

@@ -1,7 +1,7 @@
 // Weighted layers that pruning and reconstruction act on (Conv, Gemm, MatMul with a constant float weight,
 // stored as an initializer or a Constant node), and reading/replacing those constants.
 import { DataType } from '../onnx/dtypes';
-import { attrInt, getAttr } from '../onnx/build';
+import { attrFloat, attrInt, getAttr } from '../onnx/build';
 import { indexGraph, nodeLabel, topologicalOrder, type GraphIndex } from '../onnx/graph';
 import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto';
 import { numel } from '../onnx/shapes';
@@ -113,4 +113,19 @@ export function writeConstant(index: GraphIndex, name: string, dims: readonly nu
   }
   index.constants.set(name, t);
   return t;
+}
+
+/**
+ * γ/√(σ²+ε) per channel of a BatchNormalization that directly consumes `tensor` (its only consumer), if any:
+ * folded into the layer, it multiplies output channel c's weights by this factor.
+ */
+export function batchNormScale(tensor: string, index: GraphIndex, src: TensorSource): Float64Array | undefined {
+  const consumers = index.consumers.get(tensor) ?? [];
+  const bn = consumers.length === 1 && consumers[0].opType === 'BatchNormalization' ? consumers[0] : undefined;
+  const scale = bn && index.constants.get(bn.input[1]);
+  const variance = bn && index.constants.get(bn.input[4]);
+  if (!bn || !scale || !variance) return undefined;
+  const eps = attrFloat(bn, 'epsilon', 1e-5);
+  const g = tensorValues(scale, src), v = tensorValues(variance, src);
+  return Float64Array.from(g, (x, i) => x / Math.sqrt(v[i] + eps));
 }

@@ -1,26 +1,32 @@
 // Unstructured magnitude pruning (torch.nn.utils.prune L1Unstructured / global_unstructured, TFMOT
-// prune_low_magnitude): zero exactly k = round(s·n) smallest-score weights, per layer or in one global ranking.
+// prune_low_magnitude): zero exactly k = round(s·n) smallest-score weights, per layer or in one global ranking
+// (LAMP scores by default, see lamp.ts; plain magnitudes on request).
 import { UsageError } from '../errors';
 import { roundHalfEven } from '../onnx/dtypes';
 import { indexGraph } from '../onnx/graph';
 import type { Model } from '../onnx/read';
 import { clone, ModelProtoSchema, type ModelProto } from '../onnx/proto';
 import { selectLayers, type LayerSelection } from '../select';
-import { readConstant, weightedLayers, writeConstant, type WeightedLayer } from './layers';
+import { lampScores } from './lamp';
+import { batchNormScale, readConstant, weightedLayers, weightLayout, writeConstant, type WeightedLayer } from './layers';
 
 export interface MagnitudeOptions extends LayerSelection {
   /** fraction of the selected weights to zero, 0..1 */
   sparsity: number;
   /** 'layer': every layer gets the same sparsity; 'global': one ranking across layers (default) */
   scope?: 'layer' | 'global';
-  /** score = |w| (l1) or w² (l2); only changes global rankings (normalised scores) */
+  /**
+   * magnitude m = w² (l2, default) or |w| (l1). Within a layer both prune the same weights; they differ only
+   * in LAMP's global ranking (m_u / Σ_{v ≥ u} m_v).
+   */
   norm?: 'l1' | 'l2';
   /**
-   * Global ranking safeguards (default on): scores are divided by their layer's mean score so layers with
-   * small weights are not wiped out; no layer goes above MAX_LAYER_SPARSITY; depthwise convs, the first
-   * conv and the classifier are held at PROTECTED_RATIO × the target. Off = plain global magnitude.
+   * Global scope: 'lamp' (default) ranks LAMP scores of the weights as they act after a directly following
+   * BatchNormalization (W[c]·γ_c/√(σ²_c+ε), the folded layer's weights); LAMP rescales each layer's magnitudes
+   * so that one threshold gives every layer its own sparsity. 'plain' ranks the stored weights' magnitudes
+   * across layers (torch global_unstructured).
    */
-  balanced?: boolean;
+  ranking?: 'lamp' | 'plain';
   file?: string;
 }
 
@@ -43,9 +49,6 @@ export interface PruneResult {
   sparsity: number;
 }
 
-const MAX_LAYER_SPARSITY = 0.95;
-const PROTECTED_RATIO = 0.5;
-
 /** Weighted layers chosen by the selection; a weight tensor shared by several layers is pruned once. */
 function prunableLayers(proto: ModelProto, selection: LayerSelection, file?: string): WeightedLayer[] {
   const graph = proto.graph!;
@@ -63,15 +66,27 @@ export function magnitudePrune(model: Model, opts: MagnitudeOptions): PruneResul
   const layers = prunableLayers(proto, opts, opts.file);
   if (layers.length === 0) throw new UsageError(opts.file, 'no prunable layer (Conv/Gemm/MatMul with a constant float weight) selected');
   const weights = layers.map((l) => readConstant(index, l.weightName, model));
-  const p = opts.norm === 'l2' ? 2 : 1;
-  const scores = weights.map((w) => {
+  const lamp = opts.scope !== 'layer' && (opts.ranking ?? 'lamp') === 'lamp';
+  const l1 = opts.norm === 'l1';
+  const scores = weights.map((w, li) => {
     const s = new Float64Array(w.length);
-    for (let i = 0; i < w.length; i++) s[i] = p === 1 ? Math.abs(w[i]) : w[i] * w[i];
-    return s;
+    for (let i = 0; i < w.length; i++) s[i] = l1 ? Math.abs(w[i]) : w[i] * w[i];
+    if (!lamp) return s;
+    const bn = batchNormScale(layers[li].node.output[0], index, model);
+    if (bn) {
+      const layer = layers[li];
+      const { outChannels, fanIn } = weightLayout(layer);
+      const rowMajor = layer.kind === 'conv' || layer.transB;
+      for (let i = 0; i < s.length; i++) {
+        const c = bn[rowMajor ? Math.floor(i / fanIn) : i % outChannels];
+        s[i] *= l1 ? Math.abs(c) : c * c;
+      }
+    }
+    return lampScores(s);
   });
   const counts = opts.scope === 'layer'
     ? weights.map((w) => roundHalfEven(sparsity * w.length))
-    : globalCounts(layers, scores, sparsity, opts);
+    : globalCounts(scores, sparsity);
 
   const results = layers.map((layer, li) => {
     const mask = smallestMask(scores[li], counts[li]);
@@ -101,38 +116,20 @@ function smallestMask(scores: Float64Array, count: number): Uint8Array {
 }
 
 /**
- * Per-layer pruned counts for one global ranking that sum exactly to round(s·n). Caps are honoured by
- * finding the score threshold t at which Σ min(cap_i, #{score_i ≤ t}) first reaches the target; ties at t
- * go to layers in topological order.
+ * Per-layer pruned counts for one global ranking that sum exactly to round(s·n): the smallest score t at which
+ * #{scores ≤ t} reaches the target; ties at t go to layers in topological order.
  */
-function globalCounts(layers: WeightedLayer[], scores: Float64Array[], sparsity: number, opts: MagnitudeOptions): number[] {
-  const balanced = opts.balanced ?? true;
+function globalCounts(scores: Float64Array[], sparsity: number): number[] {
   const total = scores.reduce((a, s) => a + s.length, 0);
   const target = roundHalfEven(sparsity * total);
-  const ranked = scores.map((s) => {
-    if (!balanced) return s.slice().sort();
-    let mean = 0;
-    for (const v of s) mean += v;
-    mean = mean / s.length || 1;
-    for (let i = 0; i < s.length; i++) s[i] /= mean;
-    return s.slice().sort();
-  });
-  let caps = layers.map((l, i) => {
-    const n = scores[i].length;
-    if (!balanced) return n;
-    const cap = l.depthwise || l.first || l.head ? sparsity * PROTECTED_RATIO : Math.max(sparsity, MAX_LAYER_SPARSITY);
-    return Math.floor(Math.min(cap, 1) * n);
-  });
-  // Caps that cannot reach the target are dropped (every layer still keeps one weight).
-  if (caps.reduce((a, b) => a + b, 0) < target) caps = scores.map((s) => s.length - 1);
-
+  if (target === 0) return scores.map(() => 0);
+  const ranked = scores.map((s) => s.slice().sort());
   const countAtMost = (sorted: Float64Array, t: number) => {
     let lo = 0, hi = sorted.length;
     while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] <= t) lo = mid + 1; else hi = mid; }
     return lo;
   };
-  const reached = (t: number) => ranked.reduce((a, s, i) => a + Math.min(caps[i], countAtMost(s, t)), 0);
-  if (target === 0) return scores.map(() => 0);
+  const reached = (t: number) => ranked.reduce((a, s) => a + countAtMost(s, t), 0);
   // Bisection on doubles until no double lies between lo and hi: then hi is the smallest score t with
   // reached(t) ≥ target (scores are ≥ 0, so lo = -1 starts below all of them).
   let lo = -1, hi = Math.max(...ranked.map((s) => s[s.length - 1]));
@@ -142,13 +139,14 @@ function globalCounts(layers: WeightedLayer[], scores: Float64Array[], sparsity:
     if (reached(mid) >= target) hi = mid; else lo = mid;
   }
   const t = hi;
-  const counts = ranked.map((s, i) => Math.min(caps[i], countAtMost(s, t) - countEqual(s, t)));
+  const counts = ranked.map((s) => countAtMost(s, t) - countEqual(s, t));
   let missing = target - counts.reduce((a, b) => a + b, 0);
   for (let i = 0; i < counts.length && missing > 0; i++) {
-    const take = Math.min(missing, countEqual(ranked[i], t), caps[i] - counts[i]);
-    if (take > 0) { counts[i] += take; missing -= take; }
+    const take = Math.min(missing, countEqual(ranked[i], t));
+    counts[i] += take;
+    missing -= take;
   }
-  // Within a layer, smallestMask ranks the same (normalised) scores, so the counts are consistent.
+  // Within a layer, smallestMask ranks the same scores, so the counts are consistent.
   return counts;
 }
 

@@ -2,7 +2,7 @@
 // L1/L2 magnitude importance, per-group or global ranking, `round_to` channel multiples) applied to ONNX
 // tensors: weights, biases, BatchNormalization parameters, depthwise `group`, Split sizes, Reshape shapes.
 import { UsageError } from '../errors';
-import { attr, attrFloat, getAttr, valueInfo } from '../onnx/build';
+import { attr, getAttr, valueInfo } from '../onnx/build';
 import { DataType, roundHalfEven } from '../onnx/dtypes';
 import { freshName, usedNames, type GraphIndex } from '../onnx/graph';
 import { opsetVersion, type Model } from '../onnx/read';
@@ -13,7 +13,7 @@ import { selectLayers, type LayerSelection } from '../select';
 import type { LayerToFit } from '../recover/reconstruct';
 import { captureActivations, type BatchSource } from '../eval/activations';
 import { channelGroups, type ChannelGroup, type Member } from './channelGroups';
-import { weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from './layers';
+import { batchNormScale, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from './layers';
 
 export interface StructuredOptions extends LayerSelection {
   /** fraction of each group's channels to remove (Torch-Pruning's channel `pruning_ratio`), 0..1 */
@@ -247,18 +247,6 @@ function atomImportance(g: ChannelGroup, members: Member[], index: GraphIndex, s
     if (mean > 0) for (let i = 0; i < imp.length; i++) imp[i] += score[i] / mean;
   }
   return imp;
-}
-
-/** γ/√(σ²+ε) of a BatchNormalization that directly consumes `tensor` (its only consumer), if any. */
-function batchNormScale(tensor: string, index: GraphIndex, src: Model): Float64Array | undefined {
-  const consumers = index.consumers.get(tensor) ?? [];
-  const bn = consumers.length === 1 && consumers[0].opType === 'BatchNormalization' ? consumers[0] : undefined;
-  const scale = bn && index.constants.get(bn.input[1]);
-  const variance = bn && index.constants.get(bn.input[4]);
-  if (!bn || !scale || !variance) return undefined;
-  const eps = attrFloat(bn, 'epsilon', 1e-5);
-  const g = tensorValues(scale, src), v = tensorValues(variance, src);
-  return Float64Array.from(g, (x, i) => x / Math.sqrt(v[i] + eps));
 }
 
 /** Slices the constant feeding `node.input[input]` along `axis` to `keep`; a constant shared with other nodes is copied. */
