@@ -49,6 +49,8 @@ interface QuantizeSummary {
   bytesAfter: number;
   /** quantized layers with how each is stored */
   layers: { name: string; op: string; format: string }[];
+  /** what could not be quantized as asked (also printed to stderr as it happens) */
+  warnings?: string[];
 }
 
 /** Flags that only mean something in one mode: given in another, they would be silently ignored. */
@@ -93,11 +95,16 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
 
   let proto;
   let layers: QuantizeSummary['layers'];
+  const warnings: string[] = [];
+  const onWarning = (message: string) => {
+    warnings.push(message);
+    process.stderr.write(`onnx-lens: warning: ${message}\n`);
+  };
   if (flags.mode === 'static') {
     const calib = await datasetFromOptions(flags.calib!, flags, modelInput(model.proto)?.shape, positiveInt(flags.calibSamples, '--calib-samples', 256));
     proto = await quantizeStatic(model.proto, calib, {
       perChannel, activationType: flags.activationType ?? 'uint8', target,
-      method: flags.method ?? 'minmax', selection, biasCorrection: flags.biasCorrection,
+      method: flags.method ?? 'minmax', selection, biasCorrection: flags.biasCorrection, onWarning,
     }, model);
     const index = indexGraph(proto.graph!);
     // Layers onnxruntime runs as integer kernels: quantized ops (not the float ones left between a DQ and a Q).
@@ -120,6 +127,7 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
     input: file, output: flags.output, mode: flags.mode, bits, perChannel, target,
     ...(flags.mode === 'static' ? { method: flags.method ?? 'minmax' } : {}),
     bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 

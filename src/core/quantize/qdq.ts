@@ -7,15 +7,16 @@ import { UnsupportedOperator } from '../errors';
 import type { BatchSource } from '../eval/activations';
 import { attrFloat, getAttr, node } from '../onnx/build';
 import { DataType } from '../onnx/dtypes';
-import { freshName, indexGraph, topologicalOrder, usedNames, type GraphIndex } from '../onnx/graph';
+import { freshName, indexGraph, nodeLabel, topologicalOrder, usedNames, type GraphIndex } from '../onnx/graph';
 import { optimizeModel } from '../onnx/optimize';
 import { upgradeOpset } from '../onnx/opsetUpgrade';
 import { clone, ModelProtoSchema, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto';
 import { inlineExternalData, opsetVersion } from '../onnx/read';
+import { numel } from '../onnx/shapes';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import { correctBiases, type BiasTarget } from '../recover/biasCorrection';
 import { selectLayers, type LayerSelection } from '../select';
-import { fittingRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantParams, type QuantType } from './affine';
+import { fittingRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantizedTensor, type QuantParams, type QuantType } from './affine';
 import { calibrate, type CalibrationOptions } from './calibrate/calibrate';
 import { compactQdq, dropUnusedConstants } from './compact';
 import { foldConvAffine } from './convAffine';
@@ -31,6 +32,8 @@ export interface QdqOptions {
   activationType: 'uint8' | 'int8';
   /** the CPUs the model is for (default portable: 7-bit weights, no U8S8 saturation on x86 without VNNI) */
   target?: QuantTarget;
+  /** told about layers that cannot be quantized as asked (e.g. a bias int32 cannot hold) */
+  onWarning?: (message: string) => void;
 }
 
 /** Which tensors get Q/DQ and which nodes change; made before calibration so only needed tensors are measured. */
@@ -244,7 +247,22 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
     const beta = n.opType === 'Gemm' ? attrFloat(n, 'beta', 1) : 1;
     const bias = tensorValues(index.constants.get(bName)!, src);
     const channels = bias.length;
+    // A channel with almost-zero weights has a tiny s_in·s_w, and its bias may not fit int32 at that scale.
+    // Clamping would change its output, and a float bias is quantized (and saturated) by onnxruntime's own
+    // BiasQuantization, so that channel's weight scale is raised until the bias fits, as onnxruntime's
+    // quantizer does (_adjust_weight_scale_for_int32_bias): weights that small lose nothing to coarser steps.
+    // A weight shared with other layers keeps its scales (their biases use them): the bias is clamped.
+    const shared = (index.consumers.get(wName)?.length ?? 0) > 1;
+    const raised = shared ? [] : raiseScalesForBias(w.q, tensorValues(wTensor, src), dims, bias, beta, inputScale);
+    if (raised.length > 0) {
+      const at = (name: string) => newInits.findIndex((t) => t.name === name);
+      newInits[at(w.names[0])] = makeTensor(w.names[0], DataType.INT8, dims, w.q.values);
+      newInits[at(w.names[1])] = makeTensor(w.names[1], DataType.FLOAT, scaleDims(w.q, dims), w.q.scales);
+      opts.onWarning?.(`'${nodeLabel(n)}': the bias of ${raised.length} channel(s) (first: ${raised[0]}) exceeds int32 at scale input scale × weight scale; their weight scales were raised so it fits`);
+    }
     const biasScales = Float64Array.from({ length: channels }, (_, c) => Math.fround(inputScale * w!.q.scales[w!.q.scales.length === 1 ? 0 : c]));
+    const clamped = biasScales.filter((s, c) => Math.abs(beta * bias[c] / s) > INT32_MAX).length;
+    if (clamped > 0) opts.onWarning?.(`'${nodeLabel(n)}': the bias of ${clamped} channel(s) exceeds int32 at scale input scale × weight scale and its weight is shared; clamped`);
     const qBias = Int32Array.from({ length: channels }, (_, c) => quantizeValue(beta * bias[c] / biasScales[c], 1, 0, INT32_MIN, INT32_MAX));
     const perChannelBias = w.q.scales.length > 1;
     const sDims = perChannelBias ? [channels] : [];
@@ -302,6 +320,29 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
   const live = usedNamesOfNodes(g);
   g.valueInfo = g.valueInfo.filter((v) => live.has(v.name));
   return out;
+}
+
+/**
+ * Raises (in place) the weight scale of every channel whose bias β·b does not fit int32 at scale
+ * s_in · s_w, to |β·b| / (s_in · (2³¹ − 1)) with onnxruntime's 1.0001 margin, and re-quantizes the weights
+ * under the raised scales. Returns the channels raised.
+ */
+function raiseScalesForBias(q: QuantizedTensor, weights: ArrayLike<number>, dims: readonly number[], bias: ArrayLike<number>, beta: number, inputScale: number): number[] {
+  const perChannel = q.scales.length > 1;
+  const raised: number[] = [];
+  for (let c = 0; c < bias.length; c++) {
+    const s = perChannel ? c : 0;
+    if (Math.abs(beta * bias[c] / Math.fround(inputScale * q.scales[s])) <= INT32_MAX) continue;
+    q.scales[s] = Math.fround(1.0001 * Math.abs(beta * bias[c]) / (inputScale * INT32_MAX));
+    raised.push(c);
+  }
+  const inner = perChannel ? numel(dims.slice(q.axis! + 1)) : weights.length;
+  const changed = new Set(perChannel ? raised : raised.length > 0 ? [0] : []);
+  for (let k = 0; k < weights.length; k++) {
+    const s = perChannel ? Math.floor(k / inner) % q.scales.length : 0;
+    if (changed.has(s)) q.values[k] = quantizeValue(weights[k], q.scales[s], 0, -128, 127);
+  }
+  return raised;
 }
 
 function usedNamesOfNodes(g: GraphProto): Set<string> {

@@ -25,6 +25,13 @@ export interface BiasCorrection {
   maxShift: number;
 }
 
+export interface BiasCorrectionOptions extends CaptureOptions, TensorSource {
+  /** told about shifts that could not be applied in full */
+  onWarning?: (message: string) => void;
+}
+
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
 /** Ops with a bias in input slot 2 and output channels on axis 1. */
 const BIASED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm']);
 
@@ -76,7 +83,7 @@ async function measureMeans(proto: ModelProto, tensors: readonly string[], sourc
  */
 export async function correctBiases(
   reference: ModelProto, modified: ModelProto, targets: readonly BiasTarget[], source: BatchSource,
-  opts: CaptureOptions & TensorSource = {},
+  opts: BiasCorrectionOptions = {},
 ): Promise<{ proto: ModelProto; corrections: BiasCorrection[] }> {
   if (targets.length === 0) return { proto: modified, corrections: [] };
   const refMeans = await measureMeans(reference, targets.map((t) => t.referenceTensor), source, opts);
@@ -101,7 +108,7 @@ export async function correctBiases(
 }
 
 /** Adds `shift` to the node's bias, wherever that bias lives. */
-function applyShift(n: NodeProto, shift: Float64Array, initializers: TensorProto[], index: GraphIndex, names: Set<string>, src: TensorSource): void {
+function applyShift(n: NodeProto, shift: Float64Array, initializers: TensorProto[], index: GraphIndex, names: Set<string>, src: BiasCorrectionOptions): void {
   const replace = (old: TensorProto, values: ArrayLike<number>) => {
     const fresh = makeTensor(old.name, old.dataType, tensorDims(old), values);
     const i = initializers.indexOf(old);
@@ -127,5 +134,9 @@ function applyShift(n: NodeProto, shift: Float64Array, initializers: TensorProto
   if (!q || !scale || q.dataType !== DataType.INT32) throw new UsageError(src.file, `bias of '${n.name}' is neither a constant nor an int32 DequantizeLinear`);
   const scales = tensorValues(scale, src);
   const values = tensorValues(q, src);
-  replace(q, Int32Array.from(values, (v, c) => v + roundHalfEven(shift[c] / scales[scales.length === 1 ? 0 : c])));
+  // A shift past the int32 range would wrap: it is clamped (a partial correction, and the layer stays fused).
+  const shifted = Array.from(values, (v, c) => v + roundHalfEven(shift[c] / scales[scales.length === 1 ? 0 : c]));
+  const clamped = shifted.filter((v) => v < INT32_MIN || v > INT32_MAX).length;
+  if (clamped > 0) src.onWarning?.(`bias correction of '${n.name}': the shifted int32 bias of ${clamped} channel(s) exceeds the int32 range at its scale; clamped`);
+  replace(q, Int32Array.from(shifted, (v) => Math.min(INT32_MAX, Math.max(INT32_MIN, v))));
 }

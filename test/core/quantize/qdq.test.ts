@@ -144,3 +144,24 @@ test('Concat, MaxPool, Reshape and MatMul: shared parameters let onnxruntime run
   console.log(`concat/maxpool/reshape/matmul net: ${[...ops].map(([k, v]) => `${k}×${v}`).join(' ')}; agreement ${c.agreement}, max |Δ| ${c.maxAbsError.toFixed(4)} of ${c.maxAbsReference.toFixed(3)}`);
   assert.ok(c.agreement >= 0.9 && c.maxAbsError < 0.05 * c.maxAbsReference);
 });
+
+test('a bias int32 cannot hold at s_in·s_w (an almost-zero channel) gets a raised weight scale, with a warning: outputs stay right and the Conv fuses', async () => {
+  // y = Conv1×1(x; W [3, 4], b) with x in [-1, 1]. Channel 1's weights are 1e-9, so s_in·s_w ≈ 1e-13 and its
+  // bias 0.5 would be ≈ 4·10¹² in int32 (saturated, that channel outputs ≈ 0 instead of 0.5; onnxruntime
+  // quantizes a float bias itself, and saturates it the same way).
+  const rnd = seededRandom(8);
+  const w = [0.5, -0.25, 0.75, 1, 1e-9, -1e-9, 1e-9, 1e-9, -0.5, 0.3, 0.2, -0.1];
+  const float = model(graph({
+    nodes: [node('Conv', ['x', 'W', 'B'], ['y'], {}, 'conv')],
+    inputs: [valueInfo('x', DataType.FLOAT, ['N', 4, 5, 5])], outputs: [valueInfo('y', DataType.FLOAT, ['N', 3, 5, 5])],
+    initializers: [makeTensor('W', DataType.FLOAT, [3, 4, 1, 1], w), makeTensor('B', DataType.FLOAT, [3], [0.1, 0.5, -0.2])],
+  }), { opset: 13 });
+  const source = arraySource(Float32Array.from({ length: 16 * 4 * 5 * 5 }, () => rnd() * 2 - 1), [4, 5, 5]);
+  const warnings: string[] = [];
+  const q = await quantizeStatic(float, source, { perChannel: true, activationType: 'uint8', optimize: false, onWarning: (m) => warnings.push(m) });
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], /'conv': the bias of 1 channel\(s\) \(first: 1\).*raised/);
+  const c = compareOutputs(await outputs(float, source), await outputs(q, source));
+  assert.ok(c.maxAbsError < 0.05, `max |Δ| ${c.maxAbsError} (output quantization step ≈ 0.02)`);
+  assert.equal(count(await fusedOps(q), 'QLinearConv'), 1);
+});

@@ -97,3 +97,23 @@ test('quantized int32 biases are shifted in integer steps and the channel-mean e
     assert.equal(index.constants.get(index.producer.get(n.input[2])!.input[0])!.dataType, DataType.INT32);
   }
 });
+
+test('a shift past the int32 range is clamped with a warning, not wrapped', async () => {
+  // Channel 1's weights are 1e-9, so its bias scale s_in·s_w is ≈ 3·10⁻¹³; the reference's bias 1 on that
+  // channel asks for a shift of ≈ 3·10¹² steps, which int32 cannot hold: the bias must end at 2³¹ − 1.
+  const w = [0.5, -0.25, 0.75, 1, 1e-9, -1e-9, 1e-9, 1e-9, -0.5, 0.3, 0.2, -0.1];
+  const reference = conv(w, [0, 1, 0]);
+  const float = conv(w, [0, 0, 0]);
+  const plan = planQdq(float.graph!, new Set(float.graph!.node));
+  const q = applyQdq(float, plan, new Map([...plan.calibrated].map((t) => [t, { min: -4, max: 6 }])), { perChannel: true, activationType: 'uint8' });
+  const rnd = seededRandom(3);
+  const source = arraySource(Float32Array.from({ length: 8 * 4 * 5 * 5 }, () => rnd() * 2 - 1), [4, 5, 5]);
+  const warnings: string[] = [];
+  const { proto } = await correctBiases(reference, q, qdqBiasTargets(reference, q), source, { onWarning: (m) => warnings.push(m) });
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], /'conv'.*1 channel.*clamped/);
+  const index = indexGraph(proto.graph!);
+  const n = proto.graph!.node.find((m) => m.opType === 'Conv')!;
+  const bias = tensorValues(index.constants.get(index.producer.get(n.input[2])!.input[0])!);
+  assert.equal(bias[1], 2 ** 31 - 1);
+});
