@@ -44,11 +44,11 @@ export function quantizeWeightOnly(proto: ModelProto, selected: readonly NodePro
   if (opts.bits === 4 && (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)) throw new UsageError(src.file, `--block-size must be a power of two ≥ 16, got ${blockSize}`);
   // Per-channel DequantizeLinear needs opset 13; int4 DequantizeLinear needs opset 21.
   const needed = opts.bits === 4 ? 21 : opts.perChannel ? 13 : 10;
-  const positions = selected.map((n) => proto.graph!.node.indexOf(n));
   const out = opsetVersion(proto) < needed ? upgradeOpset(proto, needed, src) : clone(ModelProtoSchema, proto);
   const g = out.graph!;
-  // The upgrade may insert nodes; find the selected ones again by name and op (or position if unnamed).
-  const chosen = selected.map((n, i) => g.node.find((m) => m.name && m.name === n.name && m.opType === n.opType) ?? g.node[positions[i]]);
+  // The upgrade may insert nodes and nodes may be unnamed: find the selected ones again by their output, which
+  // the upgrade keeps for every op with a weight (it renames only the Softmax family's outputs).
+  const chosen = selected.map((n) => g.node.find((m) => m.output[0] === n.output[0])!);
   const index = indexGraph(g);
   const names = usedNames(g);
   const layers: QuantizedLayer[] = [];

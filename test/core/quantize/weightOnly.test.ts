@@ -83,3 +83,22 @@ test('weight-only int4 block-wise Conv/Gemm (--block-size): scales per 16 input 
   console.log(`weight-only int4 block-wise: agreement ${c.agreement}, max |Δ| ${c.maxAbsError.toFixed(4)} of ${c.maxAbsReference.toFixed(3)}`);
   assert.ok(c.maxAbsError < 0.25 * c.maxAbsReference);
 });
+
+test('unnamed nodes are found again after the opset upgrade inserts nodes before them', async () => {
+  // x [N, 2, 4] → Softmax(axis 1) → MatMul(W [4, 3]), all unnamed, opset 11. Upgrading to 13 (per-channel)
+  // puts Shape and Flatten before the Softmax and a Reshape after it, so the MatMul is no longer node 1.
+  const rnd = seededRandom(9);
+  const float = model(graph({
+    nodes: [node('Softmax', ['x'], ['p'], { axis: 1 }), node('MatMul', ['p', 'W'], ['y'])],
+    inputs: [valueInfo('x', DataType.FLOAT, ['N', 2, 4])], outputs: [valueInfo('y', DataType.FLOAT, ['N', 2, 3])],
+    initializers: [makeTensor('W', DataType.FLOAT, [4, 3], Float32Array.from({ length: 12 }, () => rnd() * 2 - 1))],
+  }), { opset: 11 });
+  const { proto, layers } = quantizeWeightOnly(float, [float.graph!.node[1]], { bits: 8, perChannel: true });
+  assert.equal(opsetVersion(proto), 13);
+  assert.deepEqual(layers.map((l) => l.op), ['MatMul']);
+  const matmul = proto.graph!.node.find((n) => n.opType === 'MatMul')!;
+  assert.equal(proto.graph!.node.find((n) => n.output.includes(matmul.input[1]))?.opType, 'DequantizeLinear');
+  const data = arraySource(Float32Array.from({ length: 16 * 8 }, () => rnd() * 4 - 2), [2, 4]);
+  const c = compareOutputs(await outputs(float, data), await outputs(proto, data));
+  assert.ok(c.maxAbsError < 0.02 * c.maxAbsReference, `max |Δ| ${c.maxAbsError} of ${c.maxAbsReference}`);
+});
