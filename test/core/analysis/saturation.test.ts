@@ -7,12 +7,15 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { analyzeModel, findLayers } from '../../../src/core/analysis/analyze';
 import { pairCanSaturate } from '../../../src/core/analysis/saturation';
+import { measureSaturation } from '../../../src/core/analysis/saturationMeasured';
+import { ActivationProbe } from '../../../src/core/eval/activations';
 import { openDataset } from '../../../src/core/eval/datasets';
 import { writeTextDirectionSet } from '../../../src/core/eval/textDirectionSet';
 import { attrInt, attrInts } from '../../../src/core/onnx/build';
 import { indexGraph } from '../../../src/core/onnx/graph';
-import type { ModelProto } from '../../../src/core/onnx/proto';
+import type { ModelProto, NodeProto } from '../../../src/core/onnx/proto';
 import { decodeModel, readModelSync } from '../../../src/core/onnx/read';
+import { roundHalfEven } from '../../../src/core/onnx/dtypes';
 import { tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import { quantizeStatic } from '../../../src/core/quantize/qdq';
@@ -153,7 +156,7 @@ test('PaddleOCR classifier: the default target never saturates the AVX2 pair sum
     for (let s = 0; s < data.n; s++) {
       const x = await data.batch(s, 1);
       const xq = (c: number, y: number, z: number) => (y < 0 || z < 0 || y >= H || z >= W ? zeroPoint
-        : Math.min(255, Math.max(0, Math.round(x[(c * H + y) * W + z] / scale) + zeroPoint)));
+        : Math.min(255, Math.max(0, roundHalfEven(Math.fround(x[(c * H + y) * W + z] / scale)) + zeroPoint)));
       for (let oy = 0; oy * sh - ph + kh <= H + ph; oy++) for (let ox = 0; ox * sw - pw + kw <= W + pw; ox++) {
         // The im2col row in K order (kernel position, channel), padded to 4 with zeros.
         const a: number[] = [];
@@ -169,4 +172,122 @@ test('PaddleOCR classifier: the default target never saturates the AVX2 pair sum
   const realFull = await realSaturations(full);
   console.log(`first Conv on 8 real text lines, AVX2 arithmetic: ${realFull} saturated pair sums with x86-vnni weights`);
   assert.equal(await realSaturations(portable), 0);
+});
+
+/**
+ * Reference: saturated VPMADDUBSW lanes of a group-1 2-D Conv on uint8 activations x [N, C, H, W]: per output
+ * position the im2col row in K order (kernel position, channel), the zero point where it reads padding, padded
+ * to 4 with zeros, against the packed weight.
+ */
+function referenceConv(conv: NodeProto, w: ArrayLike<number>, wShape: number[], x: ArrayLike<number>, dims: number[], zeroPoint: number): number {
+  const [outC, inC, kh, kw] = wShape;
+  const [N, , H, W] = dims;
+  assert.equal(attrInt(conv, 'group', 1), 1);
+  const [sh, sw] = attrInts(conv, 'strides') ?? [1, 1];
+  const [dh, dw] = attrInts(conv, 'dilations') ?? [1, 1];
+  const [ph, pw, phEnd, pwEnd] = attrInts(conv, 'pads') ?? [0, 0, 0, 0];
+  const packed = packB(reorderFilter(w, outC, inC, kh * kw), inC * kh * kw, outC);
+  const outH = Math.floor((H + ph + phEnd - (kh - 1) * dh - 1) / sh) + 1;
+  const outW = Math.floor((W + pw + pwEnd - (kw - 1) * dw - 1) / sw) + 1;
+  let saturated = 0;
+  for (let s = 0; s < N; s++) {
+    const xq = (c: number, y: number, z: number) => (y < 0 || z < 0 || y >= H || z >= W ? zeroPoint : x[((s * inC + c) * H + y) * W + z]);
+    for (let oy = 0; oy < outH; oy++) for (let ox = 0; ox < outW; ox++) {
+      const a: number[] = [];
+      for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let c = 0; c < inC; c++) a.push(xq(c, oy * sh - ph + ky * dh, ox * sw - pw + kx * dw));
+      while (a.length % 4) a.push(0);
+      for (const column of packed) column.forEach((g4, gi) => {
+        for (const j of [0, 2]) if (vpmaddubsw(a[4 * gi + j], g4[j], a[4 * gi + j + 1], g4[j + 1]).saturated) saturated++;
+      });
+    }
+  }
+  return saturated;
+}
+
+/** Reference: saturated lanes of a MatMul / Gemm weight b [K, N] on uint8 activation rows x [..., K], K padded to 4. */
+function referenceMatrix(b: ArrayLike<number>, [K, N]: number[], x: ArrayLike<number>): number {
+  const packed = packB(Int8Array.from(b), K, N);
+  let saturated = 0;
+  for (let r = 0; r < x.length / K; r++) {
+    const a = Array.from({ length: 4 * Math.ceil(K / 4) }, (_, k) => (k < K ? x[r * K + k] : 0));
+    for (const column of packed) column.forEach((g4, gi) => {
+      for (const j of [0, 2]) if (vpmaddubsw(a[4 * gi + j], g4[j], a[4 * gi + j + 1], g4[j + 1]).saturated) saturated++;
+    });
+  }
+  return saturated;
+}
+
+/**
+ * Reference per Conv (and the MatMul / Gemm without transposes): its uint8 input recovered from its input DequantizeLinear's float output (q = x/scale + zp,
+ * exact), captured on `data`, run through referenceConv. Only Convs whose weights can saturate (lanes > 0).
+ */
+async function referenceSaturations(proto: ModelProto, data: Awaited<ReturnType<typeof openDataset>>): Promise<Map<string, number>> {
+  const g = indexGraph(proto.graph!);
+  const possible = analyzeModel(decodeModel(encodeModel(proto))).layers.filter((l) => l.saturation === 'possible').map((l) => l.name);
+  const convs = possible.map((name) => g.graph.node.find((n) => n.name === name)!);
+  for (const n of convs) assert.ok(n.opType === 'Conv' || (n.opType === 'MatMul' || (n.opType === 'Gemm' && !attrInt(n, 'transA', 0) && !attrInt(n, 'transB', 0))), n.opType);
+  const dqs = convs.map((c) => g.producer.get(c.input[0])!);
+  const probe = await ActivationProbe.open(proto, dqs.map((d) => d.output[0]));
+  const out = new Map<string, number>(convs.map((c) => [c.name, 0]));
+  try {
+    for (let s = 0; s < data.n; s++) {
+      const captured = await probe.run(await data.batch(s, 1), [1, ...data.sampleShape]);
+      convs.forEach((conv, i) => {
+        const dq = dqs[i];
+        const scale = Number(tensorValues(g.constants.get(dq.input[1])!)[0]);
+        const zeroPoint = dq.input[2] ? Number(tensorValues(g.constants.get(dq.input[2])!)[0]) : 0; // absent: uint8 zero
+        const t = captured.get(dq.output[0])!;
+        const q = Uint8Array.from(t.data, (v) => Math.round(v / scale) + zeroPoint);
+        const wDq = g.producer.get(conv.input[1])!;
+        const wT = g.constants.get(wDq.input[0])!;
+        const lanes = conv.opType === 'Conv' ? referenceConv(conv, tensorValues(wT), wT.dims.map(Number), q, t.dims, zeroPoint) : referenceMatrix(tensorValues(wT), wT.dims.map(Number), q);
+        out.set(conv.name, out.get(conv.name)! + lanes);
+      });
+    }
+  } finally {
+    await probe.close();
+  }
+  return out;
+}
+
+test('measured saturation: the product’s counts on real text lines equal the AVX2 reference, layer by layer; 0 with the default target', async () => {
+  const dir = tempDir('onnx-lens-sat-');
+  await writeTextDirectionSet(dir, { count: 8, seed: 3 });
+  const data = await openDataset(dir, { preprocess: PREPROCESS });
+  const full = await quantizedClassifier('x86-vnni');
+  const measured = await measureSaturation(decodeModel(encodeModel(full)), data);
+  assert.equal(measured.samples, 8);
+  const reference = await referenceSaturations(full, data);
+  assert.deepEqual(new Map(measured.layers.map((l) => [l.layer, l.saturatedPairSums])), reference);
+  const saturating = measured.layers.filter((l) => l.verdict === 'measured');
+  console.log(`PaddleOCR cls, x86-vnni, 8 real text lines: ${saturating.length} of ${measured.layers.length} "possible" Convs measured-saturate (${saturating.map((l) => `${l.layer} ${l.saturatedPairSums}/${l.pairSums}`).join(', ')})`);
+  assert.ok(saturating.length >= 1);
+  for (const l of measured.layers) assert.equal(l.verdict, l.saturatedPairSums > 0 ? 'measured' : 'possible');
+  // The first Conv reads the model input: 8 · 24·96 positions · 8 channels · 14 pairs (K = 27).
+  const first = measured.layers[0];
+  assert.equal(first.pairSums, 8 * 24 * 96 * 8 * 14);
+  assert.ok(first.saturatedPairSums > 100_000, `${first.saturatedPairSums}`);
+
+  const portable = await measureSaturation(decodeModel(encodeModel(await quantizedClassifier(undefined))), data);
+  assert.deepEqual(portable, { samples: 0, layers: [] }, 'no layer of the default target can saturate, so nothing is run');
+  assert.ok(measured.layers.some((l) => l.op !== 'Conv'), 'the classifier head is measured too');
+});
+
+test('measured saturation by hand: weights (127, 127) at the corner tap and (−100, −100) at the centre, every activation 255', async () => {
+  // Conv 3×3, pads 1, 2 input channels, 1 output channel, on a 4×4 input; K = (9 kernel positions × 2 channels) = 18.
+  const values = Array<number>(18).fill(0);
+  const at = (ic: number, ky: number, kx: number) => (ic * 3 + ky) * 3 + kx; // storage order [1, 2, 3, 3]
+  values[at(0, 0, 0)] = 127; values[at(1, 0, 0)] = 127; // pair (ic0, ic1) at kernel (0, 0): 255·254 = 64,770
+  values[at(0, 1, 1)] = -100; values[at(1, 1, 1)] = -100; // at the centre: −51,000
+  const proto = Q.qdqConv({ values, dims: [1, 2, 3, 3], scale: 0.01, zeroPoint: 0 });
+  // x_scale 0.02, x_zp 128: x = 2.54 quantizes to 255; padding reads the zero point, 128 (128·254 = 32,512 fits).
+  const x = new Float32Array(2 * 16).fill(2.54);
+  const source = { n: 2, sampleShape: [2, 4, 4], batch: async (_s: number, count: number) => new Float32Array(count * x.length).fill(2.54) };
+  const r = await measureSaturation(decodeModel(encodeModel(proto)), source);
+  // Per sample: the corner tap reads real input at the 3 × 3 positions with oy, ox ≥ 1 (9), the centre at all 16.
+  assert.deepEqual(r, { samples: 2, layers: [{ layer: 'conv', op: 'Conv', verdict: 'measured', saturatedPairSums: 2 * (9 + 16), pairSums: 2 * 16 * 9 }] });
+  // Activations 128 everywhere (x = 0): 128·254 = 32,512 and −128·200 = −25,600 both fit.
+  const zero = { ...source, batch: async (_s: number, count: number) => new Float32Array(count * x.length) };
+  const none = await measureSaturation(decodeModel(encodeModel(proto)), zero);
+  assert.deepEqual(none.layers.map((l) => [l.verdict, l.saturatedPairSums]), [['possible', 0]]);
 });
