@@ -2,10 +2,12 @@
 // baseline, batch-1 latency and size. Progress goes to stderr, the result to stdout.
 import type { Command } from 'commander';
 import { analyzeFile } from '../core/analysis/analyze';
+import { measureSaturation, type MeasuredSaturation, type SaturationMeasurement } from '../core/analysis/saturationMeasured';
 import { UsageError } from '../core/errors';
 import { benchmark, type BenchModel, type BenchResult, type ModelResult } from '../core/eval/benchmark';
 import { detectCpuInt8, type CpuInt8 } from '../core/eval/cpuFeatures';
 import { openSession } from '../core/eval/runner';
+import { readModel } from '../core/onnx/read';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
 import { positiveInt } from './modelOutput';
 
@@ -45,7 +47,11 @@ export function register(program: Command): void {
     const model = await open(file);
     const baseline = flags.baseline ? await open(flags.baseline) : undefined;
     const data = await datasetFromOptions(flags.data, flags, model.accuracy.inputShape, ints.limit);
-    const warnings = saturationWarnings([file, ...(flags.baseline ? [flags.baseline] : [])]);
+    const files = [file, ...(flags.baseline ? [flags.baseline] : [])];
+    // Layers whose int8 weights can saturate, run on the first samples: do their pair sums saturate on AVX2?
+    const saturation = new Map<string, SaturationMeasurement>();
+    for (const f of files) if (!saturation.has(f)) saturation.set(f, await measureSaturation(await readModel(f), data, { file: f }));
+    const warnings = saturationWarnings(files, detectCpuInt8(), saturation);
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
 
     const abort = new AbortController();
@@ -55,7 +61,9 @@ export function register(program: Command): void {
       const result = await benchmark(model, data, baseline, {
         batchSize: ints.batch, latencyRuns: ints.runs, signal: abort.signal, onProgress: progressPrinter(),
       });
-      process.stdout.write(flags.json ? `${JSON.stringify({ ...result, warnings })}\n` : formatBench(result, flags.data));
+      const withSaturation = <T extends ModelResult>(m: T) => ({ ...m, saturation: saturation.get(m.model)?.layers ?? [], saturationSamples: saturation.get(m.model)?.samples ?? 0 });
+      const json = { ...withSaturation(result), ...(result.baseline ? { baseline: withSaturation(result.baseline) } : {}), warnings };
+      process.stdout.write(flags.json ? `${JSON.stringify(json)}\n` : formatBench(result, flags.data) + formatSaturation(files, saturation));
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw new UsageError(undefined, 'bench cancelled');
       throw e;
@@ -65,17 +73,40 @@ export function register(program: Command): void {
   });
 }
 
+/** "p2o.Conv.0 (164,014 of 2,064,384 pair sums)", …: the layers that saturated, the first `max` of them. */
+function saturatedList(layers: readonly MeasuredSaturation[], max = 5): string {
+  const named = layers.slice(0, max).map((l) => `${l.layer} (${l.saturatedPairSums.toLocaleString('en-US')} of ${l.pairSums.toLocaleString('en-US')} pair sums)`);
+  return named.join(', ') + (layers.length > max ? ` and ${layers.length - max} more` : '');
+}
+
 /**
  * Models whose int8 weights can saturate 16-bit pair sums, when this CPU is one that saturates them
  * (x86 without VNNI): their accuracy here is not what a VNNI or ARM CPU gives, and the fix is a re-quantization.
+ * With `measured` (measureSaturation of a file), the warning names the layers that did saturate on the data.
  */
-export function saturationWarnings(files: readonly string[], cpu: CpuInt8 = detectCpuInt8()): string[] {
+export function saturationWarnings(files: readonly string[], cpu: CpuInt8 = detectCpuInt8(), measured: ReadonlyMap<string, SaturationMeasurement> = new Map()): string[] {
   if (!cpu.saturates) return [];
   return files.flatMap((f) => {
-    const layers = analyzeFile(f).layers.filter((l) => l.saturation === 'possible').length;
+    const m = measured.get(f);
+    const layers = m ? m.layers.length : analyzeFile(f).layers.filter((l) => l.saturation === 'possible').length;
     if (!layers) return [];
-    return [`${f}: ${layers} int8 layers can saturate 16-bit sums on this CPU (${cpu.name}: ${cpu.reason}), so its accuracy here is lower than on VNNI or ARM CPUs; quantize it again with --target portable (7-bit weights, same speed)`];
+    const did = m?.layers.filter((l) => l.verdict === 'measured') ?? [];
+    const detail = !m?.samples ? '' : did.length ? `; on ${m.samples} samples of the data ${did.length} did: ${saturatedList(did)}` : `; none did on ${m.samples} samples of the data`;
+    return [`${f}: ${layers} int8 layers can saturate 16-bit sums on this CPU (${cpu.name}: ${cpu.reason})${detail}, so its accuracy here ${did.length || !m?.samples ? 'is' : 'can be'} lower than on VNNI or ARM CPUs; quantize it again with --target portable (7-bit weights, same speed)`];
   });
+}
+
+/** The text report's saturation lines: per model with layers that can saturate, which did on the data and how often. */
+function formatSaturation(files: readonly string[], measured: ReadonlyMap<string, SaturationMeasurement>): string {
+  const lines: string[] = [];
+  for (const f of new Set(files)) {
+    const m = measured.get(f);
+    if (!m?.layers.length) continue;
+    const did = m.layers.filter((l) => l.verdict === 'measured');
+    lines.push('', `int8 16-bit pair sums on x86 without VNNI (AVX2), ${m.samples} samples of the data, ${f}: ${did.length} of ${m.layers.length} layers that can saturate did`);
+    for (const l of did) lines.push(`  ${l.layer.padEnd(40)} ${l.saturatedPairSums.toLocaleString('en-US').padStart(12)} of ${l.pairSums.toLocaleString('en-US')} pair sums (${((100 * l.saturatedPairSums) / l.pairSums).toPrecision(3)} %)`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 /** One stderr line per phase and every ~10 %; on a terminal the line is rewritten in place. */

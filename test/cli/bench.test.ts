@@ -80,5 +80,33 @@ test('bench warns when the CPU saturates int8 pair sums and the model has layers
   const split = writeMnistNpy(dir, 'test', 64);
   const r = cli('bench', full, '--data', split.data, '--labels', split.labels, '--json', '--runs', '5');
   assert.equal(r.status, 0, r.stderr);
-  assert.ok(Array.isArray(JSON.parse(r.stdout).warnings), 'warnings is always present in --json');
+  const out = JSON.parse(r.stdout);
+  assert.ok(Array.isArray(out.warnings), 'warnings is always present in --json');
+  // The dynamic MatMulInteger's uint8 activations measured on 32 of the 64 samples (one per run, as batch 1 quantizes them).
+  assert.equal(out.saturationSamples, 32);
+  assert.equal(out.saturation.length, 1);
+  const [layer] = out.saturation;
+  assert.equal(layer.op, 'MatMulInteger');
+  assert.ok(layer.pairSums > 0 && layer.saturatedPairSums <= layer.pairSums);
+  assert.equal(layer.verdict, layer.saturatedPairSums > 0 ? 'measured' : 'possible');
+
+  // The warning names the layers that saturated on the data.
+  const measured = { samples: 32, layers: [{ layer: 'fc1', op: 'MatMulInteger', verdict: 'measured' as const, saturatedPairSums: 1234, pairSums: 50_000 }] };
+  const [named] = saturationWarnings([full], avx2, new Map([[full, measured]]));
+  assert.match(named, /full\.onnx: 1 int8 layers can saturate 16-bit sums on this CPU \(.*\); on 32 samples of the data 1 did: fc1 \(1,234 of 50,000 pair sums\), so its accuracy here is lower.*--target portable/);
+  const clean = { samples: 32, layers: [{ ...measured.layers[0], verdict: 'possible' as const, saturatedPairSums: 0 }] };
+  assert.match(saturationWarnings([full], avx2, new Map([[full, clean]]))[0], /none did on 32 samples of the data, so its accuracy here can be lower/);
+
+  // The text report lists the measured layers after the table.
+  const text = cli('bench', full, '--data', split.data, '--runs', '5');
+  assert.equal(text.status, 0, text.stderr);
+  if (layer.verdict === 'measured') assert.match(text.stdout, /int8 16-bit pair sums on x86 without VNNI \(AVX2\), 32 samples of the data, .*full\.onnx: 1 of 1 layers that can saturate did\n {2}\S+ +[\d,]+ of [\d,]+ pair sums/);
+  else assert.match(text.stdout, /0 of 1 layers that can saturate did/);
+});
+
+test('bench --json: a float model has no layer that can saturate (saturation [], nothing run)', () => {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'calib', 10);
+  const out = JSON.parse(cli('bench', MNIST_MODEL, '--data', split.data, '--runs', '3', '--json').stdout);
+  assert.deepEqual([out.saturation, out.saturationSamples], [[], 0]);
 });

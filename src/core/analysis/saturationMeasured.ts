@@ -5,7 +5,7 @@ import { DataType } from '../onnx/dtypes';
 import { freshName, indexGraph, nodeLabel, usedNames, type GraphIndex } from '../onnx/graph';
 import { create, GraphProtoSchema, ModelProtoSchema, type NodeProto } from '../onnx/proto';
 import type { Model } from '../onnx/read';
-import { inferShapes } from '../onnx/shapes';
+import { inferShapes, numel } from '../onnx/shapes';
 import { tensorValues } from '../onnx/tensor';
 import { captureActivations, type BatchSource, type CapturedTensor } from '../eval/activations';
 import { findLayers } from './analyze';
@@ -38,7 +38,7 @@ export interface SaturationMeasurement {
 }
 
 export interface MeasureOptions {
-  /** measure at most this many samples, the source's first (default MEASURE_SAMPLES) */
+  /** measure at most this many samples, evenly spread over the source (default MEASURE_SAMPLES) */
   limit?: number;
   /** samples per onnxruntime run (default 8; the captured inputs of all measured layers are held per run) */
   batchSize?: number;
@@ -190,8 +190,23 @@ function activationOf(n: NodeProto, g: GraphIndex, dtypeOf: (name: string) => nu
   return { input, zeroPoint: constant ? Number(tensorValues(constant)[0]) : zpName };
 }
 
+/** `limit` samples of `source` spread evenly over it (k·n/limit, as the data sets' own limit picks them). */
+function spread(source: BatchSource, limit: number): BatchSource {
+  if (source.n <= limit) return source;
+  const size = numel(source.sampleShape);
+  return {
+    n: limit,
+    sampleShape: source.sampleShape,
+    batch: async (start, count) => {
+      const out = new Float32Array(count * size);
+      for (let i = 0; i < count; i++) out.set(await source.batch(Math.floor(((start + i) * source.n) / limit), 1), i * size);
+      return out;
+    },
+  };
+}
+
 /**
- * Runs `model` on the first samples of `source` and, for every layer whose int8 weights can saturate 16-bit
+ * Runs `model` on up to `opts.limit` samples of `source` and, for every layer whose int8 weights can saturate 16-bit
  * pair sums (saturation.ts: "possible"), counts the pair sums of its real uint8 activations that do.
  */
 export async function measureSaturation(model: Model, source: BatchSource, opts: MeasureOptions = {}): Promise<SaturationMeasurement> {
@@ -230,13 +245,13 @@ export async function measureSaturation(model: Model, source: BatchSource, opts:
     casts.push(node('Cast', [name], [out], { to: DataType.FLOAT }, freshName(used, `${name}_cast`)));
   }
   const probeProto = create(ModelProtoSchema, { ...proto, graph: create(GraphProtoSchema, { ...proto.graph!, node: [...proto.graph!.node, ...casts] }) });
-  const samples = await captureActivations(probeProto, [...floatOf.values()], source, (tensors) => {
+  const samples = await captureActivations(probeProto, [...floatOf.values()], spread(source, opts.limit ?? MEASURE_SAMPLES), (tensors) => {
     for (const t of targets) {
       const a = tensors.get(floatOf.get(t.input)!)!;
       const zp = typeof t.zeroPoint === 'number' ? t.zeroPoint : tensors.get(floatOf.get(t.zeroPoint)!)!.data[0];
       t.count(a, zp, t);
     }
-  }, { limit: opts.limit ?? MEASURE_SAMPLES, batchSize: dynamic ? 1 : opts.batchSize ?? 8, file: opts.file });
+  }, { batchSize: dynamic ? 1 : opts.batchSize ?? 8, file: opts.file });
   for (const r of layers) if (r.saturatedPairSums > 0) r.verdict = 'measured';
   return { samples, layers };
 }
