@@ -1,6 +1,7 @@
 // `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static [--target …]`: weight-only int8/int4, dynamic
 // int8 (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data, for a target CPU.
 import { Option, type Command } from 'commander';
+import { measureSaturation, type MeasuredSaturation } from '../core/analysis/saturationMeasured';
 import { UsageError } from '../core/errors';
 import { modelInput } from '../core/eval/modelInput';
 import { indexGraph } from '../core/onnx/graph';
@@ -51,6 +52,12 @@ interface QuantizeSummary {
   layers: { name: string; op: string; format: string }[];
   /** what could not be quantized as asked (also printed to stderr as it happens) */
   warnings?: string[];
+  /**
+   * static: the layers whose int8 weights can saturate 16-bit pair sums on x86 without VNNI, measured on
+   * calibration samples (saturationSamples of them): verdict measured where some pair sum did
+   */
+  saturation?: MeasuredSaturation[];
+  saturationSamples?: number;
 }
 
 /** Flags that only mean something in one mode: given in another, they would be silently ignored. */
@@ -95,6 +102,7 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
 
   let proto;
   let layers: QuantizeSummary['layers'];
+  let saturation: Pick<QuantizeSummary, 'saturation' | 'saturationSamples'> = {};
   const warnings: string[] = [];
   const onWarning = (message: string) => {
     warnings.push(message);
@@ -113,6 +121,9 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
       .filter((n) => integerOp(n) && n.input.some((i) => index.producer.get(i)?.opType === 'DequantizeLinear'))
       .filter((n) => n.output.some((o) => index.consumers.get(o)?.some((c) => c.opType === 'QuantizeLinear')) || ['Gemm', 'MatMul'].includes(n.opType))
       .map((n) => ({ name: n.name || n.output[0], op: n.opType, format: 'QDQ int8' }));
+    // Does the written model saturate AVX2's 16-bit pair sums on (some of) the calibration data?
+    const measured = await measureSaturation({ ...model, proto }, calib, { file });
+    saturation = { saturation: measured.layers, saturationSamples: measured.samples };
   } else {
     const chosen = selectLayers(weightCandidates(model.proto), selection, graph.node, file);
     if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');
@@ -128,7 +139,21 @@ async function quantizeFile(file: string, flags: QuantizeFlags): Promise<Quantiz
     ...(flags.mode === 'static' ? { method: flags.method ?? 'minmax' } : {}),
     bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...saturation,
   };
+}
+
+/**
+ * One line when layers saturated 16-bit pair sums on the calibration data: what that means for the target's
+ * CPUs (nothing on VNNI x86 and ARM, whose kernels sum in 32 bits) and for x86 CPUs without VNNI.
+ */
+function saturationLine(s: QuantizeSummary): string | undefined {
+  const did = s.saturation?.filter((l) => l.verdict === 'measured') ?? [];
+  if (did.length === 0) return undefined;
+  const names = did.slice(0, 5).map((l) => l.layer).join(', ') + (did.length > 5 ? ` and ${did.length - 5} more` : '');
+  const harmless = s.target === 'x86-vnni' ? 'harmless on the target, x86 with VNNI, ' : s.target === 'arm64' ? 'harmless on the target, ARM64, ' : '';
+  return `on ${s.saturationSamples} calibration samples ${did.length} layers saturate 16-bit pair sums (${names}): ${harmless}`
+    + 'but on x86 CPUs without VNNI (AVX2) onnxruntime clamps those sums and accuracy drops; --target portable avoids it';
 }
 
 function printSummary(s: QuantizeSummary): void {
@@ -137,6 +162,8 @@ function printSummary(s: QuantizeSummary): void {
   const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights${target}: ${s.layers.length} layers quantized`];
   for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${l.op.padEnd(18)} ${l.format}`);
   lines.push(`size ${s.bytesBefore.toLocaleString('en-US')} → ${s.bytesAfter.toLocaleString('en-US')} bytes (${((100 * s.bytesAfter) / s.bytesBefore).toFixed(1)} %)`);
+  const saturated = saturationLine(s);
+  if (saturated) lines.push(saturated);
   lines.push(`wrote ${s.output}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

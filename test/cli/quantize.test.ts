@@ -3,10 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../../src/core/eval/datasets';
+import { writeTextDirectionSet } from '../../src/core/eval/textDirectionSet';
 import { readModelSync } from '../../src/core/onnx/read';
 import { writeModel } from '../../src/core/onnx/write';
 import { cli, sha256 } from '../fixtures/cli';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
+import { fromRoot } from '../fixtures/repoRoot';
 import { accuracy, compareOutputs, count, fusedOps, outputs } from '../core/quantize/ortRun';
 import { DataType } from '../../src/core/onnx/dtypes';
 import { tensorValues } from '../../src/core/onnx/tensor';
@@ -163,4 +165,27 @@ test('bad --target values and combinations: one line on stderr, exit code 1, no 
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(!fs.existsSync(out));
   }
+});
+
+test('quantize --mode static measures 16-bit pair-sum saturation on the calibration data: PaddleOCR classifier, x86-vnni and arm64 saturate, the default target not', async () => {
+  const dir = tempDir();
+  const calib = path.join(dir, 'calib');
+  await writeTextDirectionSet(calib, { count: 16, seed: 2 });
+  const cls = fromRoot('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+  const quantize = (target: string, ...more: string[]) => {
+    const r = cli('quantize', cls, '-o', path.join(dir, `${target}.onnx`), '--mode', 'static', '--calib', calib,
+      '--size', '48x192', '--mean', '0.5', '--std', '0.5', '--target', target, ...more);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const vnni = JSON.parse(quantize('x86-vnni', '--json'));
+  assert.equal(vnni.saturationSamples, 16);
+  const did = vnni.saturation.filter((l: { verdict: string }) => l.verdict === 'measured');
+  assert.ok(did.length >= 5, `${did.length} layers saturate`);
+  for (const l of vnni.saturation) assert.ok(l.pairSums > 0 && l.saturatedPairSums <= l.pairSums && (l.verdict === 'measured') === l.saturatedPairSums > 0);
+  assert.match(quantize('x86-vnni'), new RegExp(`\\non 16 calibration samples ${did.length} layers saturate 16-bit pair sums \\(p2o\\.Conv\\.0, .*\\): harmless on the target, x86 with VNNI, but on x86 CPUs without VNNI \\(AVX2\\) onnxruntime clamps those sums and accuracy drops; --target portable avoids it\\nwrote `));
+  assert.match(quantize('arm64'), /harmless on the target, ARM64, but on x86 CPUs without VNNI/);
+  const portable = JSON.parse(quantize('portable', '--json'));
+  assert.deepEqual([portable.saturation, portable.saturationSamples], [[], 0]);
+  assert.doesNotMatch(quantize('portable'), /saturate/);
 });
