@@ -40,7 +40,7 @@ export interface SaturationMeasurement {
 export interface MeasureOptions {
   /** measure at most this many samples, evenly spread over the source (default MEASURE_SAMPLES) */
   limit?: number;
-  /** samples per onnxruntime run (default 8; the captured inputs of all measured layers are held per run) */
+  /** samples per onnxruntime run (default 4; the captured inputs of all measured layers are held per run) */
   batchSize?: number;
   file?: string;
 }
@@ -223,10 +223,9 @@ export async function measureSaturation(model: Model, source: BatchSource, opts:
     const result: MeasuredSaturation = { layer: nodeLabel(n), op: n.opType, verdict: 'possible', saturatedPairSums: 0, pairSums: 0 };
     layers.push(result);
     const layout = pairLayout(n, w.shape)!;
-    const op = n.opType.replace(/^com\.microsoft\./, '');
     const act = activationOf(n, g, dtypeOf);
     const spatial = w.shape.length - 2;
-    const count = MATRIX_OPS.has(op) ? countMatrix : CONV_OPS.has(op) && (spatial === 1 || spatial === 2) ? countConv : undefined;
+    const count = MATRIX_OPS.has(n.opType) ? countMatrix : CONV_OPS.has(n.opType) && (spatial === 1 || spatial === 2) ? countConv : undefined;
     if (!act || !count) continue;
     targets.push({ n, result, ...act, layout, kernel: w.shape.slice(2), pairs: riskyPairs(w.values(), layout), count });
   }
@@ -251,7 +250,7 @@ export async function measureSaturation(model: Model, source: BatchSource, opts:
       const zp = typeof t.zeroPoint === 'number' ? t.zeroPoint : tensors.get(floatOf.get(t.zeroPoint)!)!.data[0];
       t.count(a, zp, t);
     }
-  }, { batchSize: dynamic ? 1 : opts.batchSize ?? 8, file: opts.file });
+  }, { batchSize: dynamic ? 1 : opts.batchSize ?? 4, file: opts.file });
   for (const r of layers) if (r.saturatedPairSums > 0) r.verdict = 'measured';
   return { samples, layers };
 }

@@ -11,12 +11,12 @@ import { measureSaturation } from '../../../src/core/analysis/saturationMeasured
 import { ActivationProbe } from '../../../src/core/eval/activations';
 import { openDataset } from '../../../src/core/eval/datasets';
 import { writeTextDirectionSet } from '../../../src/core/eval/textDirectionSet';
-import { attrInt, attrInts } from '../../../src/core/onnx/build';
+import { attrInt, attrInts, graph, model, node, valueInfo } from '../../../src/core/onnx/build';
 import { indexGraph } from '../../../src/core/onnx/graph';
 import type { ModelProto, NodeProto } from '../../../src/core/onnx/proto';
 import { decodeModel, readModelSync } from '../../../src/core/onnx/read';
-import { roundHalfEven } from '../../../src/core/onnx/dtypes';
-import { tensorValues } from '../../../src/core/onnx/tensor';
+import { DataType, roundHalfEven } from '../../../src/core/onnx/dtypes';
+import { makeTensor, tensorValues } from '../../../src/core/onnx/tensor';
 import { encodeModel } from '../../../src/core/onnx/write';
 import { quantizeStatic } from '../../../src/core/quantize/qdq';
 import { recordedTarget, type QuantTarget } from '../../../src/core/quantize/target';
@@ -290,4 +290,24 @@ test('measured saturation by hand: weights (127, 127) at the corner tap and (−
   const zero = { ...source, batch: async (_s: number, count: number) => new Float32Array(count * x.length) };
   const none = await measureSaturation(decodeModel(encodeModel(proto)), zero);
   assert.deepEqual(none.layers.map((l) => [l.verdict, l.saturatedPairSums]), [['possible', 0]]);
+});
+
+test('measured saturation by hand, MatMul: rows k, k+1 of the weight for each column, activations 255 and 128', async () => {
+  // x [1, 4] → Q/DQ (scale 0.02, zero point 128) → MatMul with int8 w [4, 2]: column 0 pairs (127, 127) then (0, 0),
+  // column 1 pairs (0, 0) then (−128, −1).
+  const w = [127, 0, 127, 0, 0, -128, 0, -1];
+  const proto = model(graph({
+    nodes: [
+      node('QuantizeLinear', ['x', 's', 'zp'], ['x_q']), node('DequantizeLinear', ['x_q', 's', 'zp'], ['x_dq']),
+      node('DequantizeLinear', ['w_q', 'w_s'], ['w_dq']), node('MatMul', ['x_dq', 'w_dq'], ['y'], {}, 'mm'),
+    ],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 4])],
+    outputs: [valueInfo('y', DataType.FLOAT, [1, 2])],
+    initializers: [makeTensor('s', DataType.FLOAT, [], [0.02]), makeTensor('zp', DataType.UINT8, [], [128]), makeTensor('w_q', DataType.INT8, [4, 2], w), makeTensor('w_s', DataType.FLOAT, [], [0.01])],
+  }), { opset: 13 });
+  const source = (values: number[]) => ({ n: values.length / 4, sampleShape: [4], batch: async (s: number, c: number) => Float32Array.from(values.slice(4 * s, 4 * (s + c))) });
+  // Sample 1 all 255 (x = 2.54): 255·254 = 64,770 and 255·(−129) = −32,895 both saturate. Sample 2 all 128 (x = 0):
+  // 128·254 = 32,512 and −16,512 fit. Sample 3: 255, 255 then 128, 128: only column 0 saturates.
+  const r = await measureSaturation(decodeModel(encodeModel(proto)), source([2.54, 2.54, 2.54, 2.54, 0, 0, 0, 0, 2.54, 2.54, 0, 0]));
+  assert.deepEqual(r, { samples: 3, layers: [{ layer: 'mm', op: 'MatMul', verdict: 'measured', saturatedPairSums: 3, pairSums: 3 * 2 * 2 }] });
 });
