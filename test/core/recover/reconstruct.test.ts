@@ -44,21 +44,21 @@ test('MNIST CNN: global unstructured pruning + reconstruction keeps top-1 within
   const base = await runModel(await openSession(MNIST_MODEL, { intraOpThreads: 1 }), testSet, { batchSize: 256 });
   const fp32 = topKAccuracy(base, testSet.labels!, 1);
   const rows = [`fp32 top-1 ${pp(fp32)} % on ${testSet.n} test digits; 256 unlabelled calibration digits`,
-    'sparsity | method                      | top-1 %  | Δ pp   | agreement | max |Δlogit|'];
+    'sparsity | method                            | top-1 %  | Δ pp   | agreement | max |Δlogit|'];
   for (const [sparsity, budget] of [[0.5, 0.005], [0.7, 0.01]]) {
     const plain = magnitudePrune(original, { sparsity, scope: 'global', ranking: 'plain' });
-    const balanced = magnitudePrune(original, { sparsity, scope: 'global' });
+    const lamp = magnitudePrune(original, { sparsity, scope: 'global' });
     const measured: { name: string; file: string; out: Outputs; top1?: number }[] = [
       { name: 'plain global magnitude', ...await evaluate(plain.proto, testSet) },
-      { name: 'balanced, no reconstruction', ...await evaluate(balanced.proto, testSet) },
+      { name: 'LAMP (default), no reconstruction', ...await evaluate(lamp.proto, testSet) },
     ];
-    const corrected = await correctBiases(original.proto, balanced.proto, sameNameTargets(original.proto, balanced.proto), calib);
-    measured.push({ name: 'balanced + bias correction', ...await evaluate(corrected.proto, testSet) });
-    await reconstructLayers(original, { proto: balanced.proto }, balanced.layers.map((l) => ({ name: l.name, mask: l.mask })), calib);
-    measured.push({ name: 'balanced + reconstruct', ...await evaluate(balanced.proto, testSet) });
+    const corrected = await correctBiases(original.proto, lamp.proto, sameNameTargets(original.proto, lamp.proto), calib);
+    measured.push({ name: 'LAMP + bias correction', ...await evaluate(corrected.proto, testSet) });
+    await reconstructLayers(original, { proto: lamp.proto }, lamp.layers.map((l) => ({ name: l.name, mask: l.mask })), calib);
+    measured.push({ name: 'LAMP + reconstruct', ...await evaluate(lamp.proto, testSet) });
     for (const m of measured) m.top1 = topKAccuracy(m.out, testSet.labels!, 1);
     for (const m of measured) {
-      rows.push(`${String(sparsity).padEnd(8)} | ${m.name.padEnd(27)} | ${pp(m.top1!).padStart(7)} | ${(100 * (m.top1! - fp32)).toFixed(2).padStart(6)} | ${agreement(base, m.out).toFixed(4).padStart(9)} | ${maxAbsDiff(base, m.out).toFixed(3)}`);
+      rows.push(`${String(sparsity).padEnd(8)} | ${m.name.padEnd(33)} | ${pp(m.top1!).padStart(7)} | ${(100 * (m.top1! - fp32)).toFixed(2).padStart(6)} | ${agreement(base, m.out).toFixed(4).padStart(9)} | ${maxAbsDiff(base, m.out).toFixed(3)}`);
       const { zeros, n } = countZeros(m.file);
       assert.equal(zeros, Math.round(sparsity * n), `${m.name}: exact sparsity, counted in the file`);
     }
