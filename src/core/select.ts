@@ -1,5 +1,7 @@
-// Layer selectors shared by prune, quantize and recipes: node names, globs (`*`, `?`), and op types
-// (`op:Conv`, or a bare op type such as `Conv` when no node carries that name).
+// Layer selectors shared by prune, quantize and recipes: node names, globs (`*`, `?`), op types (`op:Conv`, or
+// a bare op type such as `Conv` when no node carries that name), and the exact form `name:LABEL`: everything
+// after `name:` is one node label (`nodeLabel`, so unnamed nodes are `name:Op:firstOutput`) taken verbatim —
+// no glob, no op type, no comma splitting. The editor writes this form for the layers a user picked.
 import { UsageError } from './errors';
 import { nodeLabel } from './onnx/graph';
 import type { NodeProto } from './onnx/proto';
@@ -11,11 +13,36 @@ export interface LayerSelection {
   exclude?: readonly string[];
 }
 
-/** Splits a CLI value like "a,b,/blk*\/Conv" into selectors (commas inside names are not supported). */
+export const EXACT_PREFIX = 'name:';
+
+/** The selector that matches exactly the node with this label (see nodeLabel), whatever characters it holds. */
+export const exactSelector = (label: string): string => `${EXACT_PREFIX}${label}`;
+
+/**
+ * Splits a CLI value like "a,b,/blk*\/Conv" into selectors. A part starting with `name:` takes the rest of
+ * the value verbatim, commas included (so `a,name:x,y` is `a` and the label `x,y`).
+ */
 export function parseSelectors(value: string | readonly string[] | undefined): string[] {
   if (value === undefined) return [];
   const items = typeof value === 'string' ? [value] : value;
-  return items.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.flatMap(splitSelectors);
+}
+
+function splitSelectors(value: string): string[] {
+  const out: string[] = [];
+  let rest = value;
+  while (rest.length > 0) {
+    const lead = rest.trimStart();
+    if (lead.startsWith(EXACT_PREFIX)) {
+      out.push(lead);
+      break;
+    }
+    const comma = rest.indexOf(',');
+    const part = (comma < 0 ? rest : rest.slice(0, comma)).trim();
+    if (part) out.push(part);
+    rest = comma < 0 ? '' : rest.slice(comma + 1);
+  }
+  return out;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -26,6 +53,10 @@ function globToRegExp(glob: string): RegExp {
 type Matcher = (n: NodeProto) => boolean;
 
 function compile(selector: string, nodes: readonly NodeProto[]): Matcher {
+  if (selector.startsWith(EXACT_PREFIX)) {
+    const label = selector.slice(EXACT_PREFIX.length);
+    return (n) => nodeLabel(n) === label;
+  }
   if (selector.startsWith('op:')) {
     const op = selector.slice(3);
     return (n) => n.opType === op;
