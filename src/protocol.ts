@@ -22,6 +22,13 @@ export interface CompactGraph {
 /** The document's model against the file it was opened from (without external data, which both share). */
 export interface Compression { originalBytes: number; documentBytes: number }
 
+/** A layer as it was in the file the document was opened from: what edited views show as "before". */
+export interface LayerBaseline { bits: number; sparsity: number; params: number; weightBytes: number }
+
+/** Actions on the selected layers (or the model) that the webview asks the host to run: toolbar, Ctrl+. */
+export const EDITOR_ACTIONS = ['quantizeSelected', 'pruneSelected', 'keepFloat', 'showHistogram', 'quantizeModel', 'pruneModel', 'exportRecipe', 'revertToOriginal', 'quickActions'] as const;
+export type EditorAction = (typeof EDITOR_ACTIONS)[number];
+
 export interface HistogramData {
   layer: string;
   /** stored element type of the main weight (values are shown dequantized) */
@@ -46,8 +53,16 @@ export type ToWebview =
    * `compression`: size of the model file on disk and of the document's model (they differ for a restored backup);
    * `timings`: epoch milliseconds of the host's steps for this model (document opened, parsed, analysed, posted)
    */
-  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string; inputShapes?: Record<string, number[]>; compression?: Compression; timings?: Record<string, number> }
-  | { type: 'failed'; message: string };
+  /**
+   * `baseline`: each layer of the file on disk, present once the document is edited (views show before → after);
+   * `edits`: how many edits the shown model carries
+   */
+  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string; inputShapes?: Record<string, number[]>; compression?: Compression; timings?: Record<string, number>; baseline?: Record<string, LayerBaseline>; edits?: number }
+  | { type: 'failed'; message: string }
+  /** an edit is running (`message` set) or finished (no message): the views stay, a banner says so */
+  | { type: 'busy'; message?: string }
+  /** "Show Histogram": bring the histogram of this layer into view */
+  | { type: 'showHistogram'; layer: string };
 
 /** A report whose layers are packed into columns (see packRows): how the analysis worker hands it over. */
 export interface PackedReport { model: ModelSummary; layers: PackedRows }
@@ -66,7 +81,11 @@ export type FromWebview =
   | { type: 'histogram'; layer: string; bins: number }
   | { type: 'analyseLarge' }
   /** the user asks to give concrete input shapes (the host asks for them and analyses again) */
-  | { type: 'setInputShapes' };
+  | { type: 'setInputShapes' }
+  /** the selected layers changed: their exact names (node labels), so that commands act on them */
+  | { type: 'selection'; layers: string[] }
+  /** a toolbar button, or Ctrl+. (`quickActions`): the host runs the action on the reported selection */
+  | { type: 'action'; action: EditorAction };
 
 // ---- the envelope ----
 
@@ -147,8 +166,12 @@ const toWebviewChecks: Record<ToWebview['type'], Check> = {
   model: (v) => isObject(v) && isModelReport(v.report) && isCompactGraph(v.graph) && isString(v.fileName) &&
     (v.graph as CompactGraph).layer.every((l) => l < (v.report as ModelReport).layers.length) &&
     optional((t) => isObject(t) && Object.values(t).every(isNumber))(v.timings) &&
-    optional((s) => isObject(s) && Object.values(s).every(arrayOf(isCount)))(v.inputShapes) && optional(shape({ originalBytes: isCount, documentBytes: isCount }))(v.compression),
+    optional((s) => isObject(s) && Object.values(s).every(arrayOf(isCount)))(v.inputShapes) && optional(shape({ originalBytes: isCount, documentBytes: isCount }))(v.compression) &&
+    optional((b) => isObject(b) && Object.values(b).every(shape({ bits: isCount, sparsity: isFraction, params: isCount, weightBytes: isCount })))(v.baseline) &&
+    optional(isCount)(v.edits),
   failed: shape({ message: isString }),
+  busy: shape({ message: optional(isString) }),
+  showHistogram: shape({ layer: isString }),
   graph: (v) => isObject(v) && isCompactGraph(v.graph) && isString(v.fileName) && (v.graph as CompactGraph).layer.every((l) => l === -1),
 };
 
@@ -157,6 +180,8 @@ const fromWebviewChecks: Record<FromWebview['type'], Check> = {
   histogram: shape({ layer: isString, bins: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 4096 }),
   analyseLarge: isObject,
   setInputShapes: isObject,
+  selection: shape({ layers: arrayOf(isString) }),
+  action: shape({ action: oneOf(...EDITOR_ACTIONS) }),
 };
 
 function bodyCheck<T extends { type: string }>(checks: Record<string, Check>): (v: unknown) => v is T {

@@ -30,7 +30,7 @@
  */
 import {
   formatBytes, isHistogramData, isToWebview, PROTOCOL_VERSION, RpcEndpoint, unpackEnvelope,
-  type CompactGraph, type FromWebview, type ReadyResponse, type ToWebview,
+  type CompactGraph, type EditorAction, type FromWebview, type ReadyResponse, type ToWebview,
 } from '../src/protocol';
 import { afterPaint } from './afterPaint';
 import { legend, resetPalette } from './colors';
@@ -115,6 +115,12 @@ function onHostMessage(m: ToWebview): void {
       app.append(button('Analyse anyway', 'analyse-large', () => { showStatus('Starting…'); rpc.notify({ type: 'analyseLarge' }); }, 'primary'));
       return;
     }
+    case 'busy': return showBusy(m.message);
+    case 'showHistogram': {
+      if (viewState && !viewState.selected.has(m.layer)) viewState.select([m.layer]);
+      app.querySelector<HTMLElement>('[data-testid="histogram"]')?.scrollIntoView({ block: 'nearest' });
+      return;
+    }
     case 'model':
       performance.mark('model-received');
       if (window.__onnxLens) window.__onnxLens.hostTimings = m.timings;
@@ -175,15 +181,70 @@ function renderPreview(graph: CompactGraph, fileName: string): void {
   preview = { graph, view: graphView };
 }
 
+/** A line above the views while an edit runs (the views stay usable; the host shows the cancellable progress). */
+function showBusy(message: string | undefined): void {
+  let banner = app.querySelector<HTMLElement>('[data-testid="busy"]');
+  if (!message) { banner?.remove(); app.dataset.busy = 'false'; return; }
+  if (!banner) {
+    banner = document.createElement('p');
+    banner.className = 'busy';
+    banner.dataset.testid = 'busy';
+    banner.setAttribute('role', 'status');
+    app.prepend(banner);
+  }
+  banner.textContent = message;
+  app.dataset.busy = 'true';
+}
+
+function runAction(action: EditorAction): void {
+  rpc.notify({ type: 'action', action });
+}
+
+/** Toolbar buttons for the actions on the selection, enabled while layers are selected. */
+function editButtons(state: ViewState): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'edit-actions';
+  const onSelection: HTMLElement[] = [
+    button('Quantize…', 'action-quantize', () => runAction('quantizeSelected')),
+    button('Prune…', 'action-prune', () => runAction('pruneSelected')),
+    button('Keep in float', 'action-keep-float', () => runAction('keepFloat')),
+  ];
+  const update = () => { for (const b of onSelection) b.toggleAttribute('disabled', state.selected.size === 0); };
+  state.on('selection', update);
+  update();
+  box.append(...onSelection, button('Actions… (Ctrl+.)', 'action-more', () => runAction('quickActions')));
+  return box;
+}
+
+/** The selection as the host should see it: exact layer names, in graph order. */
+function reportSelection(state: ViewState): void {
+  rpc.notify({ type: 'selection', layers: state.layers.filter((l) => state.selected.has(l.name)).map((l) => l.name) });
+}
+
+// Ctrl+. anywhere in the editor: the actions on the selection in a quick pick, as code actions do in text.
+window.addEventListener('keydown', (e) => {
+  if (e.key === '.' && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
+    e.preventDefault();
+    runAction('quickActions');
+  }
+});
+
 function render(m: Extract<ToWebview, { type: 'model' }>): void {
   const { report, graph, fileName } = m;
+  // The selection survives the re-render after an edit (layers keep their names when QDQ nodes are added).
+  const previous = viewState && !viewState.preview ? [...viewState.selected] : [];
   hideTooltip();
   graphView?.dispose();
   app.replaceChildren();
   app.dataset.ready = 'false';
+  app.dataset.edits = String(m.edits ?? 0);
   const state = new ViewState(report.layers, graph, fileName);
   viewState = state;
+  if (m.baseline) state.baseline = new Map(Object.entries(m.baseline));
   state.setColorBy(vscode.getState()?.colorBy ?? 'sparsity');
+  state.select(previous.filter((n) => state.layerByName.has(n)));
+  state.on('selection', () => reportSelection(state));
+  reportSelection(state);
 
   renderSummary(app, report.model, {
     fileName, inputShapes: m.inputShapes ?? {}, compression: m.compression, onSetInputShapes: () => rpc.notify({ type: 'setInputShapes' }),
@@ -204,6 +265,7 @@ function render(m: Extract<ToWebview, { type: 'model' }>): void {
     return item;
   }));
   toolbar.append(
+    editButtons(state),
     selectControl<ColorBy>('Colour by', 'color-by', [{ value: 'sparsity', label: 'sparsity' }, { value: 'bits', label: 'bits' }], state.colorBy, (v) => {
       state.setColorBy(v);
       vscode.setState({ ...vscode.getState(), colorBy: v });

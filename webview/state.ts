@@ -1,7 +1,7 @@
 // The webview's shared state: the analysed model, the selected layers, and the display choices every view
 // follows (colour metric). Views subscribe; a change made in one view is shown by all.
 import type { LayerStats } from '../src/core/analysis/report';
-import type { CompactGraph } from '../src/protocol';
+import type { CompactGraph, LayerBaseline } from '../src/protocol';
 
 export type ColorBy = 'sparsity' | 'bits';
 
@@ -9,6 +9,8 @@ type Listener = () => void;
 
 export class ViewState {
   readonly layerByName: Map<string, LayerStats>;
+  /** each layer as in the file on disk, once the document is edited (views show before → after) */
+  baseline?: ReadonlyMap<string, LayerBaseline>;
   private selectedNames = new Set<string>();
   private colorMetric: ColorBy = 'sparsity';
   private readonly listeners = { selection: new Set<Listener>(), colorBy: new Set<Listener>() };

@@ -1,13 +1,15 @@
 // Extension entry point: wires the features together; each one registers itself in its own file.
 import * as vscode from 'vscode';
 import { registerEditorCommands } from './commands';
+import { registerEditCommands } from './editor/editCommands';
 import { OnnxEditorProvider } from './editor/provider';
 import { ModelStatusBar } from './statusBar';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('ONNX Lens');
   const statusBar = new ModelStatusBar();
-  context.subscriptions.push(log, statusBar, OnnxEditorProvider.register(context, statusBar, log), registerEditorCommands());
+  const editor = OnnxEditorProvider.register(context, statusBar, log);
+  context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
   // The e2e rig waits for this line before opening files (opening earlier races editor registration).
   log.appendLine('ONNX Lens activated');
 }

@@ -9,3 +9,8 @@ export function largeModelThresholdBytes(): number {
 export function largeModelThresholdMB(): number {
   return vscode.workspace.getConfiguration('onnxLens').get<number>('largeModelThresholdMB', 500);
 }
+
+/** Memory for the model bytes of undo / redo states (older states beyond it are recomputed from their edits). */
+export function undoMemoryBytes(): number {
+  return Math.max(0, vscode.workspace.getConfiguration('onnxLens').get<number>('undoMemoryMB', 1024)) * 1024 * 1024;
+}

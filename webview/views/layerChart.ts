@@ -8,6 +8,7 @@ import { layerColor } from '../colors';
 import type { ViewState } from '../state';
 import { select as selectControl, viewSection } from '../ui/toolkit';
 import { hideTooltip, showLayerTooltip } from '../ui/tooltip';
+import { LAYER_CONTEXT } from './layerTable';
 
 type SortBy = 'order' | 'size' | 'sparsity';
 type HeightBy = 'params' | 'size';
@@ -89,7 +90,9 @@ export class LayerChart {
     const plotW = width - MARGIN.left - MARGIN.right;
     const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
     const x = scaleBand<string>().domain(sorted.map((l) => l.name)).range([0, plotW]).padding(sorted.length > 200 ? 0.05 : 0.15);
-    const y = scaleSqrt().domain([0, max(sorted, (l) => this.value(l)) || 1]).range([plotH, 0]);
+    const base = this.state.baseline;
+    const highest = (l: LayerStats) => { const was = base?.get(l.name); return Math.max(this.value(l), was ? (this.heightBy === 'params' ? was.params : was.weightBytes) : 0); };
+    const y = scaleSqrt().domain([0, max(sorted, highest) || 1]).range([plotH, 0]);
 
     this.svg.attr('width', width).selectAll('*').remove();
     const plot = this.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
@@ -126,9 +129,18 @@ export class LayerChart {
     bars.addEventListener('click', (e) => {
       const i = barAt(e);
       if (i === undefined) return;
+      if (e.shiftKey) {
+        const [a, b] = [Math.min(this.active, i), Math.max(this.active, i)];
+        this.state.select(sorted.slice(a, b + 1).map((l) => l.name), e.ctrlKey || e.metaKey ? 'add' : 'replace');
+      } else {
+        this.state.select([sorted[i].name], e.ctrlKey || e.metaKey ? 'toggle' : 'replace');
+      }
       this.active = i;
-      this.state.select([sorted[i].name], e.ctrlKey || e.metaKey || e.shiftKey ? 'toggle' : 'replace');
       this.updateActive();
+    });
+    bars.addEventListener('contextmenu', (e) => {
+      const i = barAt(e);
+      if (i !== undefined && !this.state.selected.has(sorted[i].name)) this.state.select([sorted[i].name]);
     });
     this.updateActive();
   }
@@ -148,7 +160,11 @@ export class LayerChart {
     this.windowStart = start;
     this.windowEnd = end;
     const frag = document.createDocumentFragment();
-    for (let i = start; i < end; i++) frag.append(this.bar(i));
+    for (let i = start; i < end; i++) {
+      const before = this.outline(i);
+      if (before) frag.append(before);
+      frag.append(this.bar(i));
+    }
     if (this.active < start || this.active >= end) frag.append(this.bar(this.active));
     this.barsGroup.replaceChildren(frag);
   }
@@ -167,6 +183,7 @@ export class LayerChart {
     r.dataset.sparsity = String(l.sparsity);
     r.dataset.bits = String(l.bits);
     r.dataset.order = String(i);
+    r.dataset.vscodeContext = LAYER_CONTEXT;
     r.setAttribute('role', 'option');
     r.setAttribute('aria-label', `${l.name}, ${l.op}, ${l.params} params, ${formatPercent(l.sparsity)} sparse, ${l.bits}-bit`);
     r.setAttribute('x', String(x(l.name)));
@@ -175,6 +192,27 @@ export class LayerChart {
     r.setAttribute('height', String(Math.max(2, plotH - y(v))));
     this.barEls[i] = r;
     this.paintBar(r, i);
+    return r;
+  }
+
+  /** The layer's original height as an outline behind its bar, when an edit changed its size. */
+  private outline(i: number): SVGRectElement | undefined {
+    const was = this.state.baseline?.get(this.order[i].name);
+    if (!was) return undefined;
+    const v = this.heightBy === 'params' ? was.params : was.weightBytes;
+    const l = this.order[i];
+    if (v === this.value(l) && was.bits === l.bits && was.sparsity === l.sparsity) return undefined;
+    const { x, bandwidth, y, plotH } = this.barGeometry!;
+    const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+    r.setAttribute('class', 'baseline');
+    r.dataset.testid = 'layer-bar-before';
+    r.dataset.layer = l.name;
+    r.dataset.bits = String(was.bits);
+    r.dataset.sparsity = String(was.sparsity);
+    r.setAttribute('x', String(x(l.name)));
+    r.setAttribute('width', bandwidth);
+    r.setAttribute('y', String(Math.min(y(v), plotH - 2)));
+    r.setAttribute('height', String(Math.max(2, plotH - y(v))));
     return r;
   }
 

@@ -2,7 +2,7 @@
 // arrow keys move between rows, Enter / Space selects. Rows are rendered in a window around the scroll
 // position (all of them for models of up to 150 layers), so 10,000-layer models stay responsive.
 import type { LayerStats } from '../../src/core/analysis/report';
-import { formatBytes, formatCount, formatPercent } from '../../src/protocol';
+import { formatBytes, formatCount, formatPercent, type LayerBaseline } from '../../src/protocol';
 import { layerColor } from '../colors';
 import type { ViewState } from '../state';
 import { countLabel, textField, viewSection } from '../ui/toolkit';
@@ -28,6 +28,19 @@ const columns: Column[] = [
   { key: 'size', label: 'Size', value: (l) => l.weightBytes, text: (l) => formatBytes(l.weightBytes), numeric: true },
 ];
 
+function beforeText(key: string, was: LayerBaseline): string | undefined {
+  switch (key) {
+    case 'params': return formatCount(was.params);
+    case 'sparsity': return formatPercent(was.sparsity);
+    case 'bits': return String(was.bits);
+    case 'size': return formatBytes(was.weightBytes);
+    default: return undefined;
+  }
+}
+
+/** What VS Code's webview context menu receives for a layer (see package.json menus "webview/context"). */
+export const LAYER_CONTEXT = JSON.stringify({ webviewSection: 'layer', preventDefaultContextMenuItems: true });
+
 /** Must match `tr[data-testid="layer-row"]` height in media/editor.css. */
 const ROW_HEIGHT = 22;
 /** Up to this many rows are always rendered (every row of most image classifiers). */
@@ -51,6 +64,8 @@ export class LayerTable {
   private windowStart = -1;
   private windowEnd = -1;
   private frameRequested = false;
+  /** display position the next shift-click extends from */
+  private anchor = -1;
 
   constructor(parent: HTMLElement, private readonly state: ViewState) {
     this.layers = state.layers;
@@ -100,9 +115,17 @@ export class LayerTable {
     tr.dataset.sparsity = String(l.sparsity);
     tr.dataset.bits = String(l.bits);
     tr.tabIndex = -1;
+    const was = this.state.baseline?.get(l.name);
+    if (was) tr.dataset.wasBits = String(was.bits);
     columns.forEach((c, k) => {
       const td = tr!.insertCell();
       td.textContent = c.text(l);
+      // An edited layer shows its value in the file on disk before the current one.
+      const before = was && beforeText(c.key, was);
+      if (before !== undefined && before !== td.textContent) {
+        td.textContent = `${before} → ${td.textContent}`;
+        td.classList.add('changed');
+      }
       if (c.numeric) td.className = 'num';
       if (k === 1) {
         td.title = l.name;
@@ -113,10 +136,24 @@ export class LayerTable {
     });
     tr.addEventListener('mousemove', (e) => showLayerTooltip(l, e.clientX, e.clientY));
     tr.addEventListener('mouseleave', () => hideTooltip());
+    // The webview context menu (package.json "webview/context") shows the layer actions on rows.
+    tr.dataset.vscodeContext = LAYER_CONTEXT;
     tr.addEventListener('click', (e) => {
-      this.cursor = this.order.indexOf(i);
+      const pos = this.order.indexOf(i);
+      if (e.shiftKey && this.anchor >= 0) {
+        // A range in display order, from the last plain or ctrl-clicked row.
+        const [a, b] = [Math.min(this.anchor, pos), Math.max(this.anchor, pos)];
+        this.state.select(this.order.slice(a, b + 1).map((k) => this.layers[k].name), e.ctrlKey || e.metaKey ? 'add' : 'replace');
+      } else {
+        this.anchor = pos;
+        this.state.select([l.name], e.ctrlKey || e.metaKey ? 'toggle' : 'replace');
+      }
+      this.cursor = pos;
       this.focusCursor();
-      this.state.select([l.name], e.ctrlKey || e.metaKey || e.shiftKey ? 'toggle' : 'replace');
+    });
+    // Right-clicking outside the selection selects that row first, as lists do, so that the menu acts on it.
+    tr.addEventListener('contextmenu', () => {
+      if (!this.state.selected.has(l.name)) { this.anchor = this.order.indexOf(i); this.state.select([l.name]); }
     });
     this.paintRow(tr, l);
     this.rowCache.set(i, tr);
@@ -216,6 +253,9 @@ export class LayerTable {
     } else if (e.key === 'Escape') {
       this.state.select([]);
       hideTooltip();
+    } else if (e.key.toLowerCase() === 'a' && (e.ctrlKey || e.metaKey)) {
+      // Every visible (filtered) row.
+      this.state.select(this.order.map((k) => this.layers[k].name));
     } else return;
     e.preventDefault();
   }

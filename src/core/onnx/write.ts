@@ -39,6 +39,29 @@ export function writeFileAtomic(file: string, data: Uint8Array | readonly Uint8A
 }
 
 /**
+ * writeFileAtomic without blocking the thread (the editor saves on the extension host). `data` may be a
+ * generator: if it throws, or any write fails, the temp file is removed and `file` is left as it was.
+ */
+export async function writeFileAtomicAsync(file: string, data: Uint8Array | Iterable<Uint8Array>): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const handle = await fs.promises.open(tmp, 'wx');
+  try {
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      let off = 0;
+      while (off < chunk.length) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
+    }
+    await handle.sync();
+    await handle.close();
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
  * Writes the model to `file`. Without options, tensors are written as they are (external tensors keep
  * their references). With `externalData`, every tensor of at least `threshold` bytes moves to one data file.
  */

@@ -1,14 +1,19 @@
-// The custom document of the ONNX Lens editor: owns the analysis of one model file (through its worker) and
-// implements save / save as / revert / backup. There are no edits yet, so Save leaves the file alone and
-// Save As / backup copy the model bytes, written atomically.
+// The custom document of the ONNX Lens editor: owns the analysis of one model file (through its worker), its
+// edits (recipe steps run by the CLI in a child process, kept as an EditStack so that undo / redo show a state
+// without computing it again) and save / save as / revert / backup (current bytes + the edits).
+import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../../core/onnx/write';
-import type { CompactGraph, Compression, HistogramData } from '../../protocol';
-import { largeModelThresholdBytes } from '../settings';
+import { writeFileAtomicAsync } from '../../core/onnx/write';
+import { unpackRows, type CompactGraph, type Compression, type HistogramData, type LayerBaseline } from '../../protocol';
+import { largeModelThresholdBytes, undoMemoryBytes } from '../settings';
 import { AnalysisClient, prepareSpareWorker } from './analysisClient';
 import type { Analysis } from './analysisProtocol';
+import { decodeBackup, encodeBackup } from './backupFile';
+import { EditStack } from './editStack';
+import { changesModel, type EditStep } from './editSteps';
 import type { InputShapes } from './inputShapes';
+import { runStep, type StepProgress } from './stepRunner';
 
 /** The next document's worker starts this long after an analysis, once the webview has drawn the result. */
 const SPARE_WORKER_DELAY_MS = 3000;
@@ -17,13 +22,19 @@ export type DocumentState =
   | { kind: 'reading'; message: string }
   | { kind: 'analysing'; message: string; graph?: CompactGraph }
   | { kind: 'confirmLarge'; bytes: number }
-  | { kind: 'ready'; analysis: Analysis; compression: Compression; inputShapes: InputShapes }
+  | { kind: 'ready'; analysis: Analysis; compression: Compression; inputShapes: InputShapes; baseline?: Record<string, LayerBaseline>; edits: number }
   | { kind: 'failed'; message: string };
 
 export class OnnxDocument implements vscode.CustomDocument {
   private readonly stateEmitter = new vscode.EventEmitter<DocumentState>();
   /** Fires whenever the analysis state changes (progress, result, failure). */
   readonly onDidChangeState = this.stateEmitter.event;
+  private readonly editEmitter = new vscode.EventEmitter<{ label: string; undo: () => Promise<void>; redo: () => Promise<void> }>();
+  /** Fires once per edit, with its undo and redo (the provider hands them to VS Code). */
+  readonly onDidEdit = this.editEmitter.event;
+  private readonly busyEmitter = new vscode.EventEmitter<string | undefined>();
+  /** An edit started (its label) or ended (undefined). */
+  readonly onDidChangeBusy = this.busyEmitter.event;
   private current: DocumentState = { kind: 'reading', message: 'Opening…' };
   private analysis?: AnalysisClient;
   /** Counts loads, so that a stale load (the file changed again meanwhile) never overwrites a newer state. */
@@ -34,23 +45,48 @@ export class OnnxDocument implements vscode.CustomDocument {
   readonly timings: Record<string, number> = { opened: Date.now() };
   /** concrete shapes the user gave for inputs with symbolic dims */
   private inputShapes: InputShapes = {};
+  /** the edit history; replaced on load / revert, so undo entries of an older history do nothing */
+  private stack?: EditStack<Analysis>;
+  /** the stack position the file on disk holds (0: as opened) */
+  private savedIndex = 0;
+  /** the stack state the worker holds parsed (histograms are computed there) */
+  private workerHolds?: { stack: EditStack<Analysis>; index: number };
+  /** size of the file as opened: what the header's ratio compares with */
+  private originalBytes = 0;
+  private baseline?: Record<string, LayerBaseline>;
+  /** mtime and size of our own last save: the watcher ignores that change */
+  private ownWrite?: { mtimeMs: number; size: number };
+  /** the layers selected in the webview (exact names), as it last reported them */
+  selection: string[] = [];
+  /** an edit running now (one at a time) */
+  private running?: string;
+  private restoredSteps?: EditStep[];
 
-  private constructor(readonly uri: vscode.Uri, private readonly workerScript: string, private readonly backupUri?: vscode.Uri) {
+  private constructor(readonly uri: vscode.Uri, private readonly workerScript: string, private readonly cliScript: string, private readonly backupUri?: vscode.Uri) {
     if (uri.scheme === 'file') {
       // The CLI (or another tool) may rewrite the model while it is open: show the new content.
       this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(uri.fsPath)), path.basename(uri.fsPath)));
-      this.watcher.onDidChange(() => void this.load(this.current.kind !== 'confirmLarge'));
+      this.watcher.onDidChange(() => void this.changedOnDisk());
     }
   }
 
-  static async create(uri: vscode.Uri, backupId: string | undefined, workerScript: string): Promise<OnnxDocument> {
-    const doc = new OnnxDocument(uri, workerScript, backupId ? vscode.Uri.parse(backupId) : undefined);
+  static async create(uri: vscode.Uri, backupId: string | undefined, workerScript: string, cliScript: string): Promise<OnnxDocument> {
+    const doc = new OnnxDocument(uri, workerScript, cliScript, backupId ? vscode.Uri.parse(backupId) : undefined);
     void doc.load(false);
     return doc;
   }
 
   get state(): DocumentState {
     return this.current;
+  }
+
+  /** The edits that lead to the shown model. */
+  get steps(): EditStep[] {
+    return this.stack?.steps ?? this.restoredSteps ?? [];
+  }
+
+  get isDirty(): boolean {
+    return (this.stack?.index ?? 0) !== this.savedIndex || !!this.restoredSteps?.length;
   }
 
   private setState(s: DocumentState): void {
@@ -60,10 +96,10 @@ export class OnnxDocument implements vscode.CustomDocument {
   }
 
   /** Reads and analyses the model; above the size setting, waits for `analyseLarge()` unless `confirmed`. */
-  async load(confirmed: boolean): Promise<void> {
+  async load(confirmed: boolean, fromBackup = true): Promise<void> {
     const generation = ++this.generation;
     try {
-      const source = this.backupUri ?? this.uri;
+      const source = (fromBackup && this.backupUri) || this.uri;
       const { size } = await vscode.workspace.fs.stat(source);
       if (!confirmed && size > largeModelThresholdBytes()) {
         this.setState({ kind: 'confirmLarge', bytes: size });
@@ -80,19 +116,76 @@ export class OnnxDocument implements vscode.CustomDocument {
         else this.setState(e.phase === 'analysing' ? { kind: 'analysing', message: e.message, graph } : { kind: 'reading', message: e.message });
       });
       this.analysis = client;
-      const dir = this.uri.scheme === 'file' ? path.dirname(this.uri.fsPath) : undefined;
+      const dir = this.modelDir();
       const inputShapes = this.inputShapes;
-      const request = source.scheme === 'file'
-        ? client.analyse({ file: source.fsPath, dir, inputShapes })
-        : vscode.workspace.fs.readFile(source).then((bytes) => client.analyse({ bytes, dir, inputShapes }));
+      let request: Promise<Analysis>;
+      let restored: { steps: EditStep[]; model: Uint8Array } | undefined;
+      if (source !== this.uri) {
+        // A hot-exit backup: the edited model and the edits that made it.
+        restored = decodeBackup(await vscode.workspace.fs.readFile(source));
+        request = client.analyse({ bytes: restored.model, dir, inputShapes });
+      } else {
+        request = source.scheme === 'file'
+          ? client.analyse({ file: source.fsPath, dir, inputShapes })
+          : Promise.resolve(vscode.workspace.fs.readFile(source)).then((bytes) => client.analyse({ bytes, dir, inputShapes }));
+      }
       const originalBytes = source === this.uri ? size : await vscode.workspace.fs.stat(this.uri).then((s) => s.size, () => size);
       const analysis = await this.withProgress(request);
       timings.analysed ??= Date.now();
       prepareSpareWorker(this.workerScript, SPARE_WORKER_DELAY_MS);
-      if (generation === this.generation) this.setState({ kind: 'ready', analysis, inputShapes, compression: { originalBytes, documentBytes: size } });
+      if (generation !== this.generation) return;
+      this.originalBytes = originalBytes;
+      const readOriginal = () => Promise.resolve(vscode.workspace.fs.readFile(this.uri));
+      if (restored && restored.steps.length) {
+        this.stack = EditStack.restored(restored.steps, { bytes: restored.model, analysis }, undoMemoryBytes(), readOriginal);
+        this.restoredSteps = restored.steps;
+        this.savedIndex = -1;
+        // The "before" values come from the file on disk, analysed when first needed.
+        this.baseline = undefined;
+        void this.loadBaselineFromDisk(generation);
+      } else {
+        this.stack = new EditStack<Analysis>({ analysis, bytes: restored?.model }, undoMemoryBytes(), readOriginal);
+        this.restoredSteps = undefined;
+        this.savedIndex = 0;
+        this.baseline = baselineOf(analysis);
+      }
+      this.workerHolds = { stack: this.stack, index: this.stack.index };
+      this.show(analysis, restored?.model.length ?? size);
     } catch (e) {
       if (generation === this.generation) this.setState({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
     }
+  }
+
+  private modelDir(): string | undefined {
+    return this.uri.scheme === 'file' ? path.dirname(this.uri.fsPath) : undefined;
+  }
+
+  /** The layers of the file on disk, for a document restored with edits (a second worker, so the shown one keeps its model). */
+  private async loadBaselineFromDisk(generation: number): Promise<void> {
+    const client = new AnalysisClient(this.workerScript, () => undefined);
+    try {
+      const a = this.uri.scheme === 'file' ? await client.analyse({ file: this.uri.fsPath, dir: this.modelDir() }) : await client.analyse({ bytes: await vscode.workspace.fs.readFile(this.uri) });
+      if (generation !== this.generation) return;
+      this.baseline = baselineOf(a);
+      const s = this.current;
+      if (s.kind === 'ready') this.setState({ ...s, baseline: this.edited() ? this.baseline : undefined });
+    } catch { /* the "before" marks are missing: the edits still show */ } finally {
+      void client.dispose();
+    }
+  }
+
+  private edited(): boolean {
+    return (this.stack?.index ?? 0) > 0;
+  }
+
+  /** Shows `analysis` as the document's model (`bytes`: the size of that model). */
+  private show(analysis: Analysis, bytes: number): void {
+    const edits = this.stack?.index ?? 0;
+    this.setState({
+      kind: 'ready', analysis, inputShapes: this.inputShapes, edits,
+      compression: { originalBytes: this.originalBytes, documentBytes: bytes },
+      baseline: edits > 0 ? this.baseline : undefined,
+    });
   }
 
   /** Analyses again with these input shapes (MACs of layers whose sizes depend on symbolic input dims). */
@@ -104,8 +197,12 @@ export class OnnxDocument implements vscode.CustomDocument {
     const generation = ++this.generation;
     const client = this.analysis;
     try {
+      await this.syncWorker();
       const analysis = await this.withProgress(client.reanalyse(shapes));
-      if (generation === this.generation) this.setState({ ...s, analysis, inputShapes: shapes });
+      if (generation === this.generation) {
+        if (this.stack) this.stack.current.analysis = analysis;
+        this.setState({ ...s, analysis, inputShapes: shapes });
+      }
     } catch (e) {
       if (generation === this.generation) this.setState({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
     }
@@ -116,25 +213,137 @@ export class OnnxDocument implements vscode.CustomDocument {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `ONNX Lens: analysing ${path.basename(this.uri.path)}` }, () => analysis);
   }
 
-  histogram(layer: string, bins: number): Promise<HistogramData> {
-    if (!this.analysis || this.current.kind !== 'ready') return Promise.reject(new Error('the model is not analysed yet'));
+  /** Makes the worker hold the shown state's model (after undo / redo it may hold another one). */
+  private async syncWorker(): Promise<void> {
+    const stack = this.stack;
+    if (!stack || !this.analysis || (this.workerHolds?.stack === stack && this.workerHolds.index === stack.index)) return;
+    const index = stack.index;
+    const bytes = await stack.bytes(index, this.replay());
+    await this.analysis.analyse({ bytes, dir: this.modelDir(), inputShapes: this.inputShapes });
+    this.workerHolds = { stack, index };
+  }
+
+  async histogram(layer: string, bins: number): Promise<HistogramData> {
+    if (!this.analysis || this.current.kind !== 'ready') throw new Error('the model is not analysed yet');
+    await this.syncWorker();
     return this.analysis.histogram(layer, bins);
   }
 
-  /** Nothing is edited yet, so the file on disk already is the document: nothing to write. */
-  async save(): Promise<void> {}
+  /** Rebuilds a dropped state's bytes: the CLI again, without a notification (undo / redo past the memory budget). */
+  private replay(signal?: AbortSignal, onProgress?: (p: StepProgress) => void) {
+    return (before: Uint8Array, step: EditStep) => changesModel(step) ? runStep(before, step, { cli: this.cliScript, signal, onProgress }) : Promise.resolve(before);
+  }
+
+  /**
+   * Applies one edit: the step runs on the current model in a child process, the result is analysed and becomes
+   * the document's model. A cancelled or failed edit throws and leaves the document as it was.
+   */
+  async edit(step: EditStep, signal?: AbortSignal, onProgress?: (p: StepProgress) => void): Promise<void> {
+    const stack = this.stack;
+    if (!stack || !this.analysis || this.current.kind !== 'ready') throw new Error('the model is not analysed yet');
+    if (this.running) throw new Error(`another edit is running (${this.running})`);
+    this.running = step.label;
+    this.busyEmitter.fire(`${step.label}…`);
+    try {
+      // Read the original now: a later save overwrites the file it would otherwise be read from.
+      await stack.bytes(0, this.replay(signal));
+      const before = await stack.bytes(stack.index, this.replay(signal, onProgress));
+      let after: Uint8Array;
+      let analysis: Analysis;
+      if (step.kind === 'keepFloat') {
+        after = before;
+        analysis = stack.current.analysis!;
+      } else {
+        after = step.kind === 'revertToOriginal' ? (await stack.bytes(0, this.replay())) : await runStep(before, step, { cli: this.cliScript, signal, onProgress });
+        if (signal?.aborted) throw new Error('cancelled');
+        onProgress?.({ step: 1, steps: 1, message: 'Analysing the result…', fraction: 1 });
+        analysis = step.kind === 'revertToOriginal' && stack.state(0).analysis ? stack.state(0).analysis! : await this.analysis.analyse({ bytes: after, dir: this.modelDir(), inputShapes: this.inputShapes });
+      }
+      if (stack !== this.stack) throw new Error('the model was reloaded meanwhile');
+      const from = stack.index;
+      const to = stack.push(step, after, analysis);
+      this.workerHolds = step.kind === 'prune' || step.kind === 'quantize' ? { stack, index: to } : this.workerHolds;
+      this.restoredSteps = undefined;
+      this.show(analysis, after.length);
+      this.editEmitter.fire({ label: step.label, undo: () => this.goTo(stack, from), redo: () => this.goTo(stack, to) });
+    } finally {
+      this.running = undefined;
+      this.busyEmitter.fire(undefined);
+    }
+  }
+
+  /** Undo / redo: shows state `k` of `stack` from memory (its analysis is kept; its bytes only when needed). */
+  private async goTo(stack: EditStack<Analysis>, k: number): Promise<void> {
+    if (stack !== this.stack || !stack.goTo(k)) return;
+    const s = stack.current;
+    let analysis = s.analysis;
+    if (!analysis) {
+      // Restored from a backup: earlier states were never computed in this session.
+      const bytes = await stack.bytes(k, this.replay());
+      analysis = await this.analysis!.analyse({ bytes, dir: this.modelDir(), inputShapes: this.inputShapes });
+      s.analysis = analysis;
+      this.workerHolds = { stack, index: k };
+    }
+    if (stack !== this.stack || stack.index !== k) return;
+    this.show(analysis, s.bytes?.length ?? (this.current.kind === 'ready' ? this.current.compression.documentBytes : 0));
+  }
+
+  /** The current model's bytes. */
+  private async currentBytes(): Promise<Uint8Array> {
+    const stack = this.stack;
+    if (!stack) return vscode.workspace.fs.readFile(this.backupUri ?? this.uri);
+    return stack.bytes(stack.index, this.replay());
+  }
+
+  async save(): Promise<void> {
+    if (!this.stack || !this.isDirty) return;
+    // The original's bytes must be in memory before the file they come from is replaced.
+    await this.stack.bytes(0, this.replay());
+    const bytes = await this.currentBytes();
+    await this.writeTo(this.uri, bytes, true);
+    this.savedIndex = this.stack.index;
+    this.restoredSteps = undefined;
+  }
 
   async saveAs(destination: vscode.Uri): Promise<void> {
-    await writeCopy(await vscode.workspace.fs.readFile(this.backupUri ?? this.uri), destination);
+    await this.writeTo(destination, await this.currentBytes(), destination.toString() === this.uri.toString());
+  }
+
+  private async writeTo(destination: vscode.Uri, bytes: Uint8Array, own: boolean): Promise<void> {
+    if (destination.scheme === 'file') {
+      await writeFileAtomicAsync(destination.fsPath, bytes);
+      if (own) {
+        const st = await fs.promises.stat(destination.fsPath);
+        this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+      }
+    } else {
+      await vscode.workspace.fs.writeFile(destination, bytes);
+    }
+  }
+
+  /** The file changed on disk: reload, unless it is our own save; with unsaved edits, ask first. */
+  private async changedOnDisk(): Promise<void> {
+    if (this.current.kind === 'confirmLarge') return void this.load(false, false);
+    const st = await fs.promises.stat(this.uri.fsPath).catch(() => undefined);
+    if (st && this.ownWrite && st.mtimeMs === this.ownWrite.mtimeMs && st.size === this.ownWrite.size) return;
+    if (this.isDirty) {
+      const reload = 'Reload and Discard Edits';
+      const answer = await vscode.window.showWarningMessage(
+        `${path.basename(this.uri.path)} changed on disk, and this editor has unsaved edits.`, reload, 'Keep My Edits');
+      if (answer !== reload) return;
+    }
+    await this.load(true, false);
   }
 
   async revert(): Promise<void> {
-    await this.load(true);
+    await this.load(true, false);
   }
 
   async backup(destination: vscode.Uri): Promise<vscode.CustomDocumentBackup> {
     await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(destination, '..'));
-    await writeCopy(await vscode.workspace.fs.readFile(this.backupUri ?? this.uri), destination);
+    const data = encodeBackup({ steps: this.steps, model: await this.currentBytes() });
+    if (destination.scheme === 'file') await writeFileAtomicAsync(destination.fsPath, data);
+    else await vscode.workspace.fs.writeFile(destination, data);
     return {
       id: destination.toString(),
       delete: () => void vscode.workspace.fs.delete(destination).then(undefined, () => undefined),
@@ -146,10 +355,16 @@ export class OnnxDocument implements vscode.CustomDocument {
     this.watcher?.dispose();
     void this.analysis?.dispose();
     this.stateEmitter.dispose();
+    this.editEmitter.dispose();
+    this.busyEmitter.dispose();
   }
 }
 
-async function writeCopy(bytes: Uint8Array, destination: vscode.Uri): Promise<void> {
-  if (destination.scheme === 'file') writeFileAtomic(destination.fsPath, bytes);
-  else await vscode.workspace.fs.writeFile(destination, bytes);
+/** Each layer's bits, sparsity, params and bytes: the "before" of edited views. */
+function baselineOf(a: Analysis): Record<string, LayerBaseline> {
+  const out: Record<string, LayerBaseline> = {};
+  for (const l of unpackRows(a.report.layers) ?? []) {
+    out[l.name as string] = { bits: l.bits as number, sparsity: l.sparsity as number, params: l.params as number, weightBytes: l.weightBytes as number };
+  }
+  return out;
 }

@@ -15,8 +15,11 @@ export const VIEW_TYPE = 'onnxLens.editor';
 
 export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocument> {
   private readonly changeEmitter = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<OnnxDocument>>();
-  /** Never fires yet: the document has no edits until editing arrives. */
+  /** One event per edit: VS Code keeps the undo stack and the dirty state. */
   readonly onDidChangeCustomDocument = this.changeEmitter.event;
+  /** the document of the editor in front (commands act on it), and every open one */
+  private active?: OnnxDocument;
+  private readonly panels = new Map<OnnxDocument, vscode.WebviewPanel>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -24,17 +27,37 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
     private readonly log: vscode.OutputChannel,
   ) {}
 
-  static register(context: vscode.ExtensionContext, statusBar: ModelStatusBar, log: vscode.OutputChannel): vscode.Disposable {
-    return vscode.window.registerCustomEditorProvider(VIEW_TYPE, new OnnxEditorProvider(context, statusBar, log), {
+  /** The document of the active ONNX Lens editor, or of the last one that was active if it is still open. */
+  get activeDocument(): OnnxDocument | undefined {
+    return this.active && this.panels.has(this.active) ? this.active : undefined;
+  }
+
+  /** Brings the document's editor to the front (e.g. after a quick pick). */
+  reveal(document: OnnxDocument): void {
+    this.panels.get(document)?.reveal();
+  }
+
+  /** Sends a message to the document's webview, if it is open and ready. */
+  notify(document: OnnxDocument, message: HostToWebview): void {
+    this.endpoints.get(document)?.(message);
+  }
+
+  private readonly endpoints = new Map<OnnxDocument, (m: HostToWebview) => void>();
+
+  static register(context: vscode.ExtensionContext, statusBar: ModelStatusBar, log: vscode.OutputChannel): { provider: OnnxEditorProvider; registration: vscode.Disposable } {
+    const provider = new OnnxEditorProvider(context, statusBar, log);
+    return { provider, registration: vscode.window.registerCustomEditorProvider(VIEW_TYPE, provider, {
       supportsMultipleEditorsPerDocument: false,
       // The graph layout and view state of a large model are costly to rebuild each time the tab is shown.
       webviewOptions: { retainContextWhenHidden: true },
-    });
+    }) };
   }
 
-  openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext): Promise<OnnxDocument> {
-    const workerScript = path.join(this.context.extensionUri.fsPath, 'dist', 'analysisWorker.js');
-    return OnnxDocument.create(uri, openContext.backupId, workerScript);
+  async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext): Promise<OnnxDocument> {
+    const dist = path.join(this.context.extensionUri.fsPath, 'dist');
+    const document = await OnnxDocument.create(uri, openContext.backupId, path.join(dist, 'analysisWorker.js'), path.join(dist, 'cli.js'));
+    document.onDidEdit((e) => this.changeEmitter.fire({ document, ...e }));
+    return document;
   }
 
   async resolveCustomEditor(document: OnnxDocument, panel: vscode.WebviewPanel): Promise<void> {
@@ -55,6 +78,11 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
       handleEvent: (ev) => {
         if (ev.type === 'analyseLarge') void document.load(true);
         else if (ev.type === 'setInputShapes') void this.askInputShapes(document);
+        else if (ev.type === 'selection') document.selection = ev.layers;
+        else if (ev.type === 'action') {
+          this.active = document;
+          void vscode.commands.executeCommand(`onnxLens.${ev.action}`);
+        }
       },
       onInvalid: (m) => this.log.appendLine(`Ignored a malformed message from the webview: ${JSON.stringify(m).slice(0, 200)}`),
     });
@@ -70,12 +98,20 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
       if (message.type === 'model') document.timings.postReturned ??= Date.now();
       this.updateStatusBar(panel, document);
     };
+    this.panels.set(document, panel);
+    this.endpoints.set(document, (m) => { if (ready) rpc.notify(m); });
+    this.active = document;
     disposables.push(
       webview.onDidReceiveMessage((m) => void rpc.receive(m)),
       document.onDidChangeState(push),
-      panel.onDidChangeViewState(() => this.updateStatusBar(panel, document)),
+      document.onDidChangeBusy((message) => { if (ready) rpc.notify({ type: 'busy', message }); }),
+      panel.onDidChangeViewState(() => {
+        if (panel.active) this.active = document;
+        this.updateStatusBar(panel, document);
+      }),
     );
     panel.onDidDispose(() => {
+      if (this.panels.get(document) === panel) { this.panels.delete(document); this.endpoints.delete(document); }
       rpc.dispose('editor closed');
       disposables.forEach((d) => d.dispose());
       if (this.statusBar.owner === panel) this.statusBar.hide();
@@ -149,7 +185,7 @@ function toWebview(s: DocumentState, uri: vscode.Uri): HostToWebview {
     case 'ready':
       return {
         type: 'model', report: s.analysis.report, graph: s.analysis.graph, fileName: path.basename(uri.path),
-        inputShapes: s.inputShapes, compression: s.compression,
+        inputShapes: s.inputShapes, compression: s.compression, baseline: s.baseline, edits: s.edits,
       };
     case 'failed':
       return { type: 'failed', message: s.message };
