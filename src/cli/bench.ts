@@ -1,15 +1,17 @@
 // `onnx-lens bench MODEL --data DATA [--labels Y.npy] [--baseline MODEL] [--json]`: accuracy, agreement with a
-// baseline, batch-1 latency and size. Progress goes to stderr, the result to stdout.
+// baseline, batch-1 latency and size. The result goes to stdout; progress to stderr, or with --progress-fd N as
+// JSON lines on descriptor N (then stderr carries warnings and errors alone).
 import type { Command } from 'commander';
 import { analyzeFile } from '../core/analysis/analyze';
 import { measureSaturation, type MeasuredSaturation, type SaturationMeasurement } from '../core/analysis/saturationMeasured';
 import { UsageError } from '../core/errors';
-import { benchmark, type BenchModel, type BenchResult, type ModelResult } from '../core/eval/benchmark';
+import { benchmark, type BenchModel, type BenchResult, type BenchStep, type ModelResult } from '../core/eval/benchmark';
 import { detectCpuInt8, type CpuInt8 } from '../core/eval/cpuFeatures';
 import { openSession } from '../core/eval/runner';
 import { readModel } from '../core/onnx/read';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
 import { positiveInt } from './modelOutput';
+import { progressFd, progressFdWriter, type ProgressWriter } from './progressFd';
 
 interface BenchFlags extends DataFlags {
   data: string;
@@ -19,6 +21,7 @@ interface BenchFlags extends DataFlags {
   runs: string;
   threads: string;
   limit?: string;
+  progressFd?: string;
 }
 
 export function register(program: Command): void {
@@ -32,7 +35,8 @@ export function register(program: Command): void {
     .option('--batch <n>', 'samples per inference for the accuracy pass', '32')
     .option('--runs <n>', 'timed batch-1 runs for latency (after 5 warm-up runs)', '50')
     .option('--threads <n>', 'onnxruntime intra-op threads for the latency runs', '1')
-    .option('--limit <n>', 'use at most N samples, evenly spread over the data set');
+    .option('--limit <n>', 'use at most N samples, evenly spread over the data set')
+    .option('--progress-fd <n>', 'write progress as JSON lines ({"type":"progress",…}) to this open file descriptor');
   addDataOptions(cmd).action(async (file: string, flags: BenchFlags) => {
     const ints = {
       batch: positiveInt(flags.batch, '--batch'),
@@ -40,6 +44,9 @@ export function register(program: Command): void {
       threads: positiveInt(flags.threads, '--threads'),
       limit: positiveInt(flags.limit, '--limit'),
     };
+    const fd = progressFd(flags.progressFd);
+    const writeProgress = fd === undefined ? undefined : progressFdWriter(fd);
+    writeProgress?.({ message: `opening ${file}`, fraction: 0, phase: 'prepare' });
     const open = async (f: string): Promise<BenchModel> => ({
       accuracy: await openSession(f),
       latency: await openSession(f, { intraOpThreads: ints.threads }),
@@ -59,7 +66,8 @@ export function register(program: Command): void {
     process.once('SIGINT', stop).once('SIGTERM', stop);
     try {
       const result = await benchmark(model, data, baseline, {
-        batchSize: ints.batch, latencyRuns: ints.runs, signal: abort.signal, onProgress: progressPrinter(),
+        batchSize: ints.batch, latencyRuns: ints.runs, signal: abort.signal,
+        onProgress: writeProgress ? benchProgressLines(writeProgress) : progressPrinter(),
       });
       const withSaturation = <T extends ModelResult>(m: T) => ({ ...m, saturation: saturation.get(m.model)?.layers ?? [], saturationSamples: saturation.get(m.model)?.samples ?? 0 });
       const json = { ...withSaturation(result), ...(result.baseline ? { baseline: withSaturation(result.baseline) } : {}), warnings };
@@ -107,6 +115,27 @@ function formatSaturation(files: readonly string[], measured: ReadonlyMap<string
     for (const l of did) lines.push(`  ${l.layer.padEnd(40)} ${l.saturatedPairSums.toLocaleString('en-US').padStart(12)} of ${l.pairSums.toLocaleString('en-US')} pair sums (${((100 * l.saturatedPairSums) / l.pairSums).toPrecision(3)} %)`);
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * The --progress-fd lines of a benchmark: `phase` accuracy (per model: `model`, `done`/`total` samples) or latency
+ * (`done`/`total` timed runs over all models); `fraction` of the whole counts a timed run like a sample.
+ */
+export function benchProgressLines(write: ProgressWriter): (phase: string, done: number, total: number, step: BenchStep) => void {
+  let last: { pass: string; fraction: number } | undefined;
+  return (message, done, total, step) => {
+    const whole = step.models * (step.samples + step.runs);
+    const before = step.pass === 'accuracy' ? step.index * step.samples : step.models * step.samples;
+    const fraction = whole ? (before + done) / whole : 1;
+    const pass = step.pass === 'accuracy' ? `accuracy ${step.index}` : 'latency';
+    // At most one line per 0.5 % of the whole, but always the first and the last line of each pass.
+    if (last?.pass === pass && done !== total && fraction - last.fraction < 0.005) return;
+    last = { pass, fraction };
+    write({
+      message: `${message}: ${done}/${total}`, fraction, phase: step.pass, done, total, models: step.models,
+      ...(step.pass === 'accuracy' ? { model: step.model, modelIndex: step.index } : {}),
+    });
+  };
 }
 
 /** One stderr line per phase and every ~10 %; on a terminal the line is rewritten in place. */

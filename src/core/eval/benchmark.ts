@@ -42,23 +42,32 @@ export interface BenchOptions {
   latencyRuns?: number;
   warmup?: number;
   signal?: AbortSignal;
-  onProgress?: (phase: string, done: number, total: number) => void;
+  /** `phase` is a readable line ("evaluating m.onnx"); `step` says which pass it is, for machine-readable progress */
+  onProgress?: (phase: string, done: number, total: number, step: BenchStep) => void;
 }
+
+/** The passes of a benchmark: one accuracy pass per model (its samples), then the interleaved latency runs. */
+/** `samples` is the data set's size, `runs` the timed batch-1 runs per model. */
+export type BenchStep = { pass: 'accuracy' | 'latency'; models: number; samples: number; runs: number } & ({ pass: 'accuracy'; model: string; index: number } | { pass: 'latency' });
 
 export async function benchmark(model: BenchModel, data: Dataset, baseline: BenchModel | undefined, opts: BenchOptions = {}): Promise<BenchResult> {
   const models = baseline ? [model, baseline] : [model];
   const outputs: Outputs[] = [];
-  for (const m of models) {
+  const runs = Math.max(1, opts.latencyRuns ?? 50);
+  for (const [index, m] of models.entries()) {
+    const step: BenchStep = { pass: 'accuracy', model: m.accuracy.file, index, models: models.length, samples: data.n, runs };
     outputs.push(await runModel(m.accuracy, data, {
       batchSize: opts.batchSize, signal: opts.signal,
-      onProgress: (done, total) => opts.onProgress?.(`evaluating ${m.accuracy.file}`, done, total),
+      onProgress: (done, total) => opts.onProgress?.(`evaluating ${m.accuracy.file}`, done, total, step),
     }));
   }
-  const runs = opts.latencyRuns ?? 50;
   const phase = `timing ${models.map((m) => m.latency.file).join(' and ')}`;
-  opts.onProgress?.(phase, 0, runs);
-  const latencies = await measureLatencies(models.map((m) => m.latency), data, { runs, warmup: opts.warmup, signal: opts.signal });
-  opts.onProgress?.(phase, runs, runs);
+  const latencyStep: BenchStep = { pass: 'latency', models: models.length, samples: data.n, runs };
+  opts.onProgress?.(phase, 0, runs * models.length, latencyStep);
+  const latencies = await measureLatencies(models.map((m) => m.latency), data, {
+    runs, warmup: opts.warmup, signal: opts.signal,
+    onProgress: (done, total) => opts.onProgress?.(phase, done, total, latencyStep),
+  });
 
   const top = (out: Outputs, k: number) => (data.labels ? topKAccuracy(out, data.labels, k) : null);
   const results: ModelResult[] = [];

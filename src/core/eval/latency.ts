@@ -9,6 +9,11 @@ export interface LatencyOptions {
   signal?: AbortSignal;
 }
 
+export interface LatencyProgress {
+  /** after each round of each model: timed runs done so far over all models, of runs × models */
+  onProgress?: (done: number, total: number) => void;
+}
+
 export interface Latency {
   p50: number;
   p95: number;
@@ -20,7 +25,7 @@ export interface Latency {
  * untimed ones, measured in alternating rounds, so that load from other processes on a shared machine
  * falls on all models alike and their ratio stays meaningful.
  */
-export async function measureLatencies(models: readonly ModelSession[], data: Dataset, opts: LatencyOptions & { rounds?: number } = {}): Promise<Latency[]> {
+export async function measureLatencies(models: readonly ModelSession[], data: Dataset, opts: LatencyOptions & LatencyProgress & { rounds?: number } = {}): Promise<Latency[]> {
   const inputs = await latencyInputs(data);
   const runs = Math.max(1, opts.runs ?? 50);
   const rounds = Math.min(runs, Math.max(1, opts.rounds ?? 5));
@@ -29,6 +34,7 @@ export async function measureLatencies(models: readonly ModelSession[], data: Da
     const share = Math.floor((runs * (r + 1)) / rounds) - Math.floor((runs * r) / rounds);
     for (const [k, m] of models.entries()) {
       times[k].push(...await timeRuns(m, inputs, data.sampleShape, { ...opts, runs: share, warmup: r === 0 ? opts.warmup : 0 }));
+      opts.onProgress?.(times.reduce((sum, t) => sum + t.length, 0), runs * models.length);
     }
   }
   return times.map(summarize);
