@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { registerEditorCommands } from './commands';
 import { registerEditCommands } from './editor/editCommands';
 import { OnnxEditorProvider } from './editor/provider';
+import { registerRecipeLanguage } from './recipe/recipeLanguage';
 import { ModelStatusBar } from './statusBar';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -10,6 +11,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const statusBar = new ModelStatusBar();
   const editor = OnnxEditorProvider.register(context, statusBar, log);
   context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
+  context.subscriptions.push(registerRecipeLanguage(context, log));
   // The e2e rig waits for this line before opening files (opening earlier races editor registration).
   log.appendLine('ONNX Lens activated');
 }
