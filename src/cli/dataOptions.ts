@@ -1,8 +1,8 @@
 // The data-set flags shared by every command that reads --data or --calib (DESIGN.md "Datasets").
 import { Option, type Command } from 'commander';
-import { UsageError } from '../core/errors';
 import { openDataset, type Dataset, type Preprocess } from '../core/eval/datasets';
-import { positiveInt } from './modelOutput';
+import { preprocessFrom } from '../core/eval/preprocessOptions';
+import { cliOptionName } from '../core/recipe/stepChecks';
 
 export interface DataFlags {
   size?: string;
@@ -32,26 +32,4 @@ export function datasetFromOptions(spec: string, flags: DataFlags, inputShape?: 
   return openDataset(spec, { labels: flags.labels, preprocess: preprocessFromFlags(flags), inputShape, limit });
 }
 
-export function preprocessFromFlags(flags: DataFlags): Preprocess {
-  const p: Preprocess = {};
-  if (flags.size !== undefined) {
-    const m = /^(\d+)(?:[xX](\d+))?$/.exec(flags.size.trim());
-    if (!m || Number(m[1]) === 0 || Number(m[2] ?? m[1]) === 0) throw new UsageError(undefined, `--size must be HxW or N, got '${flags.size}'`);
-    p.size = [Number(m[1]), Number(m[2] ?? m[1])];
-  }
-  if (flags.resizeShorter !== undefined) p.resizeShorter = positiveInt(flags.resizeShorter, '--resize-shorter');
-  if (flags.grayscale) p.grayscale = true;
-  if (flags.bgr) p.bgr = true;
-  if (flags.layout) p.layout = flags.layout;
-  if (flags.mean !== undefined) p.mean = numberList('--mean', flags.mean);
-  if (flags.std !== undefined) p.std = numberList('--std', flags.std);
-  return p;
-}
-
-function numberList(flag: string, text: string): number[] {
-  const values = text.split(',').map((s) => Number(s.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v)) || (values.length !== 1 && values.length !== 3)) {
-    throw new UsageError(undefined, `${flag} must be one number or three comma-separated numbers, got '${text}'`);
-  }
-  return values;
-}
+export const preprocessFromFlags = (flags: DataFlags): Preprocess => preprocessFrom(flags, cliOptionName);

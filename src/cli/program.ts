@@ -1,5 +1,6 @@
 // The onnx-lens command tree: one file per subcommand, each exporting `register(program)`.
 import { Command } from 'commander';
+import * as apply from './apply';
 import * as bench from './bench';
 import * as compare from './compare';
 import * as demo from './demo';
@@ -14,6 +15,6 @@ export function createProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const command of [inspect, prune, quantize, bench, compare, demo]) command.register(program);
+  for (const command of [inspect, prune, quantize, apply, bench, compare, demo]) command.register(program);
   return program;
 }

@@ -1,18 +1,14 @@
 // `onnx-lens prune MODEL -o OUT --sparsity S …`: unstructured or structured pruning, optionally followed by
-// layer-wise reconstruction and classifier-head distillation on unlabelled calibration data.
+// layer-wise reconstruction and classifier-head distillation on unlabelled calibration data. The flags become one
+// recipe step (src/core/recipe/pruneStep.ts does the work); this file parses, writes and prints.
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors';
-import { modelInput } from '../core/eval/modelInput';
-import type { ModelProto } from '../core/onnx/proto';
-import { inlineExternalData, readModel } from '../core/onnx/read';
-import { weightedLayers, weightLayout } from '../core/prune/layers';
-import { magnitudePrune } from '../core/prune/magnitude';
-import { searchBlocks, type BlockSearchStep } from '../core/prune/blockSearch';
-import { activationVariances, structuredPrune } from '../core/prune/structured';
-import { correctBiases, sameNameTargets, type BiasCorrection } from '../core/recover/biasCorrection';
-import { distillHead } from '../core/recover/headDistill';
-import { reconstructLayers, type LayerFitReport, type LayerToFit } from '../core/recover/reconstruct';
-import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { readModel } from '../core/onnx/read';
+import { checkStep, type StepContext } from '../core/recipe/context';
+import { pruneStep, STRUCTURED_ROUND_TO, type PruneSummary as StepSummary } from '../core/recipe/pruneStep';
+import { cliOptionName } from '../core/recipe/stepChecks';
+import type { PruneStep } from '../core/recipe/types';
+import { addDataOptions, preprocessFromFlags, type DataFlags } from './dataOptions';
 import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
 
@@ -34,26 +30,7 @@ interface PruneFlags extends DataFlags, LayerFlags {
   json?: boolean;
 }
 
-interface PruneSummary {
-  input: string;
-  output: string;
-  mode: 'unstructured' | 'structured';
-  scope: 'layer' | 'global';
-  /** unstructured global: how weights are ranked across layers */
-  ranking?: 'lamp' | 'plain';
-  /** structured: kept channel counts are multiples of this */
-  roundTo?: number;
-  /** unstructured: zeros / weights of the pruned layers; structured: 1 − params after / params before */
-  sparsity: number;
-  paramsBefore: number;
-  paramsAfter: number;
-  layers: { name: string; params?: number; zeros?: number; sparsity?: number; channels?: number; kept?: number; blocked?: string }[];
-  /** structured --search: the blocks removed, in order */
-  search?: BlockSearchStep[];
-  reconstructed: LayerFitReport[];
-  biasCorrected?: BiasCorrection[];
-  headDistilled?: LayerFitReport;
-}
+type PruneSummary = { input: string; output: string } & StepSummary;
 
 function parseFraction(text: string, flag: string): number {
   const v = Number(text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : text);
@@ -61,89 +38,35 @@ function parseFraction(text: string, flag: string): number {
   return v;
 }
 
-/**
- * Structured default for --round-to. onnxruntime's CPU provider runs a Conv with its blocked NCHWc kernels only
- * when channel counts are multiples of 4, and those kernels compute whole blocks of 8 (AVX2) or 16 (AVX-512)
- * channels. With exact counts (e.g. 45 of 64) the pruned model falls back to plain convs and measured slower
- * than the original (bench/README.md, "Pruning").
- */
-const STRUCTURED_ROUND_TO = 8;
-
-async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
-  const sparsity = parseFraction(flags.sparsity, '--sparsity');
-  const scope = flags.scope ?? (flags.structured ? 'layer' : 'global');
-  if (flags.plain && flags.structured) throw new UsageError(file, '--plain applies to unstructured global pruning only, not with --structured');
-  if (flags.plain && scope === 'layer') throw new UsageError(file, '--plain applies to global pruning only, not with --scope layer');
-  if (flags.roundTo !== undefined && !flags.structured) throw new UsageError(file, '--round-to applies to --structured pruning only');
-  checkOutputPath(file, flags.output);
-  if ((flags.reconstruct || flags.biasCorrection || flags.distillHead) && !flags.calib) throw new UsageError(file, '--reconstruct, --bias-correction and --distill-head need --calib DATA');
-  const model = await readModel(file);
-  const dataLocation = outputDataLocation(model, file, flags.output);
-  // Pruning, reconstruction and bias correction run the model in onnxruntime from memory.
-  model.proto = inlineExternalData(model.proto, model);
-  const selection = layerSelection(flags);
-
-  const samples = positiveInt(flags.calibSamples, '--calib-samples', 256);
-  if (flags.importance === 'activation' && !(flags.structured && flags.calib)) throw new UsageError(file, '--importance activation needs --structured and --calib DATA');
-  if (flags.search && !(flags.structured && flags.calib && flags.reconstruct)) throw new UsageError(file, '--search needs --structured, --calib DATA and --reconstruct');
-  const calib = flags.calib ? await datasetFromOptions(flags.calib, flags, modelInput(model.proto)?.shape, samples) : undefined;
-
-  let proto;
-  let toFit: LayerToFit[];
-  let summary: Omit<PruneSummary, 'reconstructed' | 'output' | 'input'>;
-  if (flags.structured) {
-    const activationVariance = flags.importance === 'activation' ? await activationVariances(model, calib!, { samples, file }) : undefined;
-    const roundTo = positiveInt(flags.roundTo, '--round-to', STRUCTURED_ROUND_TO);
-    const search = flags.search
-      ? await searchBlocks(model, calib!, { ...selection, macsReduction: sparsity, block: roundTo, norm: flags.norm, activationVariance, samples, file })
-      : undefined;
-    const r = structuredPrune(model, { ...selection, sparsity: search ? 0 : sparsity, scope, norm: flags.norm, roundTo, activationVariance, keep: search?.keep, file });
-    proto = r.proto;
-    toFit = r.refit;
-    summary = {
-      mode: 'structured', scope, roundTo, sparsity: 1 - r.paramsAfter / r.paramsBefore, paramsBefore: r.paramsBefore, paramsAfter: r.paramsAfter,
-      layers: r.groups.map((g) => ({ name: g.producers.join('+'), channels: g.channels, kept: g.kept, ...(g.blocked ? { blocked: g.blocked } : {}) })),
-      ...(search ? { search: search.steps } : {}),
-    };
-  } else {
-    const ranking = flags.plain ? 'plain' : 'lamp';
-    const r = magnitudePrune(model, { ...selection, sparsity, scope, norm: flags.norm, ranking, file });
-    proto = r.proto;
-    toFit = r.layers.map((l) => ({ name: l.name, mask: l.mask }));
-    const params = r.layers.reduce((a, l) => a + l.params, 0);
-    const zeros = r.layers.reduce((a, l) => a + l.zeros, 0);
-    summary = {
-      mode: 'unstructured', scope, ...(scope === 'global' ? { ranking } : {}), sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
-      layers: r.layers.map((l) => ({ name: l.name, params: l.params, zeros: l.zeros, sparsity: l.sparsity })),
-    };
-  }
-
-  const reconstructed: LayerFitReport[] = [];
-  let biasCorrected: BiasCorrection[] | undefined;
-  let headDistilled: LayerFitReport | undefined;
-  if (calib) {
-    if (flags.reconstruct) reconstructed.push(...await reconstructLayers(model, { proto, dir: model.dir, file: model.file }, toFit, calib, { samples, file }));
-    if (flags.biasCorrection) {
-      const r = await correctBiases(model.proto, proto, sameChannelTargets(model.proto, proto), calib, { limit: samples, file, dir: model.dir });
-      proto = r.proto;
-      biasCorrected = r.corrections;
-    }
-    if (flags.distillHead) headDistilled = await distillHead(model, { proto, dir: model.dir, file: model.file }, calib, { samples, file });
-  }
-  writeOutput(proto, flags.output, model, dataLocation);
-  return { input: file, output: flags.output, ...summary, reconstructed, ...(biasCorrected ? { biasCorrected } : {}), ...(headDistilled ? { headDistilled } : {}) };
+/** The flags as one prune step (the same step a recipe's `- prune: {…}` gives). */
+function stepFromFlags(flags: PruneFlags): PruneStep {
+  return {
+    kind: 'prune', sparsity: parseFraction(flags.sparsity, '--sparsity'), scope: flags.scope, norm: flags.norm, plain: flags.plain,
+    structured: flags.structured, roundTo: positiveInt(flags.roundTo, '--round-to'), importance: flags.importance, search: flags.search,
+    reconstruct: flags.reconstruct, biasCorrection: flags.biasCorrection, distillHead: flags.distillHead,
+    calibSamples: positiveInt(flags.calibSamples, '--calib-samples'), ...layerSelection(flags),
+  };
 }
 
-/** Bias-correction targets: Conv/Gemm layers whose output channels pruning left intact. */
-function sameChannelTargets(original: ModelProto, pruned: ModelProto) {
-  const outs = (p: ModelProto) => new Map(weightedLayers(p.graph!).map((l) => [l.name, weightLayout(l).outChannels]));
-  const [before, after] = [outs(original), outs(pruned)];
-  return sameNameTargets(original, pruned).filter((t) => after.has(t.node) && before.get(t.node) === after.get(t.node));
+async function pruneFile(file: string, flags: PruneFlags): Promise<PruneSummary> {
+  const step = stepFromFlags(flags);
+  const ctx: StepContext = {
+    file, optionName: cliOptionName,
+    calibration: flags.calib ? { data: flags.calib, labels: flags.labels, preprocess: preprocessFromFlags(flags) } : undefined,
+  };
+  checkStep(step, ctx, file);
+  checkOutputPath(file, flags.output);
+  const model = await readModel(file);
+  const dataLocation = outputDataLocation(model, file, flags.output);
+  const r = await pruneStep(model, step, ctx);
+  writeOutput(r.model.proto, flags.output, model, dataLocation);
+  return { input: file, output: flags.output, ...r.summary };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-function printSummary(s: PruneSummary): void {
+/** What the step did, in lines (`apply` prints them per step too). */
+export function summaryLines(s: StepSummary): string[] {
   const lines: string[] = [];
   if (s.mode === 'unstructured') {
     const kind = s.ranking === 'lamp' ? 'global LAMP' : s.ranking === 'plain' ? 'global plain' : 'layer';
@@ -157,9 +80,13 @@ function printSummary(s: PruneSummary): void {
   for (const r of s.reconstructed) lines.push(`  reconstructed ${r.name}: output MSE ${r.mseBefore.toExponential(2)} → ${r.mseAfter.toExponential(2)}`);
   for (const b of s.biasCorrected ?? []) lines.push(`  bias corrected ${b.node}: mean |shift| ${b.meanShift.toExponential(2)}`);
   if (s.headDistilled) lines.push(`  head distilled ${s.headDistilled.name}: logit MSE ${s.headDistilled.mseBefore.toExponential(2)} → ${s.headDistilled.mseAfter.toExponential(2)}`);
-  lines.push(`wrote ${s.output}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return lines;
 }
+
+const printSummary = (s: PruneSummary) => process.stdout.write(`${[...summaryLines(s), `wrote ${s.output}`].join('\n')}\n`);
+
+/** The JSON summary leaves out the layers' masks. */
+export const jsonSummary = (value: unknown): string => JSON.stringify(value, (k, v) => (k === 'mask' ? undefined : v));
 
 export function register(program: Command): void {
   const cmd = program.command('prune')
@@ -183,7 +110,7 @@ export function register(program: Command): void {
   addLayerOptions(cmd, 'leave these layers alone');
   addDataOptions(cmd).action(async (file: string, flags: PruneFlags) => {
     const summary = await pruneFile(file, flags);
-    if (flags.json) process.stdout.write(`${JSON.stringify(summary, (k, v) => (k === 'mask' ? undefined : v))}\n`);
+    if (flags.json) process.stdout.write(`${jsonSummary(summary)}\n`);
     else printSummary(summary);
   });
 }

@@ -1,25 +1,18 @@
 // `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static [--target …]`: weight-only int8/int4, dynamic
-// int8 (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data, for a target CPU.
+// int8 (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data, for a target CPU. The
+// flags become one recipe step (src/core/recipe/quantizeStep.ts does the work); this file parses, writes and prints.
 import { Option, type Command } from 'commander';
-import { measureSaturation, type MeasuredSaturation } from '../core/analysis/saturationMeasured';
 import { UsageError } from '../core/errors';
-import { modelInput } from '../core/eval/modelInput';
-import { indexGraph } from '../core/onnx/graph';
-import type { NodeProto } from '../core/onnx/proto';
 import { readModel } from '../core/onnx/read';
-import { encodeModel } from '../core/onnx/write';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/calibrate/calibrate';
-import { quantizeDynamic } from '../core/quantize/dynamic';
-import { quantizeStatic } from '../core/quantize/qdq';
-import { STATIC_RULES } from '../core/quantize/rules';
-import { DEFAULT_TARGET, QUANT_TARGETS, reducedRange, TARGET_CPUS, type QuantTarget } from '../core/quantize/target';
-import { quantizeWeightOnly, weightCandidates } from '../core/quantize/weightOnly';
-import { selectLayers } from '../core/select';
-import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
+import { DEFAULT_TARGET, QUANT_TARGETS, reducedRange, TARGET_CPUS } from '../core/quantize/target';
+import { checkStep, type StepContext } from '../core/recipe/context';
+import { quantizeStep, type QuantizeSummary as StepSummary } from '../core/recipe/quantizeStep';
+import { cliOptionName } from '../core/recipe/stepChecks';
+import type { QuantizeMode, QuantizeStep } from '../core/recipe/types';
+import { addDataOptions, preprocessFromFlags, type DataFlags } from './dataOptions';
 import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
-
-type QuantizeMode = 'weight' | 'dynamic' | 'static';
 
 interface QuantizeFlags extends DataFlags, LayerFlags {
   output: string;
@@ -37,117 +30,41 @@ interface QuantizeFlags extends DataFlags, LayerFlags {
   json?: boolean;
 }
 
-interface QuantizeSummary {
-  input: string;
-  output: string;
-  mode: QuantizeMode;
-  bits: number;
-  perChannel: boolean;
-  /** static and dynamic: the CPUs the integer kernels are for */
-  target?: QuantTarget;
-  method?: CalibrationMethod;
-  bytesBefore: number;
-  bytesAfter: number;
-  /** quantized layers with how each is stored */
-  layers: { name: string; op: string; format: string }[];
-  /** what could not be quantized as asked (also printed to stderr as it happens) */
-  warnings?: string[];
-  /**
-   * static: the layers whose int8 weights can saturate 16-bit pair sums on x86 without VNNI, measured on
-   * calibration samples (saturationSamples of them): verdict measured where some pair sum did
-   */
-  saturation?: MeasuredSaturation[];
-  saturationSamples?: number;
-}
+type QuantizeSummary = { input: string; output: string } & StepSummary;
 
-/** Flags that only mean something in one mode: given in another, they would be silently ignored. */
-const MODE_ONLY: [keyof QuantizeFlags, string, QuantizeMode][] = [
-  ['calib', '--calib', 'static'], ['calibSamples', '--calib-samples', 'static'], ['method', '--method', 'static'],
-  ['activationType', '--activation-type', 'static'],
-  ['biasCorrection', '--bias-correction', 'static'], ['blockSize', '--block-size', 'weight'],
-];
-
-/**
- * The target of integer kernels: static and dynamic only (weight-only dequantizes to float kernels, where the
- * weight range cannot saturate anything). --reduce-range is the portable target under its ORT name.
- */
-function integerTarget(file: string, flags: QuantizeFlags): QuantTarget | undefined {
-  const given = flags.target ?? (flags.reduceRange ? DEFAULT_TARGET : undefined);
-  if (flags.mode === 'weight') {
-    if (given !== undefined) throw new UsageError(file, `${flags.target !== undefined ? '--target' : '--reduce-range'} only applies to --mode static and dynamic (weight-only runs float kernels)`);
-    return undefined;
-  }
-  if (given === undefined) return DEFAULT_TARGET;
-  if (!(QUANT_TARGETS as readonly string[]).includes(given)) throw new UsageError(file, `--target must be one of ${QUANT_TARGETS.join(', ')}, got '${given}'`);
-  const target = given as QuantTarget;
-  if (flags.reduceRange && !reducedRange(target)) throw new UsageError(file, `--reduce-range (7-bit weights) contradicts --target ${target} (full int8); give one of them`);
-  return target;
+/** The flags as one quantize step (the same step a recipe's `- quantize: {…}` gives). */
+function stepFromFlags(flags: QuantizeFlags): QuantizeStep {
+  return {
+    kind: 'quantize', mode: flags.mode, bits: flags.bits === undefined ? undefined : positiveInt(flags.bits, '--bits') as 8 | 4,
+    perChannel: flags.perChannel, blockSize: positiveInt(flags.blockSize, '--block-size'), method: flags.method,
+    activationType: flags.activationType, target: flags.target, reduceRange: flags.reduceRange, biasCorrection: flags.biasCorrection,
+    calibSamples: positiveInt(flags.calibSamples, '--calib-samples'), ...layerSelection(flags),
+  };
 }
 
 async function quantizeFile(file: string, flags: QuantizeFlags): Promise<QuantizeSummary> {
   checkOutputPath(file, flags.output);
-  for (const [key, flag, mode] of MODE_ONLY) {
-    if (flags[key] !== undefined && flags.mode !== mode) throw new UsageError(file, `${flag} only applies to --mode ${mode}`);
-  }
-  const target = integerTarget(file, flags);
-  const bits = positiveInt(flags.bits, '--bits', 8);
-  if (bits !== 8 && bits !== 4) throw new UsageError(file, `--bits must be 8 or 4, got ${bits}`);
-  if (bits === 4 && flags.mode !== 'weight') throw new UsageError(file, '--bits 4 is only available with --mode weight');
-  if (flags.mode === 'static' && !flags.calib) throw new UsageError(file, '--mode static needs --calib DATA (calibration images or .npy)');
-  const perChannel = flags.perChannel ?? true;
+  // The calibration data is the command's, not the step's: only static quantization reads it.
+  if (flags.calib !== undefined && flags.mode !== 'static') throw new UsageError(file, '--calib only applies to --mode static');
+  const step = stepFromFlags(flags);
+  const ctx: StepContext = {
+    file, optionName: cliOptionName,
+    calibration: flags.calib ? { data: flags.calib, labels: flags.labels, preprocess: preprocessFromFlags(flags) } : undefined,
+    onWarning: (message) => process.stderr.write(`onnx-lens: warning: ${message}\n`),
+  };
+  checkStep(step, ctx, file);
   const model = await readModel(file);
   const dataLocation = outputDataLocation(model, file, flags.output);
-  const selection = layerSelection(flags);
-  const graph = model.proto.graph!;
-
-  let proto;
-  let layers: QuantizeSummary['layers'];
-  let saturation: Pick<QuantizeSummary, 'saturation' | 'saturationSamples'> = {};
-  const warnings: string[] = [];
-  const onWarning = (message: string) => {
-    warnings.push(message);
-    process.stderr.write(`onnx-lens: warning: ${message}\n`);
-  };
-  if (flags.mode === 'static') {
-    const calib = await datasetFromOptions(flags.calib!, flags, modelInput(model.proto)?.shape, positiveInt(flags.calibSamples, '--calib-samples', 256));
-    proto = await quantizeStatic(model.proto, calib, {
-      perChannel, activationType: flags.activationType ?? 'uint8', target,
-      method: flags.method ?? 'minmax', selection, biasCorrection: flags.biasCorrection, onWarning,
-    }, model);
-    const index = indexGraph(proto.graph!);
-    // Layers onnxruntime runs as integer kernels: quantized ops (not the float ones left between a DQ and a Q).
-    const integerOp = (n: NodeProto) => ['weighted', 'elementwise', 'pool'].includes(STATIC_RULES[n.opType]?.role ?? '');
-    layers = proto.graph!.node
-      .filter((n) => integerOp(n) && n.input.some((i) => index.producer.get(i)?.opType === 'DequantizeLinear'))
-      .filter((n) => n.output.some((o) => index.consumers.get(o)?.some((c) => c.opType === 'QuantizeLinear')) || ['Gemm', 'MatMul'].includes(n.opType))
-      .map((n) => ({ name: n.name || n.output[0], op: n.opType, format: 'QDQ int8' }));
-    // Does the written model saturate AVX2's 16-bit pair sums on (some of) the calibration data?
-    const measured = await measureSaturation({ ...model, proto }, calib, { file });
-    saturation = { saturation: measured.layers, saturationSamples: measured.samples };
-  } else {
-    const chosen = selectLayers(weightCandidates(model.proto), selection, graph.node, file);
-    if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');
-    const r = flags.mode === 'weight'
-      ? quantizeWeightOnly(model.proto, chosen, { bits: bits as 8 | 4, perChannel, blockSize: positiveInt(flags.blockSize, '--block-size') }, model)
-      : quantizeDynamic(model.proto, chosen, { perChannel, target }, model);
-    proto = r.proto;
-    layers = r.layers.map((l) => ({ name: l.name || l.weight, op: l.op, format: `${l.format} int${l.bits}` }));
-  }
-  writeOutput(proto, flags.output, model, dataLocation);
-  return {
-    input: file, output: flags.output, mode: flags.mode, bits, perChannel, target,
-    ...(flags.mode === 'static' ? { method: flags.method ?? 'minmax' } : {}),
-    bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
-    ...(warnings.length > 0 ? { warnings } : {}),
-    ...saturation,
-  };
+  const r = await quantizeStep(model, step, ctx);
+  writeOutput(r.model.proto, flags.output, model, dataLocation);
+  return { input: file, output: flags.output, ...r.summary };
 }
 
 /**
  * One line when layers saturated 16-bit pair sums on the calibration data: what that means for the target's
  * CPUs (nothing on VNNI x86 and ARM, whose kernels sum in 32 bits) and for x86 CPUs without VNNI.
  */
-function saturationLine(s: QuantizeSummary): string | undefined {
+function saturationLine(s: StepSummary): string | undefined {
   const did = s.saturation?.filter((l) => l.verdict === 'measured') ?? [];
   if (did.length === 0) return undefined;
   const names = did.slice(0, 5).map((l) => l.layer).join(', ') + (did.length > 5 ? ` and ${did.length - 5} more` : '');
@@ -156,7 +73,8 @@ function saturationLine(s: QuantizeSummary): string | undefined {
     + 'but on x86 CPUs without VNNI (AVX2) onnxruntime clamps those sums and accuracy drops; --target portable avoids it';
 }
 
-function printSummary(s: QuantizeSummary): void {
+/** What the step did, in lines (`apply` prints them per step too). */
+export function summaryLines(s: StepSummary): string[] {
   const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration)` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}`;
   const target = s.target ? `, target ${s.target} (${reducedRange(s.target) ? '7-bit' : 'full int8'} weights)` : '';
   const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights${target}: ${s.layers.length} layers quantized`];
@@ -164,9 +82,10 @@ function printSummary(s: QuantizeSummary): void {
   lines.push(`size ${s.bytesBefore.toLocaleString('en-US')} → ${s.bytesAfter.toLocaleString('en-US')} bytes (${((100 * s.bytesAfter) / s.bytesBefore).toFixed(1)} %)`);
   const saturated = saturationLine(s);
   if (saturated) lines.push(saturated);
-  lines.push(`wrote ${s.output}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return lines;
 }
+
+const printSummary = (s: QuantizeSummary) => process.stdout.write(`${[...summaryLines(s), `wrote ${s.output}`].join('\n')}\n`);
 
 export function register(program: Command): void {
   const cmd = program.command('quantize')

@@ -8,8 +8,12 @@
 //   stringifyRecipe(recipe) → YAML                                                           stringify.ts
 //   STEP_SCHEMAS, RECIPE_SCHEMA (descriptions for hovers/completions), recipeJsonSchema()      schema.ts
 //   stepProblem(step, env), recipeOptionName, cliOptionName                                   stepChecks.ts
+//   applyStep(model, step, ctx) → { model, summary }; applyRecipe(model, steps, ctx) → { model, steps, warnings }
+//                                                                   apply.ts (+ pruneStep.ts, quantizeStep.ts, context.ts)
 export * from './types';
 export { formatProblem, lineColumn, parseRecipe } from './parse';
 export { RECIPE_SCHEMA, STEP_SCHEMAS, recipeJsonSchema, type ObjectSpec, type ValueSpec } from './schema';
 export { cliOptionName, recipeOptionName, stepProblem } from './stepChecks';
 export { stringifyRecipe } from './stringify';
+// Heavy (loads onnxruntime): import from './apply' directly — applyStep(model, step, ctx), applyRecipe(model,
+// steps, ctx), with ctx = { calibration, onProgress, onWarning, signal, optionName } (context.ts).

@@ -31,8 +31,8 @@ export interface EvaluationSpec extends PreprocessOptions {
 
 interface SelectionOptions {
   /** selectors (names, globs, op:Type, name:EXACT); empty = every layer */
-  layers?: string[];
-  exclude?: string[];
+  layers?: readonly string[];
+  exclude?: readonly string[];
 }
 
 export interface PruneOptions extends SelectionOptions {

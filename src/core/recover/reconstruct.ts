@@ -22,6 +22,8 @@ export interface LayerToFit {
 }
 
 export interface ReconstructOptions {
+  /** checked before each layer: an aborted run throws signal.reason */
+  signal?: AbortSignal;
   /** calibration samples used (default 256) */
   samples?: number;
   /** ridge damping relative to the mean diagonal of XᵀX (default 0.01) */
@@ -82,6 +84,7 @@ export async function reconstructLayers(
     const chunk = nextChunk(fits, start, samples, opts.targetBytes ?? TARGET_BYTES);
     await captureTargets(original, chunk, cached, samples, opts);
     for (const [k, fit] of chunk.entries()) {
+      opts.signal?.throwIfAborted();
       if (opts.addBias ?? true) ensureBias(index, fit.layer);
       const report = await fitLayer(pruned, index, fit, start + k, inputs, cached, samples, opts);
       reports.push(report);

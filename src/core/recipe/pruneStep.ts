@@ -1,0 +1,123 @@
+// The prune step: unstructured magnitude (global LAMP, plain, or per layer) or structured channel pruning
+// (optionally with a NetAdapt-style block search), then the no-retraining recovery on calibration data:
+// layer-wise reconstruction → bias correction → classifier-head distillation.
+import type { ModelProto } from '../onnx/proto';
+import { inlineExternalData, type Model } from '../onnx/read';
+import { searchBlocks, type BlockSearchStep } from '../prune/blockSearch';
+import { weightedLayers, weightLayout } from '../prune/layers';
+import { magnitudePrune } from '../prune/magnitude';
+import { activationVariances, structuredPrune } from '../prune/structured';
+import { correctBiases, sameNameTargets, type BiasCorrection } from '../recover/biasCorrection';
+import { distillHead } from '../recover/headDistill';
+import { reconstructLayers, type LayerFitReport, type LayerToFit } from '../recover/reconstruct';
+import { calibSamples, checkStep, openCalibration, phase, type StepContext } from './context';
+import { pruneScope } from './stepChecks';
+import type { PruneStep } from './types';
+
+export interface PruneSummary {
+  mode: 'unstructured' | 'structured';
+  scope: 'layer' | 'global';
+  /** unstructured global: how weights are ranked across layers */
+  ranking?: 'lamp' | 'plain';
+  /** structured: kept channel counts are multiples of this */
+  roundTo?: number;
+  /** unstructured: zeros / weights of the pruned layers; structured: 1 − params after / params before */
+  sparsity: number;
+  paramsBefore: number;
+  paramsAfter: number;
+  layers: { name: string; params?: number; zeros?: number; sparsity?: number; channels?: number; kept?: number; blocked?: string }[];
+  /** structured search: the blocks removed, in order */
+  search?: BlockSearchStep[];
+  reconstructed: LayerFitReport[];
+  biasCorrected?: BiasCorrection[];
+  headDistilled?: LayerFitReport;
+}
+
+/**
+ * Structured default for roundTo. onnxruntime's CPU provider runs a Conv with its blocked NCHWc kernels only
+ * when channel counts are multiples of 4, and those kernels compute whole blocks of 8 (AVX2) or 16 (AVX-512)
+ * channels. With exact counts (e.g. 45 of 64) the pruned model falls back to plain convs and measured slower
+ * than the original (bench/README.md, "Pruning").
+ */
+export const STRUCTURED_ROUND_TO = 8;
+
+export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext = {}): Promise<{ model: Model; summary: PruneSummary }> {
+  const file = ctx.file ?? input.file;
+  checkStep(step, ctx, file);
+  const { sparsity } = step;
+  const scope = pruneScope(step);
+  const recover = [step.reconstruct, step.biasCorrection, step.distillHead].filter(Boolean).length;
+  const phases = 1 + (step.search ? 1 : 0) + recover;
+  let done = 0;
+  // Pruning, reconstruction and bias correction run the model in onnxruntime from memory.
+  const model: Model = { ...input, proto: inlineExternalData(input.proto, input) };
+  const selection = { layers: step.layers, exclude: step.exclude };
+  const samples = calibSamples(step, ctx);
+  const needsCalib = recover > 0 || step.importance === 'activation' || step.search;
+  const calib = needsCalib ? await openCalibration(ctx, model, samples) : undefined;
+
+  let proto: ModelProto;
+  let toFit: LayerToFit[];
+  let summary: Omit<PruneSummary, 'reconstructed'>;
+  if (step.structured) {
+    const activationVariance = step.importance === 'activation' ? await activationVariances(model, calib!, { samples, file }) : undefined;
+    const roundTo = step.roundTo ?? STRUCTURED_ROUND_TO;
+    if (step.search) phase(ctx, done++, phases, 'searching which channel blocks to remove');
+    const search = step.search
+      ? await searchBlocks(model, calib!, { ...selection, macsReduction: sparsity, block: roundTo, norm: step.norm, activationVariance, samples, file })
+      : undefined;
+    phase(ctx, done++, phases, 'removing channels');
+    const r = structuredPrune(model, { ...selection, sparsity: search ? 0 : sparsity, scope, norm: step.norm, roundTo, activationVariance, keep: search?.keep, file });
+    proto = r.proto;
+    toFit = r.refit;
+    summary = {
+      mode: 'structured', scope, roundTo, sparsity: 1 - r.paramsAfter / r.paramsBefore, paramsBefore: r.paramsBefore, paramsAfter: r.paramsAfter,
+      layers: r.groups.map((g) => ({ name: g.producers.join('+'), channels: g.channels, kept: g.kept, ...(g.blocked ? { blocked: g.blocked } : {}) })),
+      ...(search ? { search: search.steps } : {}),
+    };
+  } else {
+    phase(ctx, done++, phases, 'zeroing the smallest weights');
+    const ranking = step.plain ? 'plain' : 'lamp';
+    const r = magnitudePrune(model, { ...selection, sparsity, scope, norm: step.norm, ranking, file });
+    proto = r.proto;
+    toFit = r.layers.map((l) => ({ name: l.name, mask: l.mask }));
+    const params = r.layers.reduce((a, l) => a + l.params, 0);
+    const zeros = r.layers.reduce((a, l) => a + l.zeros, 0);
+    summary = {
+      mode: 'unstructured', scope, ...(scope === 'global' ? { ranking } : {}), sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
+      layers: r.layers.map((l) => ({ name: l.name, params: l.params, zeros: l.zeros, sparsity: l.sparsity })),
+    };
+  }
+
+  const reconstructed: LayerFitReport[] = [];
+  let biasCorrected: BiasCorrection[] | undefined;
+  let headDistilled: LayerFitReport | undefined;
+  if (calib) {
+    if (step.reconstruct) {
+      phase(ctx, done++, phases, `reconstructing ${toFit.length} layers`);
+      reconstructed.push(...await reconstructLayers(model, { proto, dir: model.dir, file: model.file }, toFit, calib, { samples, file, signal: ctx.signal }));
+    }
+    if (step.biasCorrection) {
+      phase(ctx, done++, phases, 'correcting biases');
+      const r = await correctBiases(model.proto, proto, sameChannelTargets(model.proto, proto), calib, { limit: samples, file, dir: model.dir });
+      proto = r.proto;
+      biasCorrected = r.corrections;
+    }
+    if (step.distillHead) {
+      phase(ctx, done++, phases, 'distilling the classifier head');
+      headDistilled = await distillHead(model, { proto, dir: model.dir, file: model.file }, calib, { samples, file });
+    }
+  }
+  phase(ctx, phases, phases, 'pruned');
+  return {
+    model: { ...model, proto },
+    summary: { ...summary, reconstructed, ...(biasCorrected ? { biasCorrected } : {}), ...(headDistilled ? { headDistilled } : {}) },
+  };
+}
+
+/** Bias-correction targets: Conv/Gemm layers whose output channels pruning left intact. */
+function sameChannelTargets(original: ModelProto, pruned: ModelProto) {
+  const outs = (p: ModelProto) => new Map(weightedLayers(p.graph!).map((l) => [l.name, weightLayout(l).outChannels]));
+  const [before, after] = [outs(original), outs(pruned)];
+  return sameNameTargets(original, pruned).filter((t) => after.has(t.node) && before.get(t.node) === after.get(t.node));
+}
