@@ -59,7 +59,7 @@ test('apply replays prune and quantize: identical initializers to the CLI comman
 
 test('a two-step recipe (prune 50 % + static int8) runs in onnxruntime within 1 pp of the float model', async () => {
   const dir = tempDir();
-  const calib = writeMnistNpy(dir, 'calib', 128);
+  writeMnistNpy(dir, 'calib', 128);
   const split = writeMnistNpy(dir, 'test', 600);
   const before = sha256(MNIST_MODEL);
   const recipe = writeRecipe(dir, 'two.onnxlens.yaml', `model: ${MNIST_MODEL}
