@@ -88,6 +88,8 @@ export interface StartOptions {
   viewport?: { width: number; height: number };
   /** another package instead of .e2e/onnx-lens.vsix (the harness's own tests use a broken one) */
   vsix?: string;
+  /** user settings over the defaults below (e.g. `files.hotExit` for a hot-exit test) */
+  settings?: Record<string, unknown>;
 }
 
 export class VsCode {
@@ -110,7 +112,7 @@ export class VsCode {
     const dirs = { userData: path.join(root, 'user-data'), extensions: path.join(root, 'extensions'), workspace: path.join(root, 'workspace'), profile: path.join(root, 'chromium') };
     for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
     fs.mkdirSync(path.join(dirs.userData, 'User'));
-    fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(userSettings(opts.theme ?? 'dark'), null, 2));
+    fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...userSettings(opts.theme ?? 'dark'), ...opts.settings }, null, 2));
     for (const [name, content] of Object.entries(opts.files)) {
       const dest = path.join(dirs.workspace, name);
       if (typeof content === 'object' && 'copy' in content) fs.copyFileSync(content.copy, dest);

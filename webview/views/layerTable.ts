@@ -114,6 +114,9 @@ export class LayerTable {
     tr.dataset.params = String(l.params);
     tr.dataset.sparsity = String(l.sparsity);
     tr.dataset.bits = String(l.bits);
+    // The main weight's own sparsity (the layer's counts the bias too): what "prune to 50 %" sets.
+    const w = l.weights.find((x) => x.role === 'weight');
+    if (w) tr.dataset.weightSparsity = String(w.params ? w.zeros / w.params : 0);
     tr.tabIndex = -1;
     const was = this.state.baseline?.get(l.name);
     if (was) tr.dataset.wasBits = String(was.bits);

@@ -174,7 +174,8 @@ export async function runEdit(provider: OnnxEditorProvider, document: OnnxDocume
       token.onCancellationRequested(() => controller.abort());
       let done = 0;
       await document.edit(step, controller.signal, (p) => {
-        const fraction = p.fraction === undefined ? undefined : Math.min(1, (p.step - 1 + p.fraction) / Math.max(1, p.steps));
+        // The editor runs one-step recipes: the step's own fraction is the whole edit's.
+        const fraction = p.fraction === undefined ? undefined : Math.min(1, Math.max(0, p.fraction));
         const increment = fraction === undefined ? undefined : Math.max(0, fraction * 100 - done);
         if (fraction !== undefined) done = fraction * 100;
         progress.report({ message: p.message, increment });
