@@ -1,5 +1,6 @@
 // Extension entry point: wires the features together; each one registers itself in its own file.
 import * as vscode from 'vscode';
+import { registerBenchmark } from './bench/register';
 import { registerEditorCommands } from './commands';
 import { registerEditCommands } from './editor/editCommands';
 import { OnnxEditorProvider } from './editor/provider';
@@ -12,6 +13,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const editor = OnnxEditorProvider.register(context, statusBar, log);
   context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
   context.subscriptions.push(registerRecipeLanguage(context, log));
+  context.subscriptions.push(registerBenchmark(context, log, { modelEdits: (listener) => editor.provider.onDidChangeCustomDocument((e) => listener(e.document.uri)) }));
   // The e2e rig waits for this line before opening files (opening earlier races editor registration).
   log.appendLine('ONNX Lens activated');
 }

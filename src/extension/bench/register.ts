@@ -1,0 +1,19 @@
+// The benchmark feature: the `onnx-lens` task type, "ONNX Lens: Run Benchmark", and the results in Problems.
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { BenchDiagnostics } from './benchDiagnostics';
+import { BenchTaskProvider } from './benchTask';
+import { registerRunBenchmark, type EditedModels } from './runBenchmark';
+
+export interface BenchmarkFeatureOptions {
+  /** the ONNX Lens editor's current bytes, to benchmark unsaved edits */
+  edited?: EditedModels;
+  /** fires with a model's URI when its document is edited (its results go stale) */
+  modelEdits?: vscode.Event<vscode.Uri>;
+}
+
+export function registerBenchmark(context: vscode.ExtensionContext, log: vscode.OutputChannel, opts: BenchmarkFeatureOptions = {}): vscode.Disposable {
+  const diagnostics = new BenchDiagnostics(opts.modelEdits);
+  const taskContext = { cliScript: path.join(context.extensionUri.fsPath, 'dist', 'cli.js'), diagnostics, log };
+  return vscode.Disposable.from(diagnostics, BenchTaskProvider.register(taskContext), registerRunBenchmark(taskContext, opts.edited));
+}

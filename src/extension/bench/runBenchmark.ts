@@ -1,0 +1,145 @@
+// "ONNX Lens: Run Benchmark" (onnxLens.runBenchmark): benchmarks the model of the active editor (or a picked one)
+// against a baseline, as an `onnx-lens` task with a cancellable progress notification. With unsaved edits the
+// edited model is written to a temporary file and measured against the file on disk.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { createBenchTask, type BenchTaskContext } from './benchTask';
+import { evaluationData, evaluationLabels, rememberEvaluationData, UNTRUSTED_MESSAGE } from './benchSettings';
+import { TASK_TYPE, type OnnxLensTaskDefinition } from './taskDefinition';
+
+/** Access to the current (possibly edited) bytes of a model open in the ONNX Lens editor. */
+export interface EditedModels {
+  /** the document's current bytes, or undefined when `uri` is not open with edits this can read */
+  currentBytes(uri: vscode.Uri): Promise<Uint8Array> | undefined;
+}
+
+export function registerRunBenchmark(context: BenchTaskContext, edited?: EditedModels): vscode.Disposable {
+  return vscode.commands.registerCommand('onnxLens.runBenchmark', (uri?: vscode.Uri) => runBenchmark(context, edited, uri instanceof vscode.Uri ? uri : undefined));
+}
+
+async function runBenchmark(context: BenchTaskContext, edited: EditedModels | undefined, given: vscode.Uri | undefined): Promise<void> {
+  if (!vscode.workspace.isTrusted) {
+    const manage = 'Manage Workspace Trust';
+    if (await vscode.window.showErrorMessage(`ONNX Lens: ${UNTRUSTED_MESSAGE}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+    return;
+  }
+  const active = activeModelTab();
+  const model = given ?? active?.uri ?? (await pickFile('Benchmark this model'));
+  if (!model) return;
+  const folder = vscode.workspace.getWorkspaceFolder(model) ?? vscode.workspace.workspaceFolders?.[0];
+  if (!folder) {
+    void vscode.window.showErrorMessage('ONNX Lens: Run Benchmark needs an open folder (results and settings are kept per workspace).');
+    return;
+  }
+  const name = path.basename(model.fsPath);
+  const dirty = active?.uri.toString() === model.toString() && active.isDirty;
+
+  let measured = model.fsPath;
+  let baseline: string | undefined;
+  let temporary: string | undefined;
+  const bytes = dirty ? edited?.currentBytes(model) : undefined;
+  if (bytes) {
+    // The edited model against the file as saved.
+    temporary = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-bench-'));
+    measured = path.join(temporary, `${path.parse(name).name}.edited.onnx`);
+    fs.writeFileSync(measured, await bytes);
+    baseline = model.fsPath;
+  } else {
+    if (dirty) {
+      void vscode.window.showInformationMessage(`ONNX Lens: ${name} has unsaved edits that this benchmark cannot read yet; it measures the file as saved on disk. Save the edits to measure them.`);
+    }
+    const choice = await askBaseline(model);
+    if (choice === 'cancel') return;
+    baseline = choice?.fsPath;
+  }
+  try {
+    const data = await evaluationSet(folder);
+    if (!data) return;
+    const definition: OnnxLensTaskDefinition = { type: TASK_TYPE, command: 'bench', model: measured, data: data.data, ...(data.labels ? { labels: data.labels } : {}), ...(baseline ? { baseline } : {}) };
+    await runAsTask(context, definition, folder, model, name);
+  } finally {
+    if (temporary) fs.rmSync(temporary, { recursive: true, force: true });
+  }
+}
+
+/** The model of the active editor tab (the ONNX Lens editor or any editor of an .onnx file) and its dirty state. */
+function activeModelTab(): { uri: vscode.Uri; isDirty: boolean } | undefined {
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+  const input = tab?.input;
+  const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
+  return uri && uri.path.toLowerCase().endsWith('.onnx') ? { uri, isDirty: tab!.isDirty } : undefined;
+}
+
+async function pickFile(openLabel: string, defaultUri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel, defaultUri });
+  return picked?.[0];
+}
+
+/** undefined = no baseline, 'cancel' = the user dismissed the question. */
+async function askBaseline(model: vscode.Uri): Promise<vscode.Uri | undefined | 'cancel'> {
+  const none = { label: 'No baseline', description: 'accuracy, latency and size of this model alone' };
+  const pick = { label: 'Pick a baseline model…', description: 'e.g. the uncompressed original: top-1 change, agreement, latency and size ratios' };
+  const choice = await vscode.window.showQuickPick([pick, none], { title: `Benchmark ${path.basename(model.fsPath)} against`, ignoreFocusOut: true });
+  if (!choice) return 'cancel';
+  if (choice === none) return undefined;
+  return (await pickFile('Use as baseline', vscode.Uri.joinPath(model, '..'))) ?? 'cancel';
+}
+
+/** The evaluation data (and labels) from the settings, or asked once and remembered for the workspace. */
+async function evaluationSet(folder: vscode.WorkspaceFolder): Promise<{ data: string; labels?: string } | undefined> {
+  const stored = evaluationData();
+  if (stored) return { data: path.resolve(folder.uri.fsPath, stored), labels: evaluationLabels() && path.resolve(folder.uri.fsPath, evaluationLabels()!) };
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFiles: true, canSelectFolders: true, canSelectMany: false, defaultUri: folder.uri,
+    title: 'Evaluation data: a folder of class folders of images, a flat image folder, or a float32 .npy (remembered for this workspace)',
+    openLabel: 'Use as evaluation data',
+  });
+  const data = picked?.[0]?.fsPath;
+  if (!data) return undefined;
+  let labels: string | undefined;
+  if (data.toLowerCase().endsWith('.npy')) {
+    const pickLabels = { label: 'Pick labels (.npy, int64 [N])…' };
+    const noLabels = { label: 'No labels', description: 'agreement with the baseline only, no top-1' };
+    const choice = await vscode.window.showQuickPick([pickLabels, noLabels], { title: `Labels for ${path.basename(data)}`, ignoreFocusOut: true });
+    if (!choice) return undefined;
+    if (choice === pickLabels) {
+      labels = (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'NumPy arrays': ['npy'] }, defaultUri: vscode.Uri.file(path.dirname(data)), openLabel: 'Use as labels' }))?.[0]?.fsPath;
+      if (!labels) return undefined;
+    }
+  }
+  const relative = (f: string) => {
+    const r = path.relative(folder.uri.fsPath, f);
+    return r.startsWith('..') || path.isAbsolute(r) ? f : r;
+  };
+  await rememberEvaluationData(relative(data), labels && relative(labels));
+  return { data, labels };
+}
+
+/** Runs the definition as a task, following it in a cancellable notification until the task ends. */
+async function runAsTask(context: BenchTaskContext, definition: OnnxLensTaskDefinition, folder: vscode.WorkspaceFolder, model: vscode.Uri, name: string): Promise<void> {
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ONNX Lens: benchmarking ${name}`, cancellable: true }, async (progress, token) => {
+    let reported = 0;
+    let failure: string | undefined;
+    const task = createBenchTask(definition, folder, `bench ${name}`, context, {
+      diagnosticUri: model,
+      onProgress: (p, eta) => {
+        const percent = Math.round(100 * p.fraction);
+        progress.report({ increment: Math.max(0, percent - reported), message: `${p.phase ?? ''} ${p.done ?? ''}/${p.total ?? ''}${eta !== undefined ? ` · about ${eta} s left` : ''}` });
+        reported = Math.max(reported, percent);
+      },
+      onError: (message) => { failure = message; },
+    });
+    const execution = await vscode.tasks.executeTask(task);
+    await new Promise<void>((resolve) => {
+      const ended = vscode.tasks.onDidEndTask((e) => {
+        if (e.execution !== execution) return;
+        ended.dispose();
+        resolve();
+      });
+      token.onCancellationRequested(() => execution.terminate());
+    });
+    if (failure) void vscode.window.showErrorMessage(`ONNX Lens: ${failure}`);
+  });
+}
