@@ -88,6 +88,8 @@ export interface StartOptions {
   viewport?: { width: number; height: number };
   /** another package instead of .e2e/onnx-lens.vsix (the harness's own tests use a broken one) */
   vsix?: string;
+  /** workspace trust on (off by default): the workspace opens untrusted, in Restricted Mode */
+  workspaceTrust?: boolean;
   /** user settings over the defaults below (e.g. `files.hotExit` for a hot-exit test) */
   settings?: Record<string, unknown>;
 }
@@ -113,8 +115,14 @@ export class VsCode {
     for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
     fs.mkdirSync(path.join(dirs.userData, 'User'));
     fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...userSettings(opts.theme ?? 'dark'), ...opts.settings }, null, 2));
+    if (opts.workspaceTrust) {
+      const settingsFile = path.join(dirs.userData, 'User', 'settings.json');
+      const trustOn = { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' };
+      fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), ...trustOn }, null, 2));
+    }
     for (const [name, content] of Object.entries(opts.files)) {
       const dest = path.join(dirs.workspace, name);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
       if (typeof content === 'object' && 'copy' in content) fs.copyFileSync(content.copy, dest);
       else fs.writeFileSync(dest, content);
     }
@@ -140,7 +148,7 @@ export class VsCode {
     const serverLog = fs.createWriteStream(path.join(artifacts, 'code-server.log'));
     const server = spawn(rig.codeServer, [
       ...common, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', '--locale', 'en', '--log', 'info',
+      ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--ignore-last-opened', '--locale', 'en', '--log', 'info',
       dirs.workspace,
     ], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.pipe(serverLog);
@@ -184,7 +192,7 @@ export class VsCode {
   }
 
   /** Every log file of this session (Output channels are written there too). */
-  private allLogs(): string {
+  allLogs(): string {
     return readLogs(this.userData, (f) => f.endsWith('.log'));
   }
 

@@ -1,0 +1,172 @@
+// The benchmark task and the Problems panel in a real VS Code (code-server + Chromium): tasks.json tasks of type
+// onnx-lens run the packaged `onnx-lens bench`, their results land in Problems with the same numbers as
+// `onnx-lens bench --json`, terminating a task ends its process, and an untrusted workspace refuses to run models.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Locator } from 'playwright-core';
+import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
+import { VsCode, waitFor } from './harness';
+
+const cli = (...args: string[]) => execFileSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+
+interface BenchJson { n: number; delta: { top1: number; agreement: number; sizeRatio: number; latencyRatio: number } }
+
+/** "−0.33 pp" / "+0.00 pp", written out here independently of the extension's formatting code. */
+const pp = (x: number) => {
+  const r = Math.round(x * 100) / 100;
+  return `${r < 0 ? '−' : '+'}${Math.abs(r).toFixed(2)} pp`;
+};
+
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+/** The workspace: the MNIST CNN, its weight-only int8 copy, a 95 %-pruned copy (no recovery), 300 test digits. */
+function workspaceFiles(): Record<string, { copy: string } | string> {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'test', 300);
+  const int8 = path.join(dir, 'model.int8.onnx');
+  const pruned = path.join(dir, 'model.pruned95.onnx');
+  cli('quantize', MNIST_MODEL, '-o', int8, '--mode', 'weight');
+  cli('prune', MNIST_MODEL, '-o', pruned, '--sparsity', '0.95');
+  const task = (label: string, model: string, more: Record<string, unknown> = {}) => ({
+    label, type: 'onnx-lens', command: 'bench', model, baseline: 'model.onnx', data: 'test_x.npy', labels: 'test_y.npy', runs: 10, problemMatcher: [], ...more,
+  });
+  const tasks = {
+    version: '2.0.0',
+    tasks: [
+      task('bench int8', 'model.int8.onnx'),
+      task('bench pruned', 'model.pruned95.onnx', { budget: 1.0 }),
+      task('bench forever', 'model.int8.onnx', { runs: 10_000_000 }),
+    ],
+  };
+  return {
+    'model.onnx': { copy: MNIST_MODEL },
+    'model.int8.onnx': { copy: int8 },
+    'model.pruned95.onnx': { copy: pruned },
+    'test_x.npy': { copy: split.data },
+    'test_y.npy': { copy: split.labels },
+    '.vscode/tasks.json': JSON.stringify(tasks, null, 2),
+  };
+}
+
+describe('in a trusted workspace', () => {
+  let vscode: VsCode;
+
+  before(async () => {
+    vscode = await VsCode.start({ name: 'bench', files: workspaceFiles() });
+  }, { timeout: 240_000 });
+
+  after(async () => { await vscode?.close(); }, { timeout: 60_000 });
+
+  /** "Tasks: Run Task", then the tasks.json task labelled `label`. */
+  async function runTask(label: string): Promise<void> {
+    await vscode.runCommand('Tasks: Run Task');
+    const input = vscode.page.locator('.quick-input-widget input.input');
+    await input.fill(label);
+    await vscode.page.locator('.quick-input-list .monaco-list-row', { has: vscode.page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first().click({ timeout: 15_000 });
+  }
+
+  /** Texts of the Problems rows; opens the panel only when it is not shown (Ctrl+Shift+M toggles it). */
+  async function problemTexts(): Promise<string[]> {
+    const panel = vscode.page.locator('.markers-panel');
+    if (!(await panel.isVisible())) {
+      await vscode.page.keyboard.press('Control+Shift+M');
+      await panel.waitFor({ timeout: 15_000 });
+    }
+    return vscode.page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+  }
+
+  /** The Problems row whose text includes `text` (waits for it). */
+  async function problem(text: string, ms = 120_000): Promise<{ row: Locator; text: string }> {
+    const found = await waitFor(`a Problems row with "${text}"`, ms, async () => (await problemTexts()).find((t) => t.includes(text)), () => {
+      const failed = /bench: (.*(?:exited|killed|needs|must|not yet).*)/.exec(vscode.allLogs());
+      if (failed) throw new Error(`the task failed: ${failed[1]}`);
+    });
+    const row = vscode.page.locator('.markers-panel .monaco-list-row', { hasText: text }).first();
+    return { row, text: found };
+  }
+
+  test('a tasks.json bench task: Problems shows the same top-1 change, agreement and size as bench --json', { timeout: 240_000 }, async () => {
+    const ws = vscode.workspace;
+    const expected = JSON.parse(cli('bench', path.join(ws, 'model.int8.onnx'), '--baseline', path.join(ws, 'model.onnx'),
+      '--data', path.join(ws, 'test_x.npy'), '--labels', path.join(ws, 'test_y.npy'), '--json', '--runs', '10')) as BenchJson;
+    assert.equal(expected.n, 300);
+
+    await runTask('bench int8');
+    const { row, text } = await problem('vs model.onnx');
+    const head = `top-1 ${pp(expected.delta.top1)} vs model.onnx (agreement ${(100 * expected.delta.agreement).toFixed(2)} %, latency ×`;
+    assert.ok(text.includes(head), `Problems shows:\n${text}\nexpected it to include:\n${head}`);
+    assert.ok(text.includes(`size ×${expected.delta.sizeRatio.toFixed(3)})`), text);
+    // Weight-only int8 on MNIST loses well under half of the 1 pp budget.
+    assert.ok(Math.abs(expected.delta.top1) < 0.5, `int8 top-1 change ${expected.delta.top1} pp`);
+    assert.equal(await row.locator('.codicon-info').count(), 1, `an Information marker: ${await row.innerHTML()}`);
+    const all = await problemTexts();
+    assert.ok(all.some((t) => /model\.int8\.onnx/.test(t)), `the diagnostic is on model.int8.onnx: ${all.join(' | ')}`);
+  });
+
+  test('a 95 %-pruned model without recovery is over the budget: an Error naming the fixing commands', { timeout: 240_000 }, async () => {
+    const ws = vscode.workspace;
+    const expected = JSON.parse(cli('bench', path.join(ws, 'model.pruned95.onnx'), '--baseline', path.join(ws, 'model.onnx'),
+      '--data', path.join(ws, 'test_x.npy'), '--labels', path.join(ws, 'test_y.npy'), '--json', '--runs', '5')) as BenchJson;
+    assert.ok(expected.delta.top1 < -1, `pruning 95 % costs more than 1 pp (${expected.delta.top1})`);
+
+    await runTask('bench pruned');
+    const { row, text } = await problem('over the 1.0 pp budget');
+    assert.ok(text.includes(`top-1 ${pp(expected.delta.top1)} vs model.onnx (agreement ${(100 * expected.delta.agreement).toFixed(2)} %`), text);
+    assert.ok(text.includes('"ONNX Lens: Keep Selected Layers in Float"'), text);
+    assert.equal(await row.locator('.codicon-error').count(), 1, `an Error marker: ${await row.innerHTML()}`);
+    await vscode.screenshot('problems-over-budget');
+  });
+
+  test('a change of the model on disk removes its stale result', { timeout: 120_000 }, async () => {
+    await problem('over the 1.0 pp budget', 10_000);
+    fs.copyFileSync(path.join(vscode.workspace, 'model.onnx'), path.join(vscode.workspace, 'model.pruned95.onnx'));
+    await waitFor('the pruned model\'s result to leave Problems', 30_000, async () => ((await problemTexts()).some((t) => t.includes('over the 1.0 pp budget')) ? undefined : true));
+    assert.ok((await problemTexts()).some((t) => t.includes('vs model.onnx')), 'the int8 result stays');
+  });
+
+  test('terminating the task ends its process', { timeout: 120_000 }, async () => {
+    const before = new Set([...vscode.allLogs().matchAll(/bench: started pid (\d+)/g)].map((m) => Number(m[1])));
+    await runTask('bench forever');
+    const pid = await waitFor('the bench process to start', 60_000, () => {
+      const pids = [...vscode.allLogs().matchAll(/bench: started pid (\d+)/g)].map((m) => Number(m[1]));
+      return pids.find((p) => !before.has(p));
+    });
+    assert.ok(alive(pid), `pid ${pid} runs`);
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.ok(alive(pid), `pid ${pid} still runs (10 million latency runs)`);
+
+    await vscode.runCommand('Tasks: Terminate Task');
+    // With one running task VS Code terminates it at once; otherwise it asks which.
+    const row = vscode.page.locator('.quick-input-list .monaco-list-row', { hasText: 'bench forever' });
+    await row.first().click({ timeout: 3_000 }).catch(() => undefined);
+    await waitFor(`pid ${pid} to end`, 5_000, () => (alive(pid) ? undefined : true));
+    await waitFor('"stopped" in the log', 10_000, () => (vscode.allLogs().includes(`bench: stopped pid ${pid}`) ? true : undefined));
+  });
+});
+
+describe('in an untrusted workspace (Restricted Mode)', () => {
+  let vscode: VsCode;
+
+  before(async () => {
+    vscode = await VsCode.start({ name: 'bench-untrusted', workspaceTrust: true, files: { 'model.onnx': { copy: MNIST_MODEL } } });
+  }, { timeout: 240_000 });
+
+  after(async () => { await vscode?.close(); }, { timeout: 60_000 });
+
+  test('Run Benchmark is refused with a message saying why; viewing the model works', { timeout: 120_000 }, async () => {
+    await vscode.openFromExplorer('model.onnx');
+    const editor = await vscode.editor();
+    assert.ok(await editor.locator('[data-testid="layer-bar"]').count() > 0, 'the editor shows the layers');
+
+    await vscode.runCommand('ONNX Lens: Run Benchmark');
+    const toast = vscode.page.locator('.notifications-toasts .notification-list-item', { hasText: 'benchmarks are disabled in Restricted Mode' });
+    await toast.first().waitFor({ timeout: 15_000 });
+    const text = await toast.first().innerText();
+    assert.match(text, /running a model executes its operators in onnxruntime on this machine/);
+    assert.match(text, /Manage Workspace Trust/);
+    assert.doesNotMatch(vscode.allLogs(), /bench: started pid/);
+  });
+});
