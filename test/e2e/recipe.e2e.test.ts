@@ -93,3 +93,21 @@ test('Ctrl+. on a layer name offers "Exclude this layer", which edits the YAML',
   assert.deepEqual(parsed.recipe!.steps[0], { kind: 'prune', sparsity: 0.5, layers: ['conv1', 'fc'], exclude: ['name:conv1'] });
   assert.deepEqual(parsed.recipe!.steps[1], { kind: 'quantize', mode: 'weight', exclude: ['conv9'] }, 'the other step is as it was');
 });
+
+test('completion in a layers list offers the model\'s layers and op types', { timeout: 60_000 }, async () => {
+  await token('conv1').click();
+  await vscode.page.keyboard.press('Control+End');
+  // Auto-closing brackets complete the line to `layers: [] }` around the cursor.
+  await vscode.page.keyboard.type('  - prune: { sparsity: 0.3, layers: [');
+  const rows = vscode.page.locator('.suggest-widget .monaco-list-row');
+  const labels = await waitFor('the suggestions', 30_000, async () => {
+    await vscode.page.keyboard.press('Control+Space');
+    await vscode.page.waitForTimeout(500);
+    const texts = await rows.allInnerTexts();
+    return texts.some((t) => t.includes('name:conv2')) ? texts : undefined;
+  });
+  for (const want of ['name:conv1', 'name:fc', 'op:Conv', 'op:Gemm']) {
+    assert.ok(labels.some((t) => t.includes(want)), `${want} offered:\n${labels.join('\n')}`);
+  }
+  await vscode.page.keyboard.press('Escape');
+});
