@@ -55,9 +55,10 @@ export type ToWebview =
    */
   /**
    * `baseline`: each layer of the file on disk, present once the document is edited (views show before → after);
-   * `edits`: how many edits the shown model carries
+   * `edits`: how many edits the shown model carries; `selection`: the layers selected before this model was sent
+   * (the host keeps them, so that a selection survives the re-render after an edit)
    */
-  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string; inputShapes?: Record<string, number[]>; compression?: Compression; timings?: Record<string, number>; baseline?: Record<string, LayerBaseline>; edits?: number }
+  | { type: 'model'; report: ModelReport; graph: CompactGraph; fileName: string; inputShapes?: Record<string, number[]>; compression?: Compression; timings?: Record<string, number>; baseline?: Record<string, LayerBaseline>; edits?: number; selection?: string[] }
   | { type: 'failed'; message: string }
   /** an edit is running (`message` set) or finished (no message): the views stay, a banner says so */
   | { type: 'busy'; message?: string }
@@ -168,7 +169,7 @@ const toWebviewChecks: Record<ToWebview['type'], Check> = {
     optional((t) => isObject(t) && Object.values(t).every(isNumber))(v.timings) &&
     optional((s) => isObject(s) && Object.values(s).every(arrayOf(isCount)))(v.inputShapes) && optional(shape({ originalBytes: isCount, documentBytes: isCount }))(v.compression) &&
     optional((b) => isObject(b) && Object.values(b).every(shape({ bits: isCount, sparsity: isFraction, params: isCount, weightBytes: isCount })))(v.baseline) &&
-    optional(isCount)(v.edits),
+    optional(isCount)(v.edits) && optional(arrayOf(isString))(v.selection),
   failed: shape({ message: isString }),
   busy: shape({ message: optional(isString) }),
   showHistogram: shape({ layer: isString }),

@@ -232,7 +232,7 @@ window.addEventListener('keydown', (e) => {
 function render(m: Extract<ToWebview, { type: 'model' }>): void {
   const { report, graph, fileName } = m;
   // The selection survives the re-render after an edit (layers keep their names when QDQ nodes are added).
-  const previous = viewState && !viewState.preview ? [...viewState.selected] : [];
+  const previous = m.selection ?? (viewState && !viewState.preview ? [...viewState.selected] : []);
   hideTooltip();
   graphView?.dispose();
   app.replaceChildren();

@@ -37,9 +37,9 @@ async function waitForBits(editor: FrameLocator, want: Record<string, number>, w
 async function selectTwo(editor: FrameLocator): Promise<void> {
   await row(editor, 'conv1').click();
   await row(editor, 'conv2').click({ modifiers: ['Control'] });
-  assert.equal(await row(editor, 'conv1').getAttribute('aria-selected'), 'true');
-  assert.equal(await row(editor, 'conv2').getAttribute('aria-selected'), 'true');
-  assert.equal(await row(editor, 'fc').getAttribute('aria-selected'), 'false');
+  await row(editor, 'conv2').and(editor.locator('[aria-selected="true"]')).waitFor({ timeout: 10_000 });
+  assert.equal(await row(editor, 'conv1').getAttribute('aria-selected'), 'true', 'conv1 selected');
+  assert.equal(await row(editor, 'fc').getAttribute('aria-selected'), 'false', 'fc not selected');
 }
 
 /** Accepts the focused quick-pick row (after checking that a row with `label` is there) with Enter. */
@@ -58,6 +58,8 @@ before(async () => {
   vscode = await VsCode.start({
     name: 'edit',
     files: { 'small-net.onnx': smallNet(), 'prune-net.onnx': smallNet() },
+    // VS Code for the Web (code-server) saves after a delay by default: an edit must stay unsaved until Save.
+    settings: { 'files.autoSave': 'off' },
   });
 }, { timeout: 240_000 });
 
@@ -71,14 +73,15 @@ test('quantize two selected layers to int8 weights only, undo, redo, Save As: in
   await selectTwo(editor);
 
   await vscode.runCommand('ONNX Lens: Quantize Selected Layers…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'int8 weights only' }).waitFor({ timeout: 15_000 });
   const choices = await page.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts();
   for (const c of ['int8 weights only', 'int4 weights only', 'dynamic int8', 'static int8']) assert.ok(choices.some((t) => t.includes(c)), `quick pick offers ${c}: ${choices}`);
   await pick(page, 'int8 weights only');
   await waitForBits(editor, EXPECT_QUANTIZED, 'after Quantize Selected Layers → int8 weights only');
   // Before → after: the table marks the original bit width, the tab is dirty, the selection survived the re-render.
   assert.match(await row(editor, 'conv1').locator('td.changed').first().innerText(), /32 → 8/);
-  assert.equal(await row(editor, 'conv1').getAttribute('aria-selected'), 'true');
-  assert.equal(await row(editor, 'conv2').getAttribute('aria-selected'), 'true');
+  assert.equal(await row(editor, 'conv1').getAttribute('aria-selected'), 'true', 'conv1 still selected after the edit');
+  assert.equal(await row(editor, 'conv2').getAttribute('aria-selected'), 'true', 'conv2 still selected after the edit');
   await page.locator('.tabs-container .tab.dirty', { hasText: 'small-net.onnx' }).waitFor({ timeout: 15_000 });
   assert.ok(Number(await editor.locator('[data-testid="summary-compression"]').getAttribute('data-value')) > 1, 'the header shows the ratio to the original');
 
@@ -118,6 +121,9 @@ test('prune the selected layers to 50 %: those layers, and only those, show 50 %
   await vscode.runCommand('ONNX Lens: Prune Selected Layers…');
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
+  // The palette's own input closes first; then the sparsity prompt opens with its default.
+  const end = Date.now() + 15_000;
+  while ((await input.inputValue()) !== '50%' && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
   assert.equal(await input.inputValue(), '50%', 'the sparsity prompt defaults to 50 %');
   await page.keyboard.press('Enter');
   const methods = page.locator('.quick-input-list .monaco-list-row .label-name');
@@ -159,7 +165,7 @@ test('Ctrl+. in the editor opens the actions quick pick; Escape changes nothing'
 });
 
 test('hot exit: an unsaved edit is restored after the window reloads', { timeout: 300_000 }, async () => {
-  const hot = await VsCode.start({ name: 'edit-hot-exit', files: { 'hot.onnx': smallNet() }, settings: { 'files.hotExit': 'onExitAndWindowClose' } });
+  const hot = await VsCode.start({ name: 'edit-hot-exit', files: { 'hot.onnx': smallNet() }, settings: { 'files.hotExit': 'onExitAndWindowClose', 'files.autoSave': 'off' } });
   try {
     const { page } = hot;
     await hot.openFromExplorer('hot.onnx');
@@ -171,7 +177,8 @@ test('hot exit: an unsaved edit is restored after the window reloads', { timeout
     await page.locator('.tabs-container .tab.dirty', { hasText: 'hot.onnx' }).waitFor({ timeout: 15_000 });
     // VS Code backs dirty documents up a moment after they change.
     await new Promise((r) => setTimeout(r, 4000));
-    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.locator('.tabs-container .tab.dirty', { hasText: 'hot.onnx' }).waitFor({ timeout: 15_000 });
+    await hot.runCommand('Developer: Reload Window');
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('.tabs-container .tab', { hasText: 'hot.onnx' }).waitFor({ timeout: 60_000 });
     editor = await hot.editor();

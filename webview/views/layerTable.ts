@@ -129,7 +129,7 @@ export class LayerTable {
         td.textContent = `${before} → ${td.textContent}`;
         td.classList.add('changed');
       }
-      if (c.numeric) td.className = 'num';
+      if (c.numeric) td.classList.add('num');
       if (k === 1) {
         td.title = l.name;
         const swatch = document.createElement('span');

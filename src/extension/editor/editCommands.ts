@@ -86,7 +86,7 @@ async function calibrationData(): Promise<string | undefined> {
   if (resolved) {
     const choose = 'Choose other data…';
     const pick = await vscode.window.showQuickPick([{ label: resolved, description: 'onnxLens.calibrationData' }, { label: choose }], {
-      title: 'Calibration data', placeHolder: 'Images (a folder) or a preprocessed .npy tensor',
+      title: 'Calibration data', ignoreFocusOut: true, placeHolder: 'Images (a folder) or a preprocessed .npy tensor',
     });
     if (!pick) return undefined;
     if (pick.label !== choose) return resolved;
@@ -108,7 +108,7 @@ async function quantize(provider: OnnxEditorProvider, selected: boolean): Promis
   const layers = selected ? selectedLayers(document) : [];
   if (!layers) return;
   const choice = await vscode.window.showQuickPick(QUANTIZE_CHOICES, {
-    title: selected ? `Quantize ${layersText(layers)}` : 'Quantize the model', placeHolder: 'How to quantize (Enter: int8 weights only)',
+    title: selected ? `Quantize ${layersText(layers)}` : 'Quantize the model', ignoreFocusOut: true, placeHolder: 'How to quantize (Enter: int8 weights only)',
   });
   if (!choice) return;
   const calibration = choice.calibrated ? await calibrationData() : undefined;
@@ -128,13 +128,13 @@ async function prune(provider: OnnxEditorProvider, selected: boolean): Promise<v
   const layers = selected ? selectedLayers(document) : [];
   if (!layers) return;
   const text = await vscode.window.showInputBox({
-    title: selected ? `Prune ${layersText(layers)}` : 'Prune the model',
+    title: selected ? `Prune ${layersText(layers)}` : 'Prune the model', ignoreFocusOut: true,
     prompt: 'Sparsity: the fraction of weights (or channels) to remove, e.g. 50% or 0.5', value: '50%',
     validateInput: (v) => (parseSparsity(v) === undefined ? 'A sparsity between 0% and 100%, e.g. 50%' : undefined),
   });
   if (text === undefined) return;
   const sparsity = parseSparsity(text)!;
-  const choice = await vscode.window.showQuickPick(pruneChoices(selected), { title: `Prune to ${Math.round(sparsity * 1000) / 10}%`, placeHolder: 'Method (Enter: magnitude)' });
+  const choice = await vscode.window.showQuickPick(pruneChoices(selected), { title: `Prune to ${Math.round(sparsity * 1000) / 10}%`, ignoreFocusOut: true, placeHolder: 'Method (Enter: magnitude)' });
   if (!choice) return;
   const calibration = choice.calibrated ? await calibrationData() : undefined;
   if (choice.calibrated && !calibration) return;
@@ -248,6 +248,6 @@ async function quickActions(provider: OnnxEditorProvider): Promise<void> {
     { label: 'Export Recipe…', command: 'onnxLens.exportRecipe' },
     { label: 'Revert to Original', command: 'onnxLens.revertToOriginal' },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: 'ONNX Lens actions', placeHolder: n ? `On ${layersText(document!.selection)}` : 'No layers selected: actions on the model' });
+  const pick = await vscode.window.showQuickPick(items, { title: 'ONNX Lens actions', ignoreFocusOut: true, placeHolder: n ? `On ${layersText(document!.selection)}` : 'No layers selected: actions on the model' });
   if (pick) await vscode.commands.executeCommand(pick.command);
 }

@@ -56,6 +56,8 @@ export class OnnxDocument implements vscode.CustomDocument {
   private baseline?: Record<string, LayerBaseline>;
   /** mtime and size of our own last save: the watcher ignores that change */
   private ownWrite?: { mtimeMs: number; size: number };
+  /** our own save in progress */
+  private saving?: Promise<void>;
   /** the layers selected in the webview (exact names), as it last reported them */
   selection: string[] = [];
   /** an edit running now (one at a time) */
@@ -309,21 +311,27 @@ export class OnnxDocument implements vscode.CustomDocument {
     await this.writeTo(destination, await this.currentBytes(), destination.toString() === this.uri.toString());
   }
 
-  private async writeTo(destination: vscode.Uri, bytes: Uint8Array, own: boolean): Promise<void> {
-    if (destination.scheme === 'file') {
-      await writeFileAtomicAsync(destination.fsPath, bytes);
-      if (own) {
-        const st = await fs.promises.stat(destination.fsPath);
-        this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+  private writeTo(destination: vscode.Uri, bytes: Uint8Array, own: boolean): Promise<void> {
+    const write = (async () => {
+      if (destination.scheme === 'file') {
+        await writeFileAtomicAsync(destination.fsPath, bytes);
+        if (own) {
+          const st = await fs.promises.stat(destination.fsPath);
+          this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
+        }
+      } else {
+        await vscode.workspace.fs.writeFile(destination, bytes);
       }
-    } else {
-      await vscode.workspace.fs.writeFile(destination, bytes);
-    }
+    })();
+    // The watcher may report our own write before it has finished: it waits for this first.
+    if (own) this.saving = write.catch(() => undefined);
+    return write;
   }
 
   /** The file changed on disk: reload, unless it is our own save; with unsaved edits, ask first. */
   private async changedOnDisk(): Promise<void> {
     if (this.current.kind === 'confirmLarge') return void this.load(false, false);
+    await this.saving;
     const st = await fs.promises.stat(this.uri.fsPath).catch(() => undefined);
     if (st && this.ownWrite && st.mtimeMs === this.ownWrite.mtimeMs && st.size === this.ownWrite.size) return;
     if (this.isDirty) {

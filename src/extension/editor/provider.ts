@@ -93,7 +93,10 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
         rpc.notify({ type: 'graph', graph: s.graph, fileName: path.basename(document.uri.path) });
       }
       const message = toWebview(s, document.uri);
-      if (message.type === 'model') message.timings = { ...document.timings, posted: Date.now() };
+      if (message.type === 'model') {
+        message.timings = { ...document.timings, posted: Date.now() };
+        message.selection = document.selection;
+      }
       rpc.notify(message);
       if (message.type === 'model') document.timings.postReturned ??= Date.now();
       this.updateStatusBar(panel, document);
@@ -159,18 +162,22 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
   }
 
   saveCustomDocument(document: OnnxDocument): Thenable<void> {
+    this.log.appendLine(`Saving ${document.uri.fsPath} (${document.steps.length} edits)`);
     return document.save();
   }
 
   saveCustomDocumentAs(document: OnnxDocument, destination: vscode.Uri): Thenable<void> {
+    this.log.appendLine(`Saving ${document.uri.fsPath} as ${destination.toString()}`);
     return document.saveAs(destination);
   }
 
   revertCustomDocument(document: OnnxDocument): Thenable<void> {
+    this.log.appendLine(`Reverting ${document.uri.fsPath}`);
     return document.revert();
   }
 
   backupCustomDocument(document: OnnxDocument, context: vscode.CustomDocumentBackupContext): Thenable<vscode.CustomDocumentBackup> {
+    this.log.appendLine(`Backing up ${document.uri.fsPath} (${document.steps.length} edits) to ${context.destination.toString()}`);
     return document.backup(context.destination);
   }
 }
