@@ -32,7 +32,7 @@ const pruneChoices = (perLayer: boolean): PruneChoice[] => [
 ];
 
 export function registerEditCommands(provider: OnnxEditorProvider): vscode.Disposable {
-  const commands: Record<string, () => Promise<unknown>> = {
+  const commands: Record<string, (arg?: unknown) => Promise<unknown>> = {
     'onnxLens.quantizeSelected': () => quantize(provider, true),
     'onnxLens.pruneSelected': () => prune(provider, true),
     'onnxLens.keepFloat': () => keepFloat(provider),
@@ -40,22 +40,22 @@ export function registerEditCommands(provider: OnnxEditorProvider): vscode.Dispo
     'onnxLens.quantizeModel': () => quantize(provider, false),
     'onnxLens.pruneModel': () => prune(provider, false),
     'onnxLens.exportRecipe': () => exportRecipe(provider),
-    'onnxLens.applyRecipe': () => applyRecipe(provider),
+    'onnxLens.applyRecipe': (arg) => applyRecipe(provider, arg instanceof vscode.Uri ? arg : undefined),
     'onnxLens.revertToOriginal': () => revertToOriginal(provider),
     'onnxLens.quickActions': () => quickActions(provider),
   };
-  return vscode.Disposable.from(...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, () => run().catch((e: Error) => {
+  return vscode.Disposable.from(...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, (arg?: unknown) => run(arg).catch((e: Error) => {
     void vscode.window.showErrorMessage(`ONNX Lens: ${oneLine(e.message)}`);
   }))));
 }
 
 const oneLine = (s: string) => s.split('\n')[0];
 
-/** The active editor's document, or a model the user picks (opened in the editor, once analysed). */
-async function documentFor(provider: OnnxEditorProvider): Promise<OnnxDocument | undefined> {
+/** The active editor's document, or `model` / a model the user picks (opened in the editor, once analysed). */
+async function documentFor(provider: OnnxEditorProvider, model?: vscode.Uri): Promise<OnnxDocument | undefined> {
   const active = provider.activeDocument;
-  if (active) return active;
-  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel: 'Open in ONNX Lens' });
+  if (active && (!model || active.uri.toString() === model.toString())) return active;
+  const picked = model ? [model] : await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel: 'Open in ONNX Lens' });
   if (!picked?.[0]) return undefined;
   await vscode.commands.executeCommand('vscode.openWith', picked[0], VIEW_TYPE);
   const end = Date.now() + 120_000;
@@ -219,13 +219,26 @@ export function stepsOfRecipe(text: string, file: string): ModelStep[] {
   });
 }
 
-async function applyRecipe(provider: OnnxEditorProvider): Promise<void> {
-  const document = await documentFor(provider);
-  if (!document) return;
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-  const picked = await vscode.window.showOpenDialog({ title: 'Apply a recipe to this model', canSelectMany: false, filters: { 'ONNX Lens recipe': ['yaml', 'yml'] }, defaultUri: root, openLabel: 'Apply' });
-  const file = picked?.[0]?.fsPath;
-  if (!file) return;
+/**
+ * Applies a recipe's steps as edits (one undo step each). Given a recipe (the recipe's CodeLens passes its URI),
+ * to the model it names, opened in the editor; otherwise a picked recipe to the active model.
+ */
+async function applyRecipe(provider: OnnxEditorProvider, recipe?: vscode.Uri): Promise<void> {
+  let document: OnnxDocument | undefined;
+  let file = recipe?.fsPath;
+  if (file) {
+    const text = await fs.readFile(file, 'utf8');
+    const model = (parse(text) as { model?: unknown } | null)?.model;
+    if (typeof model !== 'string') throw new Error(`${path.basename(file)} names no model`);
+    document = await documentFor(provider, vscode.Uri.file(path.resolve(path.dirname(file), model)));
+  } else {
+    document = await documentFor(provider);
+    if (!document) return;
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const picked = await vscode.window.showOpenDialog({ title: 'Apply a recipe to this model', canSelectMany: false, filters: { 'ONNX Lens recipe': ['yaml', 'yml'] }, defaultUri: root, openLabel: 'Apply' });
+    file = picked?.[0]?.fsPath;
+  }
+  if (!document || !file) return;
   const steps = stepsOfRecipe(await fs.readFile(file, 'utf8'), file);
   for (const step of steps) if (!(await runEdit(provider, document, step))) return;
 }
