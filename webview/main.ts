@@ -18,6 +18,10 @@
  *   `[data-testid="graph-fit"]`.
  * - Histogram: `[data-testid="histogram"]` (`data-layer`, `data-ready="true"` when drawn), zero bar
  *   `[data-testid="histogram-zero"]` (`data-count`), log switch `[data-testid="histogram-log"]`.
+ * - Editing: toolbar buttons `[data-testid="action-quantize"|"action-prune"|"action-keep-float"|"action-more"]`; while an edit
+ *   runs, `[data-testid="busy"]`; `#app[data-edits]` = edits in the shown model. Edited layers: rows carry `data-was-bits`,
+ *   changed cells have class `changed` ("32 → 8"), the chart draws `[data-testid="layer-bar-before"]` outlines. Rows carry
+ *   `data-weight-sparsity` (the main weight's own sparsity) and `data-vscode-context` (the webview/context menu).
  * - Tooltip: `[data-testid="tooltip"]` (`data-layer` = the hovered layer, hidden attribute when not shown).
  * - `window.__onnxLens`: `selected()` → selected layer names; `graphNodeAt(name)` → {clientX, clientY, x, y, collapsed, selected}
  *   (client coords in this frame, x/y relative to the canvas; scrolls the node into view) or null;
