@@ -12,7 +12,8 @@ import { applyRecipe, type RecipeProgress } from '../core/recipe/apply';
 import { formatProblem, parseRecipe } from '../core/recipe/parse';
 import { recipeOptionName } from '../core/recipe/stepChecks';
 import type { Recipe } from '../core/recipe/types';
-import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
+import { checkOutputPath, outputDataLocation, writeOutput } from './modelOutput';
+import { progressFd, progressFdWriter } from './progressFd';
 import { jsonSummary, summaryLines as pruneLines } from './prune';
 import { summaryLines as quantizeLines } from './quantize';
 
@@ -44,26 +45,6 @@ function readRecipe(file: string): { recipe: Recipe; text: string } {
   return { recipe: parsed.recipe, text };
 }
 
-/** Writes progress lines to an inherited descriptor; a reader that went away only stops the progress. */
-function progressWriter(flag: string | undefined): ((p: RecipeProgress) => void) | undefined {
-  if (flag === undefined) return undefined;
-  const fd = positiveInt(flag, '--progress-fd')!;
-  try {
-    fs.fstatSync(fd);
-  } catch {
-    throw new UsageError(undefined, `--progress-fd ${fd} is not an open file descriptor`);
-  }
-  let open = true;
-  return (p) => {
-    if (!open) return;
-    try {
-      fs.writeSync(fd, `${JSON.stringify({ type: 'progress', ...p })}\n`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') open = false;
-    }
-  };
-}
-
 async function applyFile(file: string, flags: ApplyFlags) {
   const { recipe, text } = readRecipe(file);
   const base = path.dirname(path.resolve(file));
@@ -74,7 +55,8 @@ async function applyFile(file: string, flags: ApplyFlags) {
   if (!flags.output && !recipe.output) throw new UsageError(file, 'no output: give -o OUT or output: in the recipe');
   const output = flags.output ?? path.resolve(base, recipe.output!);
   checkOutputPath(model, output);
-  const onProgress = progressWriter(flags.progressFd);
+  const fd = progressFd(flags.progressFd);
+  const onProgress = fd === undefined ? undefined : progressFdWriter<RecipeProgress>(fd);
   const calibration = recipe.calibration && {
     data: calibData!, preprocess: preprocessFrom(recipe.calibration, recipeOptionName), samples: recipe.calibration.samples,
   };

@@ -8,10 +8,10 @@ export interface ProgressLine {
   message: string;
   /** overall completion, 0..1 */
   fraction: number;
-  [field: string]: unknown;
 }
 
-export type ProgressWriter = (line: ProgressLine) => void;
+/** Writes one line; `T` adds the command's own fields (bench: phase, done, total; apply: step, steps). */
+export type ProgressWriter<T extends ProgressLine = ProgressLine & Record<string, unknown>> = (line: T) => void;
 
 /** The value of `--progress-fd` as a descriptor number (3 or above: 0–2 are stdin, stdout and stderr). */
 export function progressFd(value: string | undefined): number | undefined {
@@ -30,7 +30,7 @@ export function progressFd(value: string | undefined): number | undefined {
  * A writer of progress lines to `fd`. Writes are synchronous (lines are small and few), so nothing is lost
  * when the process exits right after; if the reader went away the lines are dropped, the work goes on.
  */
-export function progressFdWriter(fd: number): ProgressWriter {
+export function progressFdWriter<T extends ProgressLine = ProgressLine & Record<string, unknown>>(fd: number): ProgressWriter<T> {
   let open = true;
   return (line) => {
     if (!open) return;

@@ -13,7 +13,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const editor = OnnxEditorProvider.register(context, statusBar, log);
   context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
   context.subscriptions.push(registerRecipeLanguage(context, log));
-  context.subscriptions.push(registerBenchmark(context, log, { modelEdits: (listener) => editor.provider.onDidChangeCustomDocument((e) => listener(e.document.uri)) }));
+  context.subscriptions.push(registerBenchmark(context, log, {
+    edited: { currentBytes: (uri) => editor.provider.currentBytes(uri) },
+    modelEdits: (listener) => editor.provider.onDidChangeCustomDocument((e) => listener(e.document.uri)),
+  }));
   // The e2e rig waits for this line before opening files (opening earlier races editor registration).
   log.appendLine('ONNX Lens activated');
 }

@@ -44,12 +44,9 @@ async function runBenchmark(context: BenchTaskContext, edited: EditedModels | un
     // The edited model against the file as saved.
     temporary = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-bench-'));
     measured = path.join(temporary, `${path.parse(name).name}.edited.onnx`);
-    fs.writeFileSync(measured, await bytes);
+    await fs.promises.writeFile(measured, await bytes);
     baseline = model.fsPath;
   } else {
-    if (dirty) {
-      void vscode.window.showInformationMessage(`ONNX Lens: ${name} has unsaved edits that this benchmark cannot read yet; it measures the file as saved on disk. Save the edits to measure them.`);
-    }
     const choice = await askBaseline(model);
     if (choice === 'cancel') return;
     baseline = choice?.fsPath;

@@ -290,8 +290,8 @@ export class OnnxDocument implements vscode.CustomDocument {
     this.show(analysis, s.bytes?.length ?? (this.current.kind === 'ready' ? this.current.compression.documentBytes : 0));
   }
 
-  /** The current model's bytes. */
-  private async currentBytes(): Promise<Uint8Array> {
+  /** The current model's bytes (with unsaved edits). */
+  async currentBytes(): Promise<Uint8Array> {
     const stack = this.stack;
     if (!stack) return vscode.workspace.fs.readFile(this.backupUri ?? this.uri);
     return stack.bytes(stack.index, this.replay());

@@ -32,6 +32,12 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
     return this.active && this.panels.has(this.active) ? this.active : undefined;
   }
 
+  /** The current (possibly edited, unsaved) bytes of the model at `uri`, if it is open in an ONNX Lens editor. */
+  currentBytes(uri: vscode.Uri): Promise<Uint8Array> | undefined {
+    for (const document of this.panels.keys()) if (document.uri.toString() === uri.toString()) return document.currentBytes();
+    return undefined;
+  }
+
   /** Brings the document's editor to the front (e.g. after a quick pick). */
   reveal(document: OnnxDocument): void {
     this.panels.get(document)?.reveal();
