@@ -1,7 +1,9 @@
 // The one message protocol between the extension host and the editor webview (and the analysis worker):
 // discriminated unions each way, a request/response envelope with ids, a protocol version checked in the
 // ready handshake, and a small validator so that neither side acts on a malformed message.
+import type { LayerDiff, ModelTotals, ReportComparison } from './core/analysis/compare';
 import type { LayerStats, ModelReport, ModelSummary, QuantScheme, TensorSignature } from './core/analysis/report';
+import type { OutputComparison } from './core/eval/compareModels';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -41,6 +43,9 @@ export interface HistogramData {
   zeros: number;
 }
 
+/** One model of a comparison: its file name and full report (the compare view's tooltips show its layers). */
+export interface CompareSide { fileName: string; report: ModelReport }
+
 // ---- messages from the host to the webview ----
 
 export type ToWebview =
@@ -63,15 +68,22 @@ export type ToWebview =
   /** an edit is running (`message` set) or finished (no message): the views stay, a banner says so */
   | { type: 'busy'; message?: string }
   /** "Show Histogram": bring the histogram of this layer into view */
-  | { type: 'showHistogram'; layer: string };
+  | { type: 'showHistogram'; layer: string }
+  /** "Compare With…": the webview shows two models side by side; `comparison` matches their layers by name */
+  | { type: 'compare'; a: CompareSide; b: CompareSide; comparison: ReportComparison }
+  /** output fidelity (`onnx-lens compare --data`): running (`message`), measured (`outputs`) or failed (`error`) */
+  | { type: 'fidelity'; message?: string; outputs?: OutputComparison; error?: string; data?: string };
 
 /** A report whose layers are packed into columns (see packRows): how the analysis worker hands it over. */
 export interface PackedReport { model: ModelSummary; layers: PackedRows }
 
 /** What the host sends: ToWebview, except that a model message's layers may already be packed by the worker. */
 export type HostToWebview =
-  | Exclude<ToWebview, { type: 'model' }>
-  | (Omit<Extract<ToWebview, { type: 'model' }>, 'report'> & { report: ModelReport | PackedReport });
+  | Exclude<ToWebview, { type: 'model' } | { type: 'compare' }>
+  | (Omit<Extract<ToWebview, { type: 'model' }>, 'report'> & { report: ModelReport | PackedReport })
+  | (Omit<Extract<ToWebview, { type: 'compare' }>, 'a' | 'b'> & { a: PackedSide; b: PackedSide });
+
+type PackedSide = Omit<CompareSide, 'report'> & { report: ModelReport | PackedReport };
 
 export interface ReadyResponse { protocolVersion: number }
 
@@ -86,7 +98,9 @@ export type FromWebview =
   /** the selected layers changed: their exact names (node labels), so that commands act on them */
   | { type: 'selection'; layers: string[] }
   /** a toolbar button, or Ctrl+. (`quickActions`): the host runs the action on the reported selection */
-  | { type: 'action'; action: EditorAction };
+  | { type: 'action'; action: EditorAction }
+  /** the compare view's "Measure on data…": run both models on evaluation data */
+  | { type: 'measureFidelity' };
 
 // ---- the envelope ----
 
@@ -161,6 +175,23 @@ export function isHistogramData(v: unknown): v is HistogramData {
   return h.edges.length === h.counts.length + 1;
 }
 
+const nullable = (c: Check): Check => (v) => v === null || c(v);
+
+const layerSide = shape({ op: isString, params: isCount, sparsity: isFraction, bits: isCount, scheme: isString, weightBytes: isCount });
+
+const modelTotals = shape({
+  path: isString, bytes: isCount, params: isCount, sparsity: isFraction, macs: isNumber, bitsMix: (v) => isObject(v) && Object.values(v).every(isCount),
+} satisfies Record<keyof ModelTotals, Check>);
+
+const comparison: Check = shape({
+  a: modelTotals, b: modelTotals, sizeRatio: isNumber, paramsRatio: isNumber, macsRatio: isNumber,
+  layers: arrayOf(shape({ name: isString, a: nullable(layerSide), b: nullable(layerSide), changed: isBool } satisfies Record<keyof LayerDiff, Check>)),
+} satisfies Record<keyof ReportComparison, Check>);
+
+const outputComparison = shape({
+  n: isCount, agreement: isFraction, maxAbsDiff: isNumber, top1: optional(shape({ a: isFraction, b: isFraction })),
+} satisfies Record<keyof OutputComparison, Check>);
+
 const toWebviewChecks: Record<ToWebview['type'], Check> = {
   status: shape({ phase: oneOf('reading', 'analysing'), message: isString }),
   confirmLarge: shape({ bytes: isCount, thresholdMB: isNumber }),
@@ -173,6 +204,8 @@ const toWebviewChecks: Record<ToWebview['type'], Check> = {
   failed: shape({ message: isString }),
   busy: shape({ message: optional(isString) }),
   showHistogram: shape({ layer: isString }),
+  compare: shape({ a: shape({ fileName: isString, report: isModelReport }), b: shape({ fileName: isString, report: isModelReport }), comparison }),
+  fidelity: shape({ message: optional(isString), outputs: optional(outputComparison), error: optional(isString), data: optional(isString) }),
   graph: (v) => isObject(v) && isCompactGraph(v.graph) && isString(v.fileName) && (v.graph as CompactGraph).layer.every((l) => l === -1),
 };
 
@@ -183,6 +216,7 @@ const fromWebviewChecks: Record<FromWebview['type'], Check> = {
   setInputShapes: isObject,
   selection: shape({ layers: arrayOf(isString) }),
   action: shape({ action: oneOf(...EDITOR_ACTIONS) }),
+  measureFidelity: isObject,
 };
 
 function bodyCheck<T extends { type: string }>(checks: Record<string, Check>): (v: unknown) => v is T {
@@ -296,6 +330,10 @@ export function packToWebview(m: HostToWebview): unknown {
     return { ...m, report: { model: m.report.model, layers: Array.isArray(layers) ? packRows(layers) : layers }, graph: graph(m.graph) };
   }
   if (m.type === 'graph') return { ...m, graph: graph(m.graph) };
+  if (m.type === 'compare') {
+    const side = (s: PackedSide) => ({ ...s, report: { model: s.report.model, layers: Array.isArray(s.report.layers) ? packRows(s.report.layers) : s.report.layers } });
+    return { ...m, a: side(m.a), b: side(m.b) };
+  }
   return m;
 }
 
@@ -303,6 +341,10 @@ export function packToWebview(m: HostToWebview): unknown {
 export function unpackEnvelope(raw: unknown): unknown {
   if (!isObject(raw) || raw.kind !== 'event' || !isObject(raw.body)) return raw;
   const body = raw.body;
+  if (body.type === 'compare') {
+    const side = (s: unknown) => (isObject(s) && isObject(s.report) ? { ...s, report: { model: s.report.model, layers: unpackRows(s.report.layers) } } : s);
+    return { ...raw, body: { ...body, a: side(body.a), b: side(body.b) } };
+  }
   if (body.type !== 'model' && body.type !== 'graph') return raw;
   const ints = (v: unknown) => (v instanceof Int32Array ? Array.from(v) : v);
   const graph = isObject(body.graph) ? { ...body.graph, layer: ints(body.graph.layer), edges: ints(body.graph.edges) } : body.graph;

@@ -163,3 +163,50 @@ test('display formats', () => {
   assert.equal(formatBitsMix({ 32: 30, 8: 970 }), '8-bit 97% · 32-bit 3%');
   assert.equal(formatBitsMix({}), '—');
 });
+
+// ---- Compare With… ----
+
+function compareMessage(): ToWebview {
+  const a = report([layer(), layer({ name: 'fc', op: 'Gemm' })]);
+  const q = layer({ bits: 8, scheme: 'qdq', dtype: 'int8', weightBytes: 216 });
+  const b = report([q, layer({ name: 'fc2', op: 'Gemm' })]);
+  return {
+    type: 'compare', a: { fileName: 'a.onnx', report: a }, b: { fileName: 'b.onnx', report: b },
+    comparison: {
+      a: { path: '/a.onnx', bytes: 2000, params: 432, sparsity: 0.25, macs: 2000, bitsMix: { 32: 432 } },
+      b: { path: '/b.onnx', bytes: 1000, params: 432, sparsity: 0.25, macs: 2000, bitsMix: { 8: 216, 32: 216 } },
+      sizeRatio: 0.5, paramsRatio: 1, macsRatio: 1,
+      layers: [
+        { name: 'conv1', a: { op: 'Conv', params: 216, sparsity: 0.25, bits: 32, scheme: 'float', weightBytes: 864 }, b: { op: 'Conv', params: 216, sparsity: 0.25, bits: 8, scheme: 'qdq', weightBytes: 216 }, changed: true },
+        { name: 'fc', a: { op: 'Gemm', params: 216, sparsity: 0.25, bits: 32, scheme: 'float', weightBytes: 864 }, b: null, changed: true },
+        { name: 'fc2', a: null, b: { op: 'Gemm', params: 216, sparsity: 0.25, bits: 32, scheme: 'float', weightBytes: 864 }, changed: true },
+      ],
+    },
+  };
+}
+
+test('compare messages: both reports and the matched layers are checked; they survive packing', () => {
+  const m = compareMessage();
+  assert.equal(isToWebview(m), true);
+  const wire = structuredClone({ kind: 'event', body: packToWebview(m) });
+  assert.ok((wire.body as { a: { report: { layers: unknown } } }).a.report.layers instanceof Object && !Array.isArray((wire.body as { a: { report: { layers: unknown } } }).a.report.layers), 'layers travel packed');
+  const received = unpackEnvelope(wire) as Envelope<ToWebview>;
+  assert.deepEqual(received, { kind: 'event', body: m });
+
+  const bad = (f: (c: Extract<ToWebview, { type: 'compare' }>) => void) => { const c = compareMessage() as Extract<ToWebview, { type: 'compare' }>; f(c); return isToWebview(c); };
+  assert.equal(bad((c) => { c.comparison.layers[0].b!.bits = -8; }), false, 'negative bits');
+  assert.equal(bad((c) => { (c.comparison.layers[1] as { a: unknown }).a = undefined; }), false, 'a side must be a layer or null');
+  assert.equal(bad((c) => { (c.comparison as { sizeRatio: unknown }).sizeRatio = 'half'; }), false, 'ratio not a number');
+  assert.equal(bad((c) => { c.b.report.layers[0].sparsity = 2; }), false, 'a malformed report');
+  assert.equal(bad((c) => { delete (c.comparison as { b?: unknown }).b; }), false, 'missing totals of B');
+});
+
+test('fidelity messages and the webview\'s request to measure', () => {
+  assert.equal(isToWebview({ type: 'fidelity', message: 'evaluating a.onnx: 3/10' }), true);
+  assert.equal(isToWebview({ type: 'fidelity', outputs: { n: 10, agreement: 0.9, maxAbsDiff: 0.02 }, data: 'val.npy' }), true);
+  assert.equal(isToWebview({ type: 'fidelity', outputs: { n: 10, agreement: 0.9, maxAbsDiff: 0.02, top1: { a: 0.8, b: 0.7 } } }), true);
+  assert.equal(isToWebview({ type: 'fidelity', outputs: { n: 10, agreement: 1.5, maxAbsDiff: 0 } }), false, 'agreement above 1');
+  assert.equal(isToWebview({ type: 'fidelity', error: 42 }), false);
+  assert.equal(isFromWebview({ type: 'measureFidelity' }), true);
+  assert.equal(isFromWebview({ type: 'fidelity' }), false, 'host messages are not accepted from the webview');
+});
