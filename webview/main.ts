@@ -22,6 +22,12 @@
  *   runs, `[data-testid="busy"]`; `#app[data-edits]` = edits in the shown model. Edited layers: rows carry `data-was-bits`,
  *   changed cells have class `changed` ("32 → 8"), the chart draws `[data-testid="layer-bar-before"]` outlines. Rows carry
  *   `data-weight-sparsity` (the main weight's own sparsity) and `data-vscode-context` (the webview/context menu).
+ * - Compare mode (`#app[data-mode="compare"]`): header `[data-testid="compare-params"|"compare-size"|"compare-sparsity"|"compare-bits"]`
+ *   (`data-a`, `data-b` as JSON), `[data-testid="compare-ratio"|"compare-params-ratio"|"compare-macs-ratio"]` (`data-value` = B/A);
+ *   `[data-testid="compare-measure"]` ("Measure on data…"), then `[data-testid="compare-agreement"|"compare-max-diff"]` (`data-value`)
+ *   or `[data-testid="compare-fidelity-status"]`; rows `[data-testid="compare-row"][data-layer]` with `data-change`
+ *   (same|changed|added|removed), `data-bits-a`/`-b`, `data-params-a`/`-b`, `data-sparsity-a`/`-b`, `data-bytes-a`/`-b`;
+ *   sort buttons `[data-testid="compare-sort-<column>"]`, `[data-testid="compare-changed-only"]`, `[data-testid="compare-count"]`.
  * - Tooltip: `[data-testid="tooltip"]` (`data-layer` = the hovered layer, hidden attribute when not shown).
  * - `window.__onnxLens`: `selected()` → selected layer names; `graphNodeAt(name)` → {clientX, clientY, x, y, collapsed, selected}
  *   (client coords in this frame, x/y relative to the canvas; scrolls the node into view) or null;
@@ -41,6 +47,7 @@ import { legend, resetPalette } from './colors';
 import { ViewState, type ColorBy } from './state';
 import { button, select as selectControl } from './ui/toolkit';
 import { hideTooltip } from './ui/tooltip';
+import { CompareView } from './views/compareTable';
 import { GraphView } from './views/graph';
 import { HISTOGRAM_BINS, HistogramView } from './views/histogram';
 import { LayerChart } from './views/layerChart';
@@ -67,6 +74,8 @@ let graphView: GraphView | undefined;
 /** the graph preview shown while the layers were analysed, and the graph it shows */
 let preview: { graph: CompactGraph; view: GraphView } | undefined;
 let viewState: ViewState | undefined;
+/** the "Compare With…" view, when this webview shows two models */
+let compareView: CompareView | undefined;
 
 const rpc = new RpcEndpoint<FromWebview, ToWebview>((m) => vscode.postMessage(m), isToWebview, {
   handleEvent: onHostMessage,
@@ -125,6 +134,14 @@ function onHostMessage(m: ToWebview): void {
       app.querySelector<HTMLElement>('[data-testid="histogram"]')?.scrollIntoView({ block: 'nearest' });
       return;
     }
+    case 'compare':
+      hideTooltip();
+      app.replaceChildren();
+      app.dataset.mode = 'compare';
+      compareView = new CompareView(app, m, () => rpc.notify({ type: 'measureFidelity' }));
+      app.dataset.ready = 'true';
+      return;
+    case 'fidelity': return compareView?.setFidelity(m);
     case 'model':
       performance.mark('model-received');
       if (window.__onnxLens) window.__onnxLens.hostTimings = m.timings;

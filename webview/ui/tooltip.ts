@@ -86,6 +86,26 @@ export function showLayerTooltip(layer: LayerStats, clientX: number, clientY: nu
   place(clientX, clientY);
 }
 
+/**
+ * A layer of a comparison: the same rows as a layer's tooltip, "A → B" where the two models differ; a layer in one
+ * model only gets that model's tooltip with a note saying so.
+ */
+export function showCompareTooltip(name: string, a: LayerStats | undefined, b: LayerStats | undefined, clientX: number, clientY: number): void {
+  const ra = a ? layerRows(a) : undefined;
+  const rb = b ? layerRows(b) : undefined;
+  let rows: [string, string][];
+  if (ra && rb && ra.length === rb.length && ra.every(([k], i) => k === rb[i][0])) {
+    rows = ra.map(([k, va], i) => [k, va === rb[i][1] ? va : `${va} → ${rb[i][1]}`]);
+  } else if (ra && rb) {
+    rows = [...ra.map(([k, v]): [string, string] => [`A · ${k}`, v]), ...rb.map(([k, v]): [string, string] => [`B · ${k}`, v])];
+  } else {
+    rows = [['Only in', a ? 'A (removed in B)' : 'B (added)'], ...(ra ?? rb ?? [])];
+  }
+  render(name, rows);
+  element().dataset.layer = name;
+  place(clientX, clientY);
+}
+
 export function showNoteTooltip(title: string, rows: [string, string][], clientX: number, clientY: number): void {
   render(title, rows);
   element().dataset.layer = title;
