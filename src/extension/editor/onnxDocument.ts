@@ -246,6 +246,8 @@ export class OnnxDocument implements vscode.CustomDocument {
     if (this.running) throw new Error(`another edit is running (${this.running})`);
     this.running = step.label;
     this.busyEmitter.fire(`${step.label}…`);
+    // For bench/editRepaint.mjs: where an edit's time goes (sent with the next model message).
+    this.timings.editStart = Date.now();
     try {
       // Read the original now: a later save overwrites the file it would otherwise be read from.
       await stack.bytes(0, this.replay(signal));
@@ -256,12 +258,14 @@ export class OnnxDocument implements vscode.CustomDocument {
         after = before;
         analysis = stack.current.analysis!;
       } else {
-        after = step.kind === 'revertToOriginal' ? (await stack.bytes(0, this.replay())) : await runStep(before, step, { cli: this.cliScript, signal, onProgress });
+        after = step.kind === 'revertToOriginal' ? (await stack.bytes(0, this.replay())) : await runStep(before, step, { cli: this.cliScript, signal, onProgress, marks: this.timings });
         if (signal?.aborted) throw new Error('cancelled');
+        this.timings.editStepDone = Date.now();
         onProgress?.({ step: 1, steps: 1, message: 'Analysing the result…', fraction: 1 });
         analysis = step.kind === 'revertToOriginal' && stack.state(0).analysis ? stack.state(0).analysis! : await this.analysis.analyse({ bytes: after, dir: this.modelDir(), inputShapes: this.inputShapes });
       }
       if (stack !== this.stack) throw new Error('the model was reloaded meanwhile');
+      this.timings.editAnalysed = Date.now();
       const from = stack.index;
       const to = stack.push(step, after, analysis);
       this.workerHolds = step.kind === 'prune' || step.kind === 'quantize' ? { stack, index: to } : this.workerHolds;

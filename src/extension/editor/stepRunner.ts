@@ -15,6 +15,8 @@ export interface RunOptions {
   cli: string;
   signal?: AbortSignal;
   onProgress?: (p: StepProgress) => void;
+  /** epoch ms of the step's phases (input written, child exited), for bench/editRepaint.mjs */
+  marks?: Record<string, number>;
 }
 
 /** An edit that failed: `message` is the CLI's one line. */
@@ -34,7 +36,9 @@ export async function runStep(model: Uint8Array, step: Extract<EditStep, { kind:
     const recipe = path.join(dir, 'edit.onnxlens.yaml');
     await fs.writeFile(input, model);
     await fs.writeFile(recipe, recipeYaml([step], input, recipe));
+    if (opts.marks) opts.marks.stepWritten = Date.now();
     await runCli(opts.cli, ['apply', recipe, '-o', output, '--json', '--progress-fd', '3'], opts);
+    if (opts.marks) opts.marks.stepChildExited = Date.now();
     return new Uint8Array(await fs.readFile(output));
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
