@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { registerBenchmark } from './bench/register';
 import { registerEditorCommands } from './commands';
+import { registerCompareCommand } from './compare/compareCommand';
 import { registerEditCommands } from './editor/editCommands';
 import { OnnxEditorProvider } from './editor/provider';
 import { registerRecipeLanguage } from './recipe/recipeLanguage';
@@ -13,6 +14,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const editor = OnnxEditorProvider.register(context, statusBar, log);
   context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
   context.subscriptions.push(registerRecipeLanguage(context, log));
+  context.subscriptions.push(registerCompareCommand(context, log, editor.provider));
   context.subscriptions.push(registerBenchmark(context, log, {
     edited: { currentBytes: (uri) => editor.provider.currentBytes(uri) },
     modelEdits: (listener) => editor.provider.onDidChangeCustomDocument((e) => listener(e.document.uri)),

@@ -85,7 +85,7 @@ async function askBaseline(model: vscode.Uri): Promise<vscode.Uri | undefined | 
 }
 
 /** The evaluation data (and labels) from the settings, or asked once and remembered for the workspace. */
-async function evaluationSet(folder: vscode.WorkspaceFolder): Promise<{ data: string; labels?: string } | undefined> {
+export async function evaluationSet(folder: vscode.WorkspaceFolder): Promise<{ data: string; labels?: string } | undefined> {
   const stored = evaluationData();
   if (stored) return { data: path.resolve(folder.uri.fsPath, stored), labels: evaluationLabels() && path.resolve(folder.uri.fsPath, evaluationLabels()!) };
   const picked = await vscode.window.showOpenDialog({
