@@ -143,6 +143,10 @@ test('prune the selected layers to 50 %: those layers, and only those, show 50 %
   // The layer's sparsity counts its bias too (never pruned): 108 of 216 weights + 8 biases.
   assert.ok(Math.abs(Number(await row(editor, 'conv1').getAttribute('data-sparsity')) - SMALL_NET.conv1.weightParams / 2 / (SMALL_NET.conv1.weightParams + SMALL_NET.conv1.biasParams)) < 1e-9);
   assert.match(await row(editor, 'conv1').innerText(), /0\.0% → 48\.2%/);
+  // The histogram follows the selection kept across the edit and shows the pruned weights: half of them zero.
+  const zeroBin = editor.locator('[data-testid="histogram"][data-layer="conv1"][data-ready="true"] [data-testid="histogram-zero"]');
+  await zeroBin.waitFor({ timeout: 20_000 });
+  assert.equal(Number(await zeroBin.getAttribute('data-count')), SMALL_NET.conv1.weightParams / 2);
 });
 
 test('the webview context menu offers the actions on a selected layer', { timeout: 60_000 }, async () => {

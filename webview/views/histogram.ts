@@ -37,6 +37,8 @@ export class HistogramView {
     this.root.append(this.body);
     state.on('selection', () => void this.follow());
     this.draw();
+    // After an edit the views are built anew with the selection already restored: show its layer now.
+    void this.follow();
   }
 
   /** Shows the first selected layer that has weights. */
