@@ -41,6 +41,8 @@ export interface HistogramData {
   counts: number[];
   /** elements exactly equal to zero (or to the zero-point of quantized weights), not in `counts` */
   zeros: number;
+  /** the layer as opened, when the edits changed it: the histogram overlays this distribution */
+  original?: Omit<HistogramData, 'layer' | 'original'>;
 }
 
 /** One model of a comparison: its file name and full report (the compare view's tooltips show its layers). */
@@ -172,7 +174,10 @@ function isModelReport(v: unknown): v is ModelReport {
 export function isHistogramData(v: unknown): v is HistogramData {
   if (!shape({ layer: isString, dtype: isString, edges: arrayOf(isNumber), counts: arrayOf(isCount), zeros: isCount })(v)) return false;
   const h = v as HistogramData;
-  return h.edges.length === h.counts.length + 1;
+  const o = h.original;
+  const originalOk = o === undefined ||
+    (shape({ dtype: isString, edges: arrayOf(isNumber), counts: arrayOf(isCount), zeros: isCount })(o) && o.edges.length === o.counts.length + 1);
+  return h.edges.length === h.counts.length + 1 && originalOk;
 }
 
 const nullable = (c: Check): Check => (v) => v === null || c(v);

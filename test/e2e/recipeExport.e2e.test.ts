@@ -80,6 +80,12 @@ test('Export Recipe after quantize + prune edits: onnx-lens apply of the recipe 
   await waitForRow(editor, 'fc', 'data-weight-sparsity', '0.5');
   assert.equal(await row(editor, 'conv1').getAttribute('data-bits'), '8', 'the prune kept the quantized layers');
   assert.equal(await row(editor, 'fc').getAttribute('data-bits'), '32', 'fc stays float');
+  // fc is edited: its histogram shows 32 zeros now, and overlays the distribution as opened (no zeros).
+  await row(editor, 'fc').click();
+  await editor.locator('[data-testid="histogram"][data-ready="true"] [data-testid="histogram-zero"]').waitFor({ timeout: 30_000 });
+  assert.equal(await editor.locator('[data-testid="histogram-zero"]').getAttribute('data-count'), String(SMALL_NET.fc.weightParams / 2));
+  await editor.locator('[data-testid="histogram-original"]').waitFor({ timeout: 30_000 });
+  assert.equal(await editor.locator('[data-testid="histogram-original"]').getAttribute('data-zeros'), '0', 'fc as opened has no zero weights');
 
   const recipe = path.join(workspace, 'small-net.onnxlens.yaml');
   await vscode.runCommand('ONNX Lens: Export Recipe…');

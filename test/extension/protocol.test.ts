@@ -65,6 +65,10 @@ test('only known message types pass, each with its own fields', () => {
 test('histogram data needs one more edge than bins', () => {
   assert.equal(isHistogramData({ layer: 'a', dtype: 'float32', edges: [0, 1, 2], counts: [3, 4], zeros: 1 }), true);
   assert.equal(isHistogramData({ layer: 'a', dtype: 'float32', edges: [0, 1], counts: [3, 4], zeros: 1 }), false);
+  // an edited layer's histogram as opened follows the same rule
+  const edited = { layer: 'a', dtype: 'int8', edges: [0, 1, 2], counts: [3, 4], zeros: 1 };
+  assert.equal(isHistogramData({ ...edited, original: { dtype: 'float32', edges: [0, 1, 2, 3], counts: [1, 2, 3], zeros: 0 } }), true);
+  assert.equal(isHistogramData({ ...edited, original: { dtype: 'float32', edges: [0, 1], counts: [1, 2, 3], zeros: 0 } }), false);
 });
 
 test('model and graph messages survive packing into columns and a structured clone, field for field', () => {

@@ -80,10 +80,12 @@ export class HistogramView {
     this.body.replaceChildren();
     const total = h.counts.reduce((a, b) => a + b, 0) + h.zeros;
     // A little room on both sides, so that a zero bar at an end of the range (all weights ≤ 0 or ≥ 0) is drawn whole.
-    const [lo, hi] = [Math.min(h.edges[0], 0), Math.max(h.edges[h.edges.length - 1], 0)];
+    // An edited layer: its distribution as opened is drawn as an outline over the bars, on the same axes.
+    const o = h.original;
+    const [lo, hi] = [Math.min(h.edges[0], o?.edges[0] ?? 0, 0), Math.max(h.edges[h.edges.length - 1], o?.edges[o.edges.length - 1] ?? 0, 0)];
     const pad = (hi - lo) * 0.03;
     const x = scaleLinear().domain([lo - pad, hi + pad]).range([MARGIN.left, WIDTH - MARGIN.right]).nice();
-    const top = Math.max(max(h.counts) ?? 0, h.zeros, 1);
+    const top = Math.max(max(h.counts) ?? 0, h.zeros, max(o?.counts ?? []) ?? 0, 1);
     const y = (this.log ? scaleSymlog().constant(1) : scaleLinear()).domain([0, top]).range([HEIGHT - MARGIN.bottom, MARGIN.top]);
     const svg = select(this.body).append('svg').attr('viewBox', `0 0 ${WIDTH} ${HEIGHT}`).attr('role', 'img')
       .attr('aria-label', `Histogram of ${h.layer}: ${total} values, ${h.zeros} exactly zero`);
@@ -101,9 +103,20 @@ export class HistogramView {
       .attr('x', zx - 2).attr('width', 4)
       .attr('y', y(h.zeros)).attr('height', Math.max(h.zeros > 0 ? 2 : 0, y(0) - y(h.zeros)))
       .append('title').text(`exactly zero: ${h.zeros}`);
+    if (o) {
+      // A step outline of the original bins, from the axis up and back down.
+      const points: [number, number][] = [[x(o.edges[0]), y(0)]];
+      o.counts.forEach((c, i) => points.push([x(o.edges[i]), y(c)], [x(o.edges[i + 1]), y(c)]));
+      points.push([x(o.edges[o.edges.length - 1]), y(0)]);
+      svg.append('path').attr('class', 'original-bins').attr('data-testid', 'histogram-original')
+        .attr('data-zeros', o.zeros).attr('fill', 'none').attr('stroke', 'currentColor').attr('stroke-dasharray', '3 2')
+        .attr('d', `M${points.map(([px, py]) => `${px},${py}`).join('L')}`)
+        .append('title').text(`as opened: ${o.dtype}, ${o.zeros} exactly zero`);
+    }
     const note = document.createElement('p');
     note.className = 'note';
     note.textContent = `${h.dtype} weights: ${total.toLocaleString('en-US')} values, ${h.zeros.toLocaleString('en-US')} zero (${formatPercent(total ? h.zeros / total : 0)})`;
+    if (o) note.textContent += `; dashed: as opened (${o.dtype}, ${o.zeros.toLocaleString('en-US')} zero)`;
     this.body.append(note);
   }
 }

@@ -63,6 +63,8 @@ export class OnnxDocument implements vscode.CustomDocument {
   /** an edit running now (one at a time) */
   private running?: string;
   private restoredSteps?: EditStep[];
+  /** histograms of the model as opened (the "before" of the histogram), and a worker holding it once needed */
+  private originals?: { stack: EditStack<Analysis>; histograms: Map<string, NonNullable<HistogramData['original']>>; client?: AnalysisClient; ready?: Promise<void> };
 
   private constructor(readonly uri: vscode.Uri, private readonly workerScript: string, private readonly cliScript: string, private readonly backupUri?: vscode.Uri) {
     if (uri.scheme === 'file') {
@@ -225,10 +227,42 @@ export class OnnxDocument implements vscode.CustomDocument {
     this.workerHolds = { stack, index };
   }
 
+  /** The layer's histogram; with the histogram as opened (`original`) when the edits changed its weights. */
   async histogram(layer: string, bins: number): Promise<HistogramData> {
     if (!this.analysis || this.current.kind !== 'ready') throw new Error('the model is not analysed yet');
     await this.syncWorker();
-    return this.analysis.histogram(layer, bins);
+    const stack = this.stack;
+    const h = await this.analysis.histogram(layer, bins);
+    if (!stack) return h;
+    const { dtype, edges, counts, zeros } = h;
+    if (this.originals?.stack !== stack) {
+      void this.originals?.client?.dispose();
+      this.originals = { stack, histograms: new Map() };
+    }
+    const key = `${bins}:${layer}`;
+    if (stack.index === 0 && !this.restoredSteps?.length) {
+      this.originals.histograms.set(key, { dtype, edges, counts, zeros });
+      return h;
+    }
+    const original = await this.originalHistogram(this.originals, key, layer, bins).catch(() => undefined);
+    const same = original && original.dtype === dtype && original.zeros === zeros &&
+      original.counts.every((c, i) => c === counts[i]) && original.edges.every((e, i) => e === edges[i]);
+    return original && !same ? { ...h, original } : h;
+  }
+
+  /** The histogram of `layer` in the model as opened: remembered, or from a worker that holds that model. */
+  private async originalHistogram(originals: NonNullable<OnnxDocument['originals']>, key: string, layer: string, bins: number): Promise<HistogramData['original']> {
+    const known = originals.histograms.get(key);
+    if (known) return known;
+    if (!originals.client) {
+      const client = new AnalysisClient(this.workerScript, () => undefined);
+      originals.client = client;
+      originals.ready = originals.stack.bytes(0, this.replay()).then((bytes) => client.analyse({ bytes, dir: this.modelDir(), inputShapes: this.inputShapes })).then(() => undefined);
+    }
+    await originals.ready;
+    const { dtype, edges, counts, zeros } = await originals.client.histogram(layer, bins);
+    originals.histograms.set(key, { dtype, edges, counts, zeros });
+    return { dtype, edges, counts, zeros };
   }
 
   /** Rebuilds a dropped state's bytes: the CLI again, without a notification (undo / redo past the memory budget). */
@@ -366,6 +400,7 @@ export class OnnxDocument implements vscode.CustomDocument {
     this.disposed = true;
     this.watcher?.dispose();
     void this.analysis?.dispose();
+    void this.originals?.client?.dispose();
     this.stateEmitter.dispose();
     this.editEmitter.dispose();
     this.busyEmitter.dispose();
