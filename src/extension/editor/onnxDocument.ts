@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { externalLocations, saveModelCopy } from '../../core/onnx/saveCopy';
 import { writeFileAtomicAsync } from '../../core/onnx/write';
 import { unpackRows, type CompactGraph, type Compression, type HistogramData, type LayerBaseline } from '../../protocol';
 import { largeModelThresholdBytes, undoMemoryBytes } from '../settings';
@@ -286,6 +287,9 @@ export class OnnxDocument implements vscode.CustomDocument {
       // Read the original now: a later save overwrites the file it would otherwise be read from.
       await stack.bytes(0, this.replay(signal));
       const before = await stack.bytes(stack.index, this.replay(signal, onProgress));
+      if (changesModel(step) && externalLocations(before).length) {
+        throw new Error('this model keeps its weights in external data files, which editor edits do not handle yet: run onnx-lens prune / quantize / apply on it from a terminal');
+      }
       let after: Uint8Array;
       let analysis: Analysis;
       if (step.kind === 'keepFloat') {
@@ -352,7 +356,9 @@ export class OnnxDocument implements vscode.CustomDocument {
   private writeTo(destination: vscode.Uri, bytes: Uint8Array, own: boolean): Promise<void> {
     const write = (async () => {
       if (destination.scheme === 'file') {
-        await writeFileAtomicAsync(destination.fsPath, bytes);
+        // Save As into another folder copies the model's external data files beside the new file.
+        if (this.uri.scheme === 'file') await saveModelCopy(bytes, this.uri.fsPath, destination.fsPath);
+        else await writeFileAtomicAsync(destination.fsPath, bytes);
         if (own) {
           const st = await fs.promises.stat(destination.fsPath);
           this.ownWrite = { mtimeMs: st.mtimeMs, size: st.size };
