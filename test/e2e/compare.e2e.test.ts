@@ -122,3 +122,28 @@ test('Measure on data… runs onnx-lens compare on the evaluation data of the se
   assert.ok(maxDiff > 0, 'int8 weights change the outputs a little');
   await vscode.screenshot('compare-measured');
 });
+
+test('Compare With… from the Explorer with two models selected opens them side by side without asking', { timeout: 120_000 }, async () => {
+  const { page } = vscode;
+  const compareTabs = page.locator('.tabs-container .tab', { hasText: /Compare: small-net(\.int8)?\.onnx ↔ small-net(\.int8)?\.onnx/ });
+  const before = await compareTabs.count();
+  const row = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
+  await row('small-net.int8.onnx').click();
+  await row('small-net.onnx').click({ modifiers: ['Shift'] });
+  await waitFor('both models selected in the Explorer', 10_000, async () => ((await page.locator('.explorer-folders-view .monaco-list-row.selected').count()) === 2 ? true : undefined));
+  await row('small-net.onnx').click({ button: 'right' });
+  const item = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: /^Compare With…$/ }) });
+  // The menu acts on the focused item: hover focuses it, Enter runs it (a click right after the menu opens can be ignored).
+  await item.hover({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  // Each Compare With… opens a panel of its own.
+  await waitFor('a second compare panel', 30_000, async () => ((await compareTabs.count()) === before + 1 ? true : undefined))
+    .catch(async (e) => { await vscode.screenshot('explorer-compare-failed'); throw e; });
+  assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'no picker was shown');
+  const panel = await comparePanel();
+  const title = await panel.locator('h1').innerText();
+  const bitsByLayer = await panel.locator('[data-testid="compare-row"]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-bits-a')}→${e.getAttribute('data-bits-b')}`));
+  assert.ok(title === 'small-net.int8.onnx ↔ small-net.onnx' || title === 'small-net.onnx ↔ small-net.int8.onnx', title);
+  const expected = title.startsWith('small-net.int8') ? '8→32' : '32→8';
+  assert.deepEqual(new Set(bitsByLayer), new Set([expected]), `${title}: ${bitsByLayer.join(', ')}`);
+});

@@ -29,6 +29,12 @@ function activeModel(editors: OnnxEditorProvider): vscode.Uri | undefined {
   return editors.activeDocument?.uri;
 }
 
+/** The folder of a model relative to the workspace ('' at its root), or its absolute folder outside it. */
+function folderOf(uri: vscode.Uri): string {
+  const dir = path.dirname(vscode.workspace.asRelativePath(uri, false));
+  return dir === '.' ? '' : dir;
+}
+
 /** A quick pick of the workspace's models (`first` on top, `exclude` left out) and "Browse…" for any other file. */
 async function pickModel(title: string, first?: vscode.Uri, exclude?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 500);
@@ -38,7 +44,7 @@ async function pickModel(title: string, first?: vscode.Uri, exclude?: vscode.Uri
   const browse: { label: string; description: string; uri?: vscode.Uri } = { label: '$(folder-opened) Browse…', description: 'pick a model file' };
   const items = models.map((uri) => ({
     label: path.basename(uri.fsPath),
-    description: [first && key(uri) === key(first) ? 'active editor' : '', vscode.workspace.asRelativePath(path.dirname(uri.fsPath))].filter(Boolean).join(' · '),
+    description: [first && key(uri) === key(first) ? 'active editor' : '', folderOf(uri)].filter(Boolean).join(' · '),
     uri,
   }));
   const choice = items.length ? await vscode.window.showQuickPick([...items, browse], { title, placeHolder: 'a model in the workspace, or Browse…', matchOnDescription: true }) : browse;
