@@ -8,6 +8,7 @@ import * as fit from './fit';
 import * as inspect from './inspect';
 import * as prune from './prune';
 import * as quantize from './quantize';
+import * as sensitivity from './sensitivity';
 
 /** A fresh program (commander keeps parse state, so the demo builds its own to run subcommands). */
 export function createProgram(): Command {
@@ -16,6 +17,6 @@ export function createProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const command of [inspect, prune, quantize, apply, bench, compare, fit, demo]) command.register(program);
+  for (const command of [inspect, prune, quantize, apply, bench, sensitivity, compare, fit, demo]) command.register(program);
   return program;
 }

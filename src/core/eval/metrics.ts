@@ -1,5 +1,5 @@
 // Classification metrics on model outputs stored as rows: top-k accuracy, agreement with a baseline (teacher)
-// model's predictions, and the largest output difference.
+// model's predictions, the largest output difference and the output SQNR.
 import type { Outputs } from './runner';
 
 /** Index of the largest value of each row; the first one on ties (as numpy.argmax). */
@@ -49,6 +49,23 @@ export function maxAbsDiff(a: Outputs, b: Outputs): number {
   let max = 0;
   for (let i = 0; i < a.values.length; i++) max = Math.max(max, Math.abs(a.values[i] - b.values[i]));
   return max;
+}
+
+/**
+ * Signal-to-quantization-noise ratio of `test` against `reference` in dB: 10·log10(Σ y² / Σ (y − ŷ)²) over all
+ * values (float64 sums); Infinity when they are identical.
+ */
+export function sqnrDb(reference: Outputs, test: Outputs): number {
+  sameShape(reference, test);
+  let signal = 0;
+  let noise = 0;
+  for (let i = 0; i < reference.values.length; i++) {
+    const y = reference.values[i];
+    const e = y - test.values[i];
+    signal += y * y;
+    noise += e * e;
+  }
+  return noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
 }
 
 function sameShape(a: Outputs, b: Outputs): void {

@@ -7,6 +7,8 @@ import { onnxruntime } from './onnxruntime';
 export interface SessionOptions {
   /** onnxruntime intra-op threads; 1 gives stable single-thread latency, undefined lets onnxruntime choose */
   intraOpThreads?: number;
+  /** the model's bytes, run from memory (`file` then only names it in messages) */
+  bytes?: Uint8Array;
 }
 
 export interface ModelSession {
@@ -21,13 +23,15 @@ export interface ModelSession {
 export async function openSession(file: string, opts: SessionOptions = {}): Promise<ModelSession> {
   let session: ort.InferenceSession;
   try {
-    session = await onnxruntime().InferenceSession.create(file, {
+    const options: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       interOpNumThreads: 1,
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
-    });
+    };
+    const { InferenceSession } = onnxruntime();
+    session = await (opts.bytes ? InferenceSession.create(opts.bytes, options) : InferenceSession.create(file, options));
   } catch (e) {
     throw new OnnxFormatError(file, `onnxruntime cannot load the model: ${firstLine(e)}`);
   }

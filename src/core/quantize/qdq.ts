@@ -381,32 +381,56 @@ export function qdqBiasTargets(float: ModelProto, qdq: ModelProto): BiasTarget[]
   return targets;
 }
 
+/** The float model static quantization rewrites (opset ≥ 13, folded and fused) and the layers a selection picks from. */
+export interface StaticPreparation {
+  float: ModelProto;
+  /** nodes of `float` with a static rule */
+  candidates: NodeProto[];
+  /** candidates that lead (weighted, element-wise, pool); shared and removable ones follow them */
+  leads: NodeProto[];
+  /** the model as given: selectors are checked against its nodes too (BN folding removes some) */
+  given: ModelProto;
+}
+
+/** The first half of quantizeStatic: opset upgrade to 13 when needed, BN and Conv-affine folding, hard-swish fusion. */
+export async function prepareStatic(proto: ModelProto, opts: Pick<StaticQuantOptions, 'optimize'>, src: TensorSource = {}): Promise<StaticPreparation> {
+  let float = inlineExternalData(proto, src);
+  if (opsetVersion(float) < 13) float = upgradeOpset(float, 13, src);
+  if (opts.optimize ?? true) float = fuseHardSwish(foldConvAffine(await optimizeModel(float, 'basic', src.file), src), src);
+  const candidates = float.graph!.node.filter((n) => STATIC_RULES[n.opType] && n.domain === '');
+  const leads = candidates.filter((n) => !FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role));
+  return { float, candidates, leads, given: proto };
+}
+
+/** The nodes of `prep.float` a selection quantizes: the selected leads, and every follower not excluded itself. */
+export function chooseStatic(prep: StaticPreparation, selection: LayerSelection = {}, file?: string): Set<NodeProto> {
+  const allNodes = [...prep.given.graph!.node, ...prep.float.graph!.node];
+  const excluded = new Set(selection.exclude?.length ? selectLayers(prep.candidates, { layers: selection.exclude }, allNodes, file) : []);
+  const chosen = new Set(selectLayers(prep.leads, { layers: selection.layers }, allNodes, file).filter((n) => !excluded.has(n)));
+  for (const n of prep.candidates) if (FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role) && !excluded.has(n)) chosen.add(n);
+  return chosen;
+}
+
+/** The last step of quantizeStatic: compact the QDQ graph and record the target in the metadata. */
+export function finishStatic(quantized: ModelProto, target: QuantTarget | undefined): ModelProto {
+  const result = compactQdq(quantized);
+  recordTarget(result, target ?? DEFAULT_TARGET);
+  return result;
+}
+
 /**
  * The whole static pipeline: opset upgrade to 13 when needed, BN and Conv-affine folding, hard-swish fusion, planning over the selected
  * layers, calibration of the planned activations on the float model, and the QDQ rewrite.
  */
 export async function quantizeStatic(proto: ModelProto, source: BatchSource, opts: StaticQuantOptions, src: TensorSource = {}): Promise<ModelProto> {
-  let float = inlineExternalData(proto, src);
-  if (opsetVersion(float) < 13) float = upgradeOpset(float, 13, src);
-  if (opts.optimize ?? true) float = fuseHardSwish(foldConvAffine(await optimizeModel(float, 'basic', src.file), src), src);
-  const g = float.graph!;
-  const candidates = g.node.filter((n) => STATIC_RULES[n.opType] && n.domain === '');
-  const leads = candidates.filter((n) => !FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role));
-  // Selectors are checked against the nodes of the model as given (BN folding removes some).
-  const allNodes = [...proto.graph!.node, ...g.node];
-  const selection = opts.selection ?? {};
-  const excluded = new Set(selection.exclude?.length ? selectLayers(candidates, { layers: selection.exclude }, allNodes, src.file) : []);
-  const chosen = new Set(selectLayers(leads, { layers: selection.layers }, allNodes, src.file).filter((n) => !excluded.has(n)));
-  // Shared and removable ops follow the layers around them unless excluded themselves.
-  for (const n of candidates) if (FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role) && !excluded.has(n)) chosen.add(n);
-  const plan = planQdq(g, chosen, src);
+  const prep = await prepareStatic(proto, opts, src);
+  const float = prep.float;
+  const plan = planQdq(float.graph!, chooseStatic(prep, opts.selection, src.file), src);
   const ranges = await calibrate(float, [...plan.calibrated], source, { ...opts, file: src.file });
   let quantized = applyQdq(float, plan, ranges, opts, src);
   if (opts.biasCorrection) {
     const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
     quantized = (await correctBiases(float, quantized, qdqBiasTargets(float, quantized), source, { ...opts, ...src, limit })).proto;
   }
-  const result = compactQdq(quantized);
-  recordTarget(result, opts.target ?? DEFAULT_TARGET);
-  return result;
+  return finishStatic(quantized, opts.target);
 }
