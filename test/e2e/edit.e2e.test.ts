@@ -90,6 +90,14 @@ test('quantize two selected layers to int8 weights only, undo, redo, Save As: in
   await waitForBits(editor, EXPECT_FLOAT, 'after Ctrl+Z');
   await page.keyboard.press('Control+Shift+z');
   await waitForBits(editor, EXPECT_QUANTIZED, 'after Ctrl+Shift+Z');
+  // Ctrl+Z in the table's filter box undoes the typing, not the model edit.
+  const filter = editor.locator('[data-testid="table-filter"]');
+  await filter.click();
+  await page.keyboard.type('c');
+  await page.keyboard.press('Control+z');
+  await new Promise((r) => setTimeout(r, 1_000));
+  await waitForBits(editor, EXPECT_QUANTIZED, 'after Ctrl+Z in the filter box');
+  await filter.evaluate((el) => { (el as HTMLElement & { value: string }).value = ''; el.dispatchEvent(new Event('input')); });
 
   const saved = path.join(vscode.workspace, 'small-net.int8.onnx');
   await vscode.runCommand('File: Save As...');

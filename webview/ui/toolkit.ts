@@ -28,7 +28,12 @@ export function textField(placeholder: string, testId: string, onInput: (value: 
   t.setAttribute('aria-label', placeholder);
   t.dataset.testid = testId;
   t.addEventListener('input', () => onInput(t.value ?? ''));
-  if (onEnter) t.addEventListener('keydown', (e) => { if (e.key === 'Enter') onEnter(t.value ?? '', e.shiftKey); });
+  t.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') onEnter?.(t.value ?? '', e.shiftKey);
+    // Ctrl/Cmd+Z and +Y undo the typing here: VS Code's webview frame would forward them as the editor's undo
+    // (of a model edit) if they reached the window.
+    if ((e.ctrlKey || e.metaKey) && ['z', 'y'].includes(e.key.toLowerCase())) e.stopPropagation();
+  });
   return t;
 }
 

@@ -114,8 +114,11 @@ export class OnnxDocument implements vscode.CustomDocument {
       let graph: CompactGraph | undefined;
       const timings = this.timings;
       timings.analysisStart ??= Date.now();
+      // Progress shows only until this load's analysis is ready: the worker's later analyses (an edit's result,
+      // a histogram of an earlier state after undo) must not replace the view with a progress page.
+      let loaded = false;
       const client = new AnalysisClient(this.workerScript, (e) => {
-        if (generation !== this.generation) return;
+        if (generation !== this.generation || loaded) return;
         timings[e.type === 'structure' ? 'parsed' : e.phase] ??= Date.now();
         if (e.type === 'structure') graph = e.graph;
         else this.setState(e.phase === 'analysing' ? { kind: 'analysing', message: e.message, graph } : { kind: 'reading', message: e.message });
@@ -136,6 +139,7 @@ export class OnnxDocument implements vscode.CustomDocument {
       }
       const originalBytes = source === this.uri ? size : await vscode.workspace.fs.stat(this.uri).then((s) => s.size, () => size);
       const analysis = await this.withProgress(request);
+      loaded = true;
       timings.analysed ??= Date.now();
       prepareSpareWorker(this.workerScript, SPARE_WORKER_DELAY_MS);
       if (generation !== this.generation) return;
