@@ -238,6 +238,22 @@ export class VsCode {
     await this.pickRow(title);
   }
 
+  /** Answers the simple file dialog (Save As, a save dialog of a command) with `file`, and waits for the file. */
+  async saveDialog(file: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    // The dialog fills in its own path once it has read the folder, which may overwrite an early fill.
+    for (let i = 0; i < 30 && (await input.inputValue()) !== file; i++) {
+      await input.fill(file);
+      await sleep(500);
+    }
+    if ((await input.inputValue()) !== file) throw new Error(`the file dialog shows '${await input.inputValue()}', not ${file}`);
+    await this.page.keyboard.press('Enter');
+    const end = Date.now() + 30_000;
+    while (!fs.existsSync(file) && Date.now() < end) await sleep(200);
+    if (!fs.existsSync(file)) throw new Error(`the dialog did not write ${path.basename(file)}`);
+  }
+
   /** Clicks the quick-input row labelled exactly `label` (the highlighted row may be another fuzzy match). */
   private async pickRow(label: string): Promise<void> {
     const exact = this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(label)}$`) });

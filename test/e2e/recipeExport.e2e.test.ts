@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator } from 'playwright-core';
 import type { TensorProto } from '../../src/core/onnx/proto';
 import { forEachGraph, readModelSync } from '../../src/core/onnx/read';
 import { rawBytes, tensorValues } from '../../src/core/onnx/tensor';
@@ -18,22 +18,6 @@ const row = (editor: FrameLocator, layer: string) => editor.locator(`[data-testi
 /** Waits until the table row of `layer` has `attribute` = `value`. */
 async function waitForRow(editor: FrameLocator, layer: string, attribute: string, value: string): Promise<void> {
   await row(editor, layer).and(editor.locator(`[${attribute}="${value}"]`)).waitFor({ timeout: 90_000 });
-}
-
-/** Answers the simple file dialog (Save As, Export Recipe's save dialog) with `file`, and waits for the file. */
-async function saveDialog(page: Page, file: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  // The dialog fills in its own path once it has read the folder, which may overwrite an early fill.
-  for (let i = 0; i < 30 && (await input.inputValue()) !== file; i++) {
-    await input.fill(file);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  assert.equal(await input.inputValue(), file);
-  await page.keyboard.press('Enter');
-  const end = Date.now() + 30_000;
-  while (!fs.existsSync(file) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
-  assert.ok(fs.existsSync(file), `the dialog wrote ${path.basename(file)}`);
 }
 
 /** Every initializer of the model (subgraphs included), by name. */
@@ -89,14 +73,14 @@ test('Export Recipe after quantize + prune edits: onnx-lens apply of the recipe 
 
   const recipe = path.join(workspace, 'small-net.onnxlens.yaml');
   await vscode.runCommand('ONNX Lens: Export Recipe…');
-  await saveDialog(page, recipe);
+  await vscode.saveDialog(recipe);
   const text = fs.readFileSync(recipe, 'utf8');
   assert.match(text, /^model: small-net\.onnx$/m, `the recipe names the model:\n${text}`);
   assert.equal(text.match(/^ {2}- (quantize|prune):/gm)?.length, 2, `two steps:\n${text}`);
 
   const saved = path.join(workspace, 'small-net.saved.onnx');
   await vscode.runCommand('File: Save As...');
-  await saveDialog(page, saved);
+  await vscode.saveDialog(saved);
 
   const applied = path.join(workspace, 'small-net.applied.onnx');
   execFileSync(process.execPath, ['dist/cli.js', 'apply', recipe, '-o', applied], { encoding: 'utf8' });

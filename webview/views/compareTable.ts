@@ -6,6 +6,7 @@ import type { LayerStats } from '../../src/core/analysis/report';
 import { formatBitsMix, formatBytes, formatCount, formatPercent, type ToWebview } from '../../src/protocol';
 import { button, checkbox, countLabel, viewSection } from '../ui/toolkit';
 import { hideTooltip, showCompareTooltip } from '../ui/tooltip';
+import { summaryItem } from './summary';
 
 type CompareMessage = Extract<ToWebview, { type: 'compare' }>;
 type FidelityMessage = Extract<ToWebview, { type: 'fidelity' }>;
@@ -103,11 +104,11 @@ export class CompareView {
       const o = f.outputs;
       const dl = document.createElement('dl');
       box.append(dl);
-      const agreement = this.item(dl, 'compare-agreement', 'Agreement', `${(100 * o.agreement).toFixed(2)} %`, String(o.agreement),
+      const agreement = summaryItem(dl, 'compare-agreement', 'Agreement', `${(100 * o.agreement).toFixed(2)} %`, String(o.agreement),
         `Same top class on ${Math.round(o.agreement * o.n)} of ${o.n} samples${f.data ? ` of ${f.data}` : ''}`);
       agreement.dataset.samples = String(o.n);
-      this.item(dl, 'compare-max-diff', 'Max |Δ|', o.maxAbsDiff.toPrecision(3), String(o.maxAbsDiff), 'Largest absolute difference between the two models\' outputs');
-      if (o.top1) this.item(dl, 'compare-top1', 'Top-1', `${(100 * o.top1.a).toFixed(2)} → ${(100 * o.top1.b).toFixed(2)} %`, JSON.stringify(o.top1));
+      summaryItem(dl, 'compare-max-diff', 'Max |Δ|', o.maxAbsDiff.toPrecision(3), String(o.maxAbsDiff), 'Largest absolute difference between the two models\' outputs');
+      if (o.top1) summaryItem(dl, 'compare-top1', 'Top-1', `${(100 * o.top1.a).toFixed(2)} → ${(100 * o.top1.b).toFixed(2)} %`, JSON.stringify(o.top1));
     } else {
       const p = document.createElement('p');
       p.className = f.error ? 'status error' : 'status';
@@ -125,20 +126,6 @@ export class CompareView {
     return b;
   }
 
-  private item(dl: HTMLElement, testId: string, label: string, text: string, raw: string, detail?: string): HTMLElement {
-    const div = document.createElement('div');
-    const dt = document.createElement('dt');
-    dt.textContent = label;
-    const dd = document.createElement('dd');
-    dd.dataset.testid = testId;
-    dd.dataset.value = raw;
-    dd.textContent = text;
-    if (detail) dd.title = detail;
-    div.append(dt, dd);
-    dl.append(div);
-    return dd;
-  }
-
   private renderHeader(parent: HTMLElement): void {
     const { a, b, comparison: c } = this.m;
     const header = document.createElement('header');
@@ -150,7 +137,7 @@ export class CompareView {
     const dl = document.createElement('dl');
     const pair = (testId: string, label: string, va: number | Record<string, number>, vb: number | Record<string, number>, f: (v: never) => string, detail?: string) => {
       const [ta, tb] = [f(va as never), f(vb as never)];
-      const dd = this.item(dl, testId, label, ta === tb ? ta : `${ta} → ${tb}`, JSON.stringify([va, vb]), detail);
+      const dd = summaryItem(dl, testId, label, ta === tb ? ta : `${ta} → ${tb}`, JSON.stringify([va, vb]), detail);
       dd.dataset.a = JSON.stringify(va);
       dd.dataset.b = JSON.stringify(vb);
     };
@@ -158,10 +145,10 @@ export class CompareView {
     pair('compare-size', 'Size', c.a.bytes, c.b.bytes, formatBytes, `${c.a.bytes.toLocaleString('en-US')} → ${c.b.bytes.toLocaleString('en-US')} bytes`);
     pair('compare-sparsity', 'Sparsity', c.a.sparsity, c.b.sparsity, formatPercent);
     pair('compare-bits', 'Bits', c.a.bitsMix, c.b.bitsMix, formatBitsMix);
-    this.item(dl, 'compare-ratio', 'Size B/A', ratioText(c.sizeRatio), String(c.sizeRatio),
+    summaryItem(dl, 'compare-ratio', 'Size B/A', ratioText(c.sizeRatio), String(c.sizeRatio),
       c.sizeRatio > 0 && c.sizeRatio < 1 ? `B is ${(1 / c.sizeRatio).toFixed(2)}× smaller than A` : undefined);
-    this.item(dl, 'compare-params-ratio', 'Params B/A', ratioText(c.paramsRatio), String(c.paramsRatio));
-    this.item(dl, 'compare-macs-ratio', 'MACs B/A', ratioText(c.macsRatio), String(c.macsRatio));
+    summaryItem(dl, 'compare-params-ratio', 'Params B/A', ratioText(c.paramsRatio), String(c.paramsRatio));
+    summaryItem(dl, 'compare-macs-ratio', 'MACs B/A', ratioText(c.macsRatio), String(c.macsRatio));
     header.append(dl);
     this.fidelity.className = 'fidelity';
     this.fidelity.dataset.testid = 'compare-fidelity';

@@ -30,19 +30,7 @@ export function renderSummary(parent: HTMLElement, m: ModelSummary, ctx: Summary
   title.append(' ', meta);
   header.append(title);
   const dl = document.createElement('dl');
-  const item = (testId: string, label: string, text: string, raw: string, detail?: string) => {
-    const div = document.createElement('div');
-    const dt = document.createElement('dt');
-    dt.textContent = label;
-    const dd = document.createElement('dd');
-    dd.dataset.testid = testId;
-    dd.dataset.value = raw;
-    dd.textContent = text;
-    if (detail) dd.title = detail;
-    div.append(dt, dd);
-    dl.append(div);
-    return dd;
-  };
+  const item = (testId: string, label: string, text: string, raw: string, detail?: string) => summaryItem(dl, testId, label, text, raw, detail);
   item('summary-params', 'Params', formatCount(m.params), String(m.params), m.params.toLocaleString('en-US'));
   item('summary-size', 'Size', formatBytes(m.bytes), String(m.bytes), `${m.bytes.toLocaleString('en-US')} bytes (weights ${formatBytes(m.weightBytes)})`);
   // MACs of layers whose sizes depend on unknown (symbolic) input dims cannot be counted: the total is a lower bound.
@@ -77,4 +65,19 @@ export function renderSummary(parent: HTMLElement, m: ModelSummary, ctx: Summary
     header.append(set);
   }
   parent.append(header);
+}
+
+/** One `label: value` pair of a header's list; `raw` goes to data-value for tests, `detail` to the tooltip. */
+export function summaryItem(dl: HTMLElement, testId: string, label: string, text: string, raw: string, detail?: string): HTMLElement {
+  const div = document.createElement('div');
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  dd.dataset.testid = testId;
+  dd.dataset.value = raw;
+  dd.textContent = text;
+  if (detail) dd.title = detail;
+  div.append(dt, dd);
+  dl.append(div);
+  return dd;
 }
