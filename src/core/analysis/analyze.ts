@@ -109,6 +109,11 @@ function layerStats(layer: LayerWeights, shapes: ShapeInfo, counter: ZeroCounter
 
 /** Size on disk of the external data files the model's tensors point to (each file once). */
 export function externalDataBytes(model: Model): number {
+  return [...externalDataFiles(model).values()].reduce((a, b) => a + b, 0);
+}
+
+/** The external data files the model's tensors point to: location (relative to the model's folder) → size on disk. */
+export function externalDataFiles(model: Model): Map<string, number> {
   const files = new Map<string, number>();
   forEachGraph(model.proto.graph!, (g) => {
     for (const t of g.initializer) {
@@ -126,7 +131,7 @@ export function externalDataBytes(model: Model): number {
       files.set(location, size);
     }
   });
-  return [...files.values()].reduce((a, b) => a + b, 0);
+  return files;
 }
 
 /** Malformed weights (e.g. a rank-1 conv kernel) give NaN formulas; the report says 0 (unknown) instead. */
@@ -172,7 +177,8 @@ export function analyzeModel(model: Model, options: AnalyzeOptions = {}): ModelR
       bitsMix[stored.bits] = (bitsMix[stored.bits] ?? 0) + w.params;
     });
   });
-  const externalBytes = externalDataBytes(model);
+  const externalFiles = externalDataFiles(model);
+  const externalBytes = [...externalFiles.values()].reduce((a, b) => a + b, 0);
 
   const memory = activationMemory(schedule(g, model.file), g, shapes);
   const initNames = new Set(graph.initializer.map((t) => t.name));
@@ -180,6 +186,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions = {}): ModelR
     model: {
       path: model.file ?? '',
       bytes: model.fileBytes + externalBytes,
+      ...(externalFiles.size ? { externalData: [...externalFiles.keys()] } : {}),
       opset: opsetVersion(model.proto),
       irVersion: Number(model.proto.irVersion),
       producer: [model.proto.producerName, model.proto.producerVersion].filter(Boolean).join(' '),

@@ -69,6 +69,8 @@ export interface ModelSummary {
   path: string;
   /** file size in bytes (plus external data) */
   bytes: number;
+  /** external data files (locations relative to the model's folder), when the model has any */
+  externalData?: string[];
   opset: number;
   irVersion: number;
   producer: string;

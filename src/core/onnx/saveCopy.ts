@@ -4,28 +4,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors';
-import { checkLocation, externalRef, isExternal, resolveExternalPath } from './externalData';
-import { decodeModel, forEachGraph } from './read';
+import { checkLocation, resolveExternalPath } from './externalData';
 import { writeFileAtomicAsync } from './write';
 
-/** The external data files the model refers to, as locations relative to its folder (each once). */
-export function externalLocations(bytes: Uint8Array, modelFile?: string): string[] {
-  const { proto } = decodeModel(bytes, { file: modelFile });
-  const locations = new Set<string>();
-  forEachGraph(proto.graph!, (g) => { for (const t of g.initializer.filter(isExternal)) locations.add(externalRef(t, modelFile).location); });
-  return [...locations];
-}
-
 /**
- * Writes `bytes` (a model read from `sourceFile`) to `destination`, with copies of its external data files
- * when the destination is in another folder. A data file that already exists at the destination is refused
- * (it may be another model's): nothing is written then.
+ * Writes `bytes` (a model read from `sourceFile`, whose tensors point to the external data files `locations`,
+ * as the analysis lists them) to `destination`, with copies of those files when the destination is in another
+ * folder. A data file that already exists at the destination is refused (it may be another model's): nothing
+ * is written then.
  */
-export async function saveModelCopy(bytes: Uint8Array, sourceFile: string, destination: string): Promise<void> {
+export async function saveModelCopy(bytes: Uint8Array, sourceFile: string, destination: string, locations: readonly string[]): Promise<void> {
   const fromDir = path.dirname(path.resolve(sourceFile));
   const toDir = path.dirname(path.resolve(destination));
-  const locations = fromDir === toDir ? [] : externalLocations(bytes, sourceFile);
-  const copies = locations.map((location) => {
+  const copies = fromDir === toDir ? [] : locations.map((location) => {
     const to = path.join(toDir, ...checkLocation(location, toDir, destination));
     if (fs.existsSync(to)) throw new UsageError(destination, `its external data file ${to} already exists; choose another folder`);
     return { from: resolveExternalPath(fromDir, location, sourceFile), to };

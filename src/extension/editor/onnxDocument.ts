@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { externalLocations, saveModelCopy } from '../../core/onnx/saveCopy';
+import { saveModelCopy } from '../../core/onnx/saveCopy';
 import { writeFileAtomicAsync } from '../../core/onnx/write';
 import { unpackRows, type CompactGraph, type Compression, type HistogramData, type LayerBaseline } from '../../protocol';
 import { largeModelThresholdBytes, undoMemoryBytes } from '../settings';
@@ -290,10 +290,10 @@ export class OnnxDocument implements vscode.CustomDocument {
     try {
       // Read the original now: a later save overwrites the file it would otherwise be read from.
       await stack.bytes(0, this.replay(signal));
-      const before = await stack.bytes(stack.index, this.replay(signal, onProgress));
-      if (changesModel(step) && externalLocations(before).length) {
+      if (changesModel(step) && this.externalData().length) {
         throw new Error('this model keeps its weights in external data files, which editor edits do not handle yet: run onnx-lens prune / quantize / apply on it from a terminal');
       }
+      const before = await stack.bytes(stack.index, this.replay(signal, onProgress));
       let after: Uint8Array;
       let analysis: Analysis;
       if (step.kind === 'keepFloat') {
@@ -357,11 +357,16 @@ export class OnnxDocument implements vscode.CustomDocument {
     await this.writeTo(destination, await this.currentBytes(), destination.toString() === this.uri.toString());
   }
 
+  /** The external data files of the current model (from its analysis: the model is not parsed again). */
+  private externalData(): readonly string[] {
+    return this.stack?.current.analysis?.report.model.externalData ?? [];
+  }
+
   private writeTo(destination: vscode.Uri, bytes: Uint8Array, own: boolean): Promise<void> {
     const write = (async () => {
       if (destination.scheme === 'file') {
         // Save As into another folder copies the model's external data files beside the new file.
-        if (this.uri.scheme === 'file') await saveModelCopy(bytes, this.uri.fsPath, destination.fsPath);
+        if (this.uri.scheme === 'file') await saveModelCopy(bytes, this.uri.fsPath, destination.fsPath, this.externalData());
         else await writeFileAtomicAsync(destination.fsPath, bytes);
         if (own) {
           const st = await fs.promises.stat(destination.fsPath);

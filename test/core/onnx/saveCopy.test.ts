@@ -7,7 +7,9 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxLensError } from '../../../src/core/errors';
 import { DataType } from '../../../src/core/onnx/dtypes';
-import { externalLocations, saveModelCopy } from '../../../src/core/onnx/saveCopy';
+import { externalDataFiles } from '../../../src/core/analysis/analyze';
+import { readModelSync } from '../../../src/core/onnx/read';
+import { saveModelCopy } from '../../../src/core/onnx/saveCopy';
 import { makeTensor } from '../../../src/core/onnx/tensor';
 import { encodeModel, writeModel } from '../../../src/core/onnx/write';
 import { addWeightModel } from '../../builders/dtypeModels';
@@ -38,9 +40,10 @@ test('Save As into another folder copies the external data files, and the copy g
   const dst = tempDir('save-copy-dst');
   const file = externalModel(src);
   const bytes = fs.readFileSync(file);
-  assert.deepEqual(externalLocations(bytes, file), ['weights/w.bin']);
+  const locations = [...externalDataFiles(readModelSync(file)).keys()];
+  assert.deepEqual(locations, ['weights/w.bin']);
   const copy = path.join(dst, 'copy.onnx');
-  await saveModelCopy(bytes, file, copy);
+  await saveModelCopy(bytes, file, copy, locations);
   assert.deepEqual(fs.readFileSync(path.join(dst, 'weights', 'w.bin')), fs.readFileSync(path.join(src, 'weights', 'w.bin')));
   // Expected: x + w, computed here.
   const expected = Float32Array.from({ length: 64 * 64 }, (_, i) => 0.5 + ((i % 17) - 8));
@@ -54,7 +57,7 @@ test('Save As refuses to overwrite a data file already at the destination, and w
   const file = externalModel(src);
   fs.mkdirSync(path.join(dst, 'weights'));
   fs.writeFileSync(path.join(dst, 'weights', 'w.bin'), 'another model');
-  await assert.rejects(saveModelCopy(fs.readFileSync(file), file, path.join(dst, 'copy.onnx')), (e: Error) => e instanceof OnnxLensError && /already exists/.test(e.message));
+  await assert.rejects(saveModelCopy(fs.readFileSync(file), file, path.join(dst, 'copy.onnx'), ['weights/w.bin']), (e: Error) => e instanceof OnnxLensError && /already exists/.test(e.message));
   assert.equal(fs.readFileSync(path.join(dst, 'weights', 'w.bin'), 'utf8'), 'another model');
   assert.equal(fs.existsSync(path.join(dst, 'copy.onnx')), false);
 });
@@ -63,7 +66,7 @@ test('a model without external data, or a copy in the same folder, is written as
   const dir = tempDir('save-copy-inline');
   const bytes = encodeModel(addWeightModel(weight));
   const target = path.join(dir, 'inline.onnx');
-  await saveModelCopy(bytes, path.join(tempDir('save-copy-elsewhere'), 'model.onnx'), target);
+  await saveModelCopy(bytes, path.join(tempDir('save-copy-elsewhere'), 'model.onnx'), target, []);
   assert.deepEqual(new Uint8Array(fs.readFileSync(target)), bytes);
   assert.deepEqual(fs.readdirSync(dir), ['inline.onnx']);
 });
