@@ -42,7 +42,7 @@ async function runBenchmark(context: BenchTaskContext, edited: EditedModels | un
   const bytes = dirty ? edited?.currentBytes(model) : undefined;
   if (bytes) {
     // The edited model against the file as saved.
-    temporary = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-bench-'));
+    temporary = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'onnx-lens-bench-'));
     measured = path.join(temporary, `${path.parse(name).name}.edited.onnx`);
     await fs.promises.writeFile(measured, await bytes);
     baseline = model.fsPath;
@@ -57,7 +57,7 @@ async function runBenchmark(context: BenchTaskContext, edited: EditedModels | un
     const definition: OnnxLensTaskDefinition = { type: TASK_TYPE, command: 'bench', model: measured, data: data.data, ...(data.labels ? { labels: data.labels } : {}), ...(baseline ? { baseline } : {}) };
     await runAsTask(context, definition, folder, model, name);
   } finally {
-    if (temporary) fs.rmSync(temporary, { recursive: true, force: true });
+    if (temporary) await fs.promises.rm(temporary, { recursive: true, force: true });
   }
 }
 
