@@ -6,11 +6,15 @@ import { registerCompareCommand } from './compare/compareCommand';
 import { registerEditCommands } from './editor/editCommands';
 import { OnnxEditorProvider } from './editor/provider';
 import { registerRecipeLanguage } from './recipe/recipeLanguage';
+import { ResultStore } from './results/resultStore';
 import { ModelStatusBar } from './statusBar';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('ONNX Lens');
   const statusBar = new ModelStatusBar();
+  // measured results, shared by the benchmark task, the editor and the report view
+  const results = new ResultStore(context.workspaceState);
+  context.subscriptions.push(results);
   const editor = OnnxEditorProvider.register(context, statusBar, log);
   context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
   context.subscriptions.push(registerRecipeLanguage(context, log));
