@@ -48,6 +48,30 @@ export interface HistogramData {
 /** One model of a comparison: its file name and full report (the compare view's tooltips show its layers). */
 export interface CompareSide { fileName: string; report: ModelReport }
 
+/** One benchmarked model in the report view: its numbers from `onnx-lens bench --json`. */
+export interface ReportPoint {
+  /** absolute path of the model file (what "open" opens) */
+  model: string;
+  /** the path shown, relative to the workspace */
+  label: string;
+  /** bytes on disk, external data included */
+  bytes: number;
+  /** null when the evaluation data had no labels (not plotted) */
+  top1: number | null;
+  latencyP50: number;
+  /** top-1 change against the group's baseline in percentage points; absent for the baseline itself */
+  deltaTop1?: number | null;
+  isBaseline: boolean;
+  /** the file changed since it was measured */
+  stale: boolean;
+  /** when it was measured (ms since the epoch) and on how many samples */
+  time: number;
+  n: number;
+}
+
+/** The variants benchmarked against one baseline (`bench --baseline B`), the baseline included. */
+export interface ReportGroup { baseline: string; label: string; points: ReportPoint[] }
+
 // ---- messages from the host to the webview ----
 
 export type ToWebview =
@@ -74,7 +98,9 @@ export type ToWebview =
   /** "Compare With…": the webview shows two models side by side; `comparison` matches their layers by name */
   | { type: 'compare'; a: CompareSide; b: CompareSide; comparison: ReportComparison }
   /** output fidelity (`onnx-lens compare --data`): running (`message`), measured (`outputs`) or failed (`error`) */
-  | { type: 'fidelity'; message?: string; outputs?: OutputComparison; error?: string; data?: string };
+  | { type: 'fidelity'; message?: string; outputs?: OutputComparison; error?: string; data?: string }
+  /** "Show Benchmark Report": every benchmarked variant, grouped by baseline; `group`: the baseline to show first */
+  | { type: 'report'; groups: ReportGroup[]; group?: string };
 
 /** A report whose layers are packed into columns (see packRows): how the analysis worker hands it over. */
 export interface PackedReport { model: ModelSummary; layers: PackedRows }
@@ -102,7 +128,9 @@ export type FromWebview =
   /** a toolbar button, or Ctrl+. (`quickActions`): the host runs the action on the reported selection */
   | { type: 'action'; action: EditorAction }
   /** the compare view's "Measure on data…": run both models on evaluation data */
-  | { type: 'measureFidelity' };
+  | { type: 'measureFidelity' }
+  /** the report view's click / Enter on a point or row: open that model in the ONNX Lens editor */
+  | { type: 'openModel'; model: string };
 
 // ---- the envelope ----
 
@@ -197,6 +225,13 @@ const outputComparison = shape({
   n: isCount, agreement: isFraction, maxAbsDiff: isNumber, top1: optional(shape({ a: isFraction, b: isFraction })),
 } satisfies Record<keyof OutputComparison, Check>);
 
+const reportPoint = shape({
+  model: isString, label: isString, bytes: isCount, top1: nullable(isFraction), latencyP50: isNumber, deltaTop1: optional(nullable(isNumber)),
+  isBaseline: isBool, stale: isBool, time: isNumber, n: isCount,
+} satisfies Record<keyof ReportPoint, Check>);
+
+const reportGroup = shape({ baseline: isString, label: isString, points: arrayOf(reportPoint) } satisfies Record<keyof ReportGroup, Check>);
+
 const toWebviewChecks: Record<ToWebview['type'], Check> = {
   status: shape({ phase: oneOf('reading', 'analysing'), message: isString }),
   confirmLarge: shape({ bytes: isCount, thresholdMB: isNumber }),
@@ -212,6 +247,7 @@ const toWebviewChecks: Record<ToWebview['type'], Check> = {
   compare: shape({ a: shape({ fileName: isString, report: isModelReport }), b: shape({ fileName: isString, report: isModelReport }), comparison }),
   fidelity: shape({ message: optional(isString), outputs: optional(outputComparison), error: optional(isString), data: optional(isString) }),
   graph: (v) => isObject(v) && isCompactGraph(v.graph) && isString(v.fileName) && (v.graph as CompactGraph).layer.every((l) => l === -1),
+  report: shape({ groups: arrayOf(reportGroup), group: optional(isString) }),
 };
 
 const fromWebviewChecks: Record<FromWebview['type'], Check> = {
@@ -222,6 +258,7 @@ const fromWebviewChecks: Record<FromWebview['type'], Check> = {
   selection: shape({ layers: arrayOf(isString) }),
   action: shape({ action: oneOf(...EDITOR_ACTIONS) }),
   measureFidelity: isObject,
+  openModel: shape({ model: isString }),
 };
 
 function bodyCheck<T extends { type: string }>(checks: Record<string, Check>): (v: unknown) => v is T {

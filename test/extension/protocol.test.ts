@@ -214,3 +214,22 @@ test('fidelity messages and the webview\'s request to measure', () => {
   assert.equal(isFromWebview({ type: 'measureFidelity' }), true);
   assert.equal(isFromWebview({ type: 'fidelity' }), false, 'host messages are not accepted from the webview');
 });
+
+test('report messages: groups of benchmarked points, each point\'s numbers checked; openModel from the webview', () => {
+  const point = (over: Record<string, unknown> = {}) => ({
+    model: '/w/m.int8.onnx', label: 'm.int8.onnx', bytes: 1200, top1: 0.98, latencyP50: 0.4, deltaTop1: -0.33, isBaseline: false, stale: false, time: 1, n: 300, ...over,
+  });
+  const report = (points: unknown[], group?: string) => ({ type: 'report', groups: [{ baseline: '/w/m.onnx', label: 'm.onnx', points }], ...(group ? { group } : {}) });
+  assert.equal(isToWebview(report([point(), point({ model: '/w/m.onnx', isBaseline: true, deltaTop1: undefined })], '/w/m.onnx')), true);
+  assert.equal(isToWebview({ type: 'report', groups: [] }), true, 'no results yet: the empty state');
+  assert.equal(isToWebview(report([point({ top1: null, deltaTop1: null })])), true, 'unlabelled data: no top-1');
+  assert.equal(isToWebview(report([point({ top1: 98 })])), false, 'top-1 is a fraction');
+  assert.equal(isToWebview(report([point({ bytes: -1 })])), false, 'negative size');
+  assert.equal(isToWebview(report([point({ latencyP50: 'fast' })])), false, 'latency not a number');
+  assert.equal(isToWebview(report([point({ stale: 'no' })])), false, 'stale is a boolean');
+  assert.equal(isToWebview(report([{ ...point(), model: undefined }])), false, 'a point without its model');
+  assert.equal(isToWebview({ type: 'report', groups: [{ baseline: '/w/m.onnx', points: [] }] }), false, 'a group without its label');
+  assert.equal(isFromWebview({ type: 'openModel', model: '/w/m.int8.onnx' }), true);
+  assert.equal(isFromWebview({ type: 'openModel' }), false);
+  assert.equal(isFromWebview({ type: 'report', groups: [] }), false, 'host messages are not accepted from the webview');
+});
