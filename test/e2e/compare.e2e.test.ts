@@ -49,11 +49,6 @@ async function comparePanel(): Promise<FrameLocator> {
   return frame;
 }
 
-async function pick(label: string): Promise<void> {
-  const row = vscode.page.locator('.quick-input-list .monaco-list-row', { has: vscode.page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/\./g, '\\.')}$`) }) });
-  await row.first().click({ timeout: 15_000 });
-}
-
 test('Compare With… from the palette: A is the open model, B is picked; the quantized layers show 32 → 8 bits and the size ratio is the files\'', { timeout: 180_000 }, async () => {
   const quantized = (JSON.parse(cli('inspect', files.b, '--json')) as ModelReport).layers.filter((l) => l.bits === 8).map((l) => l.name);
   const original = JSON.parse(cli('inspect', files.a, '--json')) as ModelReport;
@@ -66,8 +61,8 @@ test('Compare With… from the palette: A is the open model, B is picked; the qu
   // A: the active editor's model is offered first.
   const first = vscode.page.locator('.quick-input-list .monaco-list-row .label-name').first();
   await waitFor('the active model offered first', 15_000, async () => ((await first.innerText()) === 'small-net.onnx' ? true : undefined));
-  await pick('small-net.onnx');
-  await pick('small-net.int8.onnx');
+  await vscode.pickItem('Compare: model A', 'small-net.onnx');
+  await vscode.pickItem('Compare small-net.onnx with: model B', 'small-net.int8.onnx');
   await vscode.page.locator('.tabs-container .tab', { hasText: 'Compare: small-net.onnx ↔ small-net.int8.onnx' }).waitFor({ timeout: 30_000 });
   const panel = await comparePanel();
 

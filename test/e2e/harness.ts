@@ -260,6 +260,26 @@ export class VsCode {
     await this.page.locator('.quick-input-list .monaco-list-row', { has: exact }).first().click({ timeout: 15_000 });
   }
 
+  /**
+   * Accepts the item labelled exactly `label` of the quick pick titled `title`, with the keyboard: Down until that
+   * row has the focus, then Enter. A click can land on the neighbouring row while the list still moves into place,
+   * and a quick pick that follows another reuses its rows, so the title says which pick is up.
+   */
+  async pickItem(title: string, label: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 15_000 });
+    const focused = widget.locator('.quick-input-list .monaco-list-row.focused .label-name');
+    await waitFor(`the item '${label}' focused in '${title}'`, 15_000, async () => {
+      const text = (await focused.count()) ? await focused.first().innerText() : undefined;
+      if (text === label) return true;
+      await this.page.keyboard.press('Down');
+      await sleep(100);
+      return undefined;
+    });
+    await this.page.keyboard.press('Enter');
+    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 15_000 });
+  }
+
   /** Texts of the Problems panel rows. */
   async problems(): Promise<string[]> {
     await this.page.keyboard.press('Control+Shift+M');

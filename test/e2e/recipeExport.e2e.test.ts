@@ -46,7 +46,7 @@ test('Export Recipe after quantize + prune edits: onnx-lens apply of the recipe 
   await row(editor, 'conv2').click({ modifiers: ['Control'] });
   await row(editor, 'conv2').and(editor.locator('[aria-selected="true"]')).waitFor({ timeout: 10_000 });
   await vscode.runCommand('ONNX Lens: Quantize Selected Layers…');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'int8 weights only' }).first().click({ timeout: 15_000 });
+  await vscode.pickItem('Quantize 2 layers', 'int8 weights only');
   await waitForRow(editor, 'conv1', 'data-bits', '8');
   await waitForRow(editor, 'conv2', 'data-bits', '8');
 
