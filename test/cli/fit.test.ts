@@ -78,3 +78,57 @@ test('fit loads neither onnxruntime-node nor sharp (as test/cli/startup.test.ts 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fit --devices FILE.json: a user profile, its sizes in KiB and its MAC rate per second (hand-computed verdict and latency)', () => {
+  const dir = tempDir('onnx-lens-fit-');
+  try {
+    const file = path.join(dir, 'devices.json');
+    fs.writeFileSync(file, JSON.stringify([
+      { name: 'my-board', title: 'My board', flashKB: 600, ramKB: 512, macsPerSecond: 1e8 },
+      { name: 'tiny', flashKB: 2048, ramKB: 256, clockMHz: 100, macsPerCycle: { int8: 1, fp32: 0.25 } },
+    ]));
+    const fit = (device: string) => {
+      const r = cli('fit', CLS, '--devices', file, '--device', device, '--shape', 'x=1,3,48,192', '--json');
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as FitReport;
+    };
+    // 534,512 B of weights ≤ 600 KiB = 614,400 B; arena 485,376 B ≤ 512 KiB = 524,288 B; 16,315,376 MACs / 1e8 MAC/s = 163.15 ms.
+    const mine = fit('my-board');
+    assert.deepEqual([mine.flashBytes, mine.ramBytes, mine.fits], [614_400, 524_288, true]);
+    assert.ok(Math.abs(mine.estimatedLatencyMs! - 163.15376) < 1e-6, String(mine.estimatedLatencyMs));
+    // fp32 at 0.25 MAC/cycle × 100 MHz = 25e6 MAC/s → 652.6 ms; the arena is over 256 KiB by 485,376 − 262,144 = 223,232 B.
+    const tiny = fit('tiny');
+    assert.equal(tiny.fits, false);
+    assert.match(tiny.reasons[0], /exceeds RAM 262,144 B by 223,232 B/);
+    assert.ok(Math.abs(tiny.estimatedLatencyMs! - 652.61504) < 1e-6, String(tiny.estimatedLatencyMs));
+    const list = cli('fit', '--devices', file, '--device', 'list');
+    assert.match(list.stdout, /^my-board\s+My board/m);
+    assert.match(list.stdout, /^nano33ble\s/m);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fit --devices with a bad profile: one stderr line naming the file, the profile and the field, exit 1', () => {
+  const dir = tempDir('onnx-lens-fit-');
+  try {
+    const file = path.join(dir, 'devices.json');
+    const run = (content: string) => {
+      fs.writeFileSync(file, content);
+      const r = cli('fit', CLS, '--devices', file, '--device', 'b');
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      return r.stderr.trimEnd();
+    };
+    assert.equal(run('[{ "name": "b", "flashKB": 1024, "macsPerSecond": 1e8 }]'), `onnx-lens: ${file}: profile[0] ('b'): "ramKB" must be a number > 0, got nothing`);
+    assert.match(run('[{ "name": "b", "flashKB": 1024, "ramKB": 64 }]'), /profile\[0\] \('b'\): needs its MAC rate: "macsPerSecond"/);
+    assert.match(run('[{ "name": "b", "flashKB": 1024, "ramKB": 64, "macsPerCycle": 1 }]'), /"macsPerCycle" needs "clockMHz"/);
+    assert.match(run('{ "name": "b" }'), /expected a list of profiles/);
+    assert.match(run('[{ "name": "b", "flashKB": 1, "ramKB": 1, "macsPerSecond": 1, "ram": 3 }]'), /unknown field "ram"/);
+    assert.match(run('[oops'), new RegExp(`^onnx-lens: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not JSON`));
+    const missing = cli('fit', CLS, '--devices', path.join(dir, 'none.json'), '--device', 'b');
+    assert.match(missing.stderr, /none\.json: device profiles file not found/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

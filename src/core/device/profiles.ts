@@ -7,6 +7,8 @@ export type ComputeDtype = 'int8' | 'fp32';
 export interface MacRate {
   /** effective multiply-accumulates per clock cycle per core (what kernels achieve, not the ISA's peak) */
   macsPerCycle: number;
+  /** the rate per second as a user profile states it (then macsPerCycle is derived, or 0 without a clock) */
+  macsPerSecond?: number;
   /** where the figure comes from, or the assumption it is */
   basis: string;
 }
@@ -18,7 +20,8 @@ export interface DeviceProfile {
   aliases: string[];
   title: string;
   cpu: string;
-  clockHz: number;
+  /** null when a user profile states its MAC rate per second and no clock */
+  clockHz: number | null;
   /** cores a runtime spreads one inference over (1 on microcontrollers: TFLM runs single-threaded) */
   cores: number;
   /** storage for the weights; null when there is no practical limit (e.g. an SD card) */
@@ -118,10 +121,12 @@ export const deviceProfiles: readonly DeviceProfile[] = [
 
 /** Multiply-accumulates per second the device sustains for `dtype`, across the cores it uses. */
 export function macsPerSecond(device: DeviceProfile, dtype: ComputeDtype): number {
-  return device.macRate[dtype].macsPerCycle * device.clockHz * device.cores;
+  const rate = device.macRate[dtype];
+  return rate.macsPerSecond ?? rate.macsPerCycle * (device.clockHz ?? 0) * device.cores;
 }
 
-export function findDevice(name: string): DeviceProfile | undefined {
+/** The profile called `name` (or one of its aliases) among `profiles` (default: the built-in ones). */
+export function findDevice(name: string, profiles: readonly DeviceProfile[] = deviceProfiles): DeviceProfile | undefined {
   const key = name.trim().toLowerCase();
-  return deviceProfiles.find((d) => d.name === key || d.aliases.includes(key));
+  return profiles.find((d) => d.name.toLowerCase() === key || d.aliases.includes(key));
 }
