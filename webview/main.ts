@@ -28,6 +28,11 @@
  *   or `[data-testid="compare-fidelity-status"]`; rows `[data-testid="compare-row"][data-layer]` with `data-change`
  *   (same|changed|added|removed), `data-bits-a`/`-b`, `data-params-a`/`-b`, `data-sparsity-a`/`-b`, `data-bytes-a`/`-b`;
  *   sort buttons `[data-testid="compare-sort-<column>"]`, `[data-testid="compare-changed-only"]`, `[data-testid="compare-count"]`.
+ * - Report mode (`#app[data-mode="report"]`, `data-group` = the shown group's baseline path): `select[data-testid="report-group"]`
+ *   (with several baselines), `[data-testid="report-empty"]` when nothing was benchmarked; plots `[data-testid="report-plot-size"|"report-plot-latency"]`
+ *   with markers `[data-testid="report-point"]` and rows `[data-testid="report-row"]`, both with `data-model`, `data-top1`, `data-bytes`,
+ *   `data-latency`, `data-stale`, `data-baseline`; markers `data-front`, rows `data-front-size`/`-latency`; the front's step line
+ *   `[data-testid="report-front-line"]`; sort buttons `[data-testid="report-sort-<column>"]`. Click or Enter opens the model.
  * - Tooltip: `[data-testid="tooltip"]` (`data-layer` = the hovered layer, hidden attribute when not shown).
  * - `window.__onnxLens`: `selected()` → selected layer names; `graphNodeAt(name)` → {clientX, clientY, x, y, collapsed, selected}
  *   (client coords in this frame, x/y relative to the canvas; scrolls the node into view) or null;
@@ -52,6 +57,7 @@ import { GraphView } from './views/graph';
 import { HISTOGRAM_BINS, HistogramView } from './views/histogram';
 import { LayerChart } from './views/layerChart';
 import { LayerTable } from './views/layerTable';
+import { ReportView } from './views/report';
 import { renderSummary } from './views/summary';
 
 interface TestHooks {
@@ -76,6 +82,8 @@ let preview: { graph: CompactGraph; view: GraphView } | undefined;
 let viewState: ViewState | undefined;
 /** the "Compare With…" view, when this webview shows two models */
 let compareView: CompareView | undefined;
+/** the benchmark report, when this webview shows it */
+let reportView: ReportView | undefined;
 
 const rpc = new RpcEndpoint<FromWebview, ToWebview>((m) => vscode.postMessage(m), isToWebview, {
   handleEvent: onHostMessage,
@@ -142,6 +150,14 @@ function onHostMessage(m: ToWebview): void {
       app.dataset.ready = 'true';
       return;
     case 'fidelity': return compareView?.setFidelity(m);
+    case 'report':
+      if (!reportView) {
+        app.dataset.mode = 'report';
+        reportView = new ReportView(app, (model) => rpc.notify({ type: 'openModel', model }));
+      }
+      reportView.show(m);
+      app.dataset.ready = 'true';
+      return;
     case 'model':
       performance.mark('model-received');
       if (window.__onnxLens) window.__onnxLens.hostTimings = m.timings;

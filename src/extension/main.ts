@@ -6,6 +6,7 @@ import { registerCompareCommand } from './compare/compareCommand';
 import { registerEditCommands } from './editor/editCommands';
 import { OnnxEditorProvider } from './editor/provider';
 import { registerRecipeLanguage } from './recipe/recipeLanguage';
+import { registerReport } from './report/reportPanel';
 import { ResultStore } from './results/resultStore';
 import { ModelStatusBar } from './statusBar';
 
@@ -19,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
   context.subscriptions.push(registerRecipeLanguage(context, log));
   context.subscriptions.push(registerCompareCommand(context, log, editor.provider));
+  context.subscriptions.push(registerReport(context, log, results, editor.provider));
   context.subscriptions.push(registerBenchmark(context, log, {
     edited: { currentBytes: (uri) => editor.provider.currentBytes(uri) },
     modelEdits: (listener) => editor.provider.onDidChangeCustomDocument((e) => listener(e.document.uri)),

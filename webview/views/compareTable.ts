@@ -5,20 +5,17 @@ import { layerChange, type LayerDiff, type LayerSide } from '../../src/core/anal
 import type { LayerStats } from '../../src/core/analysis/report';
 import { formatBitsMix, formatBytes, formatCount, formatPercent, type ToWebview } from '../../src/protocol';
 import { button, checkbox, countLabel, viewSection } from '../ui/toolkit';
+import { SortableTable, type SortColumn } from '../ui/sortableTable';
 import { hideTooltip, showCompareTooltip } from '../ui/tooltip';
 import { summaryItem } from './summary';
 
 type CompareMessage = Extract<ToWebview, { type: 'compare' }>;
 type FidelityMessage = Extract<ToWebview, { type: 'fidelity' }>;
 
-interface Column {
-  key: string;
-  label: string;
-  numeric: boolean;
+/** Numeric columns sort by the value after, B's, or A's for removed layers. */
+interface Column extends SortColumn<LayerDiff> {
   /** a side's value as shown, or undefined for columns that are not per side */
   text?: (s: LayerSide) => string;
-  /** the sort key of a row (numeric columns sort by the value after, B's, or A's for removed layers) */
-  sortValue: (l: LayerDiff, order: number) => number | string;
 }
 
 const after = (l: LayerDiff) => (l.b ?? l.a)!;
@@ -47,17 +44,10 @@ const ratioText = (r: number) => (Number.isFinite(r) ? `${r.toFixed(3)}×` : '�
 
 export class CompareView {
   private readonly fidelity: HTMLElement;
-  private readonly tbody: HTMLTableSectionElement;
   private readonly count: HTMLElement;
-  private readonly headers = new Map<string, HTMLTableCellElement>();
-  private readonly rows: HTMLTableRowElement[];
+  private readonly table: SortableTable<LayerDiff>;
   private readonly layersA: Map<string, LayerStats>;
   private readonly layersB: Map<string, LayerStats>;
-  private sortKey = 'order';
-  private descending = false;
-  private changedOnly = false;
-  /** row indices in display order */
-  private order: number[] = [];
 
   constructor(parent: HTMLElement, private readonly m: CompareMessage, private readonly onMeasure: () => void) {
     this.layersA = new Map(m.a.report.layers.map((l) => [l.name, l]));
@@ -66,33 +56,18 @@ export class CompareView {
     this.renderHeader(parent);
     const { section, controls } = viewSection(parent, 'table compare', 'Layers compared');
     this.count = countLabel('compare-count');
-    controls.append(checkbox('Changed only', 'compare-changed-only', (on) => { this.changedOnly = on; this.apply(); }), this.count);
+    const layers = m.comparison.layers;
+    const differ = layers.filter((l) => l.changed).length;
+    this.table = new SortableTable(columns, layers, 'order', {
+      testId: 'compare-table', sortPrefix: 'compare', unsorted: 'order',
+      onApply: (shown) => { this.count.textContent = `${shown} of ${layers.length} layers · ${differ} differ`; },
+    });
+    controls.append(checkbox('Changed only', 'compare-changed-only', (on) => this.table.setFilter((l) => !on || l.changed)), this.count);
     const scroller = document.createElement('div');
     scroller.className = 'table-scroll';
-    const table = document.createElement('table');
-    table.dataset.testid = 'compare-table';
-    table.setAttribute('role', 'grid');
-    table.setAttribute('aria-rowcount', String(m.comparison.layers.length + 1));
-    const headRow = table.createTHead().insertRow();
-    for (const c of columns) {
-      const th = document.createElement('th');
-      th.scope = 'col';
-      if (c.numeric) th.className = 'num';
-      const b = document.createElement('button');
-      b.className = 'sort';
-      b.textContent = c.label;
-      b.dataset.testid = `compare-sort-${c.key}`;
-      b.addEventListener('click', () => this.sortBy(c.key));
-      th.append(b);
-      headRow.append(th);
-      this.headers.set(c.key, th);
-    }
-    this.tbody = table.createTBody();
-    this.tbody.addEventListener('keydown', (e) => this.onKey(e));
-    this.rows = m.comparison.layers.map((l, i) => this.row(l, i));
-    scroller.append(table);
+    scroller.append(this.table.table);
     section.append(scroller);
-    this.apply();
+    this.table.setRows(layers.map((l, i) => this.row(l, i)));
   }
 
   /** Shows the progress, the result or the failure of "Measure on data…". */
@@ -173,7 +148,6 @@ export class CompareView {
       tr.dataset[`sparsity${k.toUpperCase()}`] = String(s.sparsity);
       tr.dataset[`bytes${k.toUpperCase()}`] = String(s.weightBytes);
     }
-    tr.tabIndex = -1;
     for (const c of columns) {
       const td = tr.insertCell();
       if (c.numeric) td.classList.add('num');
@@ -188,7 +162,7 @@ export class CompareView {
     }
     tr.addEventListener('mousemove', (e) => this.tooltip(l, e.clientX, e.clientY));
     tr.addEventListener('mouseleave', () => hideTooltip());
-    tr.addEventListener('click', () => this.focusRow(tr));
+    tr.addEventListener('click', () => this.table.focusRow(tr));
     tr.addEventListener('focus', () => {
       const r = tr.getBoundingClientRect();
       this.tooltip(l, r.left + 40, r.bottom);
@@ -198,46 +172,5 @@ export class CompareView {
 
   private tooltip(l: LayerDiff, x: number, y: number): void {
     showCompareTooltip(l.name, this.layersA.get(l.name), this.layersB.get(l.name), x, y);
-  }
-
-  private sortBy(key: string): void {
-    this.descending = this.sortKey === key ? !this.descending : columns.find((c) => c.key === key)!.numeric && key !== 'order';
-    this.sortKey = key;
-    this.apply();
-  }
-
-  private apply(): void {
-    const layers = this.m.comparison.layers;
-    const col = columns.find((c) => c.key === this.sortKey)!;
-    const dir = this.descending ? -1 : 1;
-    this.order = layers.map((_, i) => i).filter((i) => !this.changedOnly || layers[i].changed).sort((x, y) => {
-      const vx = col.sortValue(layers[x], x), vy = col.sortValue(layers[y], y);
-      const cmp = typeof vx === 'number' && typeof vy === 'number' ? vx - vy : String(vx).localeCompare(String(vy));
-      return dir * cmp || x - y;
-    });
-    for (const [key, th] of this.headers) th.setAttribute('aria-sort', key === this.sortKey ? (this.descending ? 'descending' : 'ascending') : 'none');
-    const shown = this.order.map((i) => this.rows[i]);
-    for (const r of this.rows) r.tabIndex = -1;
-    if (shown[0]) shown[0].tabIndex = 0;
-    this.tbody.replaceChildren(...shown);
-    const differ = layers.filter((l) => l.changed).length;
-    this.count.textContent = `${shown.length} of ${layers.length} layers · ${differ} differ`;
-  }
-
-  private focusRow(tr: HTMLTableRowElement): void {
-    for (const r of this.rows) r.tabIndex = -1;
-    tr.tabIndex = 0;
-    tr.focus();
-  }
-
-  private onKey(e: KeyboardEvent): void {
-    const shown = this.order.map((i) => this.rows[i]);
-    if (!shown.length) return;
-    const at = Math.max(0, shown.indexOf(document.activeElement as HTMLTableRowElement));
-    const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10, Home: -shown.length, End: shown.length };
-    if (e.key in moves) this.focusRow(shown[Math.min(shown.length - 1, Math.max(0, at + moves[e.key]))]);
-    else if (e.key === 'Escape') hideTooltip();
-    else return;
-    e.preventDefault();
   }
 }

@@ -23,7 +23,7 @@ export function registerCompareCommand(context: vscode.ExtensionContext, log: vs
 }
 
 /** The model of the ONNX Lens editor in front, else of the last one active that is still open. */
-function activeModel(editors: OnnxEditorProvider): vscode.Uri | undefined {
+export function activeModel(editors: OnnxEditorProvider): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   if (input instanceof vscode.TabInputCustom && isOnnx(input.uri)) return input.uri;
   return editors.activeDocument?.uri;

@@ -6,14 +6,12 @@ import * as vscode from 'vscode';
 import { compareReports } from '../../core/analysis/compare';
 import type { LayerStats, ModelReport } from '../../core/analysis/report';
 import type { ModelComparison } from '../../core/eval/compareModels';
-import {
-  isFromWebview, packToWebview, PROTOCOL_VERSION, RpcEndpoint, unpackRows, type Envelope, type FromWebview, type HostToWebview, type ReadyResponse,
-} from '../../protocol';
+import { unpackRows, type HostToWebview } from '../../protocol';
 import { evaluationSet } from '../bench/runBenchmark';
 import { runCli, type CliRun } from '../bench/cliProcess';
 import { AnalysisClient } from '../editor/analysisClient';
 import type { Analysis } from '../editor/analysisProtocol';
-import { webviewHtml } from '../editor/webviewHtml';
+import { openBundlePanel } from '../editor/webviewPanel';
 
 export const COMPARE_VIEW_TYPE = 'onnxLens.compare';
 
@@ -22,40 +20,15 @@ const PROGRESS_LINE = /^evaluating (.+): (\d+)\/(\d+)$/;
 
 export function openComparePanel(context: vscode.ExtensionContext, log: vscode.OutputChannel, a: vscode.Uri, b: vscode.Uri): vscode.WebviewPanel {
   const [nameA, nameB] = [path.basename(a.fsPath), path.basename(b.fsPath)];
-  const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, `Compare: ${nameA} ↔ ${nameB}`, vscode.ViewColumn.Active, {
-    enableScripts: true,
-    retainContextWhenHidden: true,
-    localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')],
-  });
-  let ready = false;
   let measuring: CliRun | undefined;
-  let lastMessage: HostToWebview = { type: 'status', phase: 'analysing', message: `Analysing ${nameA} and ${nameB}…` };
-  const post = (m: Envelope<HostToWebview>) => void panel.webview.postMessage(m.kind === 'event' ? { ...m, body: packToWebview(m.body) } : m);
-  const rpc = new RpcEndpoint<HostToWebview, FromWebview>(post, isFromWebview, {
-    handleRequest: (req) => {
-      if (req.type !== 'ready') throw new Error(`'${req.type}' is not a request`);
-      if (req.protocolVersion !== PROTOCOL_VERSION) throw new Error(`webview protocol ${req.protocolVersion} does not match the extension's ${PROTOCOL_VERSION}; reload the window`);
-      ready = true;
-      setTimeout(() => rpc.notify(lastMessage));
-      return { protocolVersion: PROTOCOL_VERSION } satisfies ReadyResponse;
-    },
-    handleEvent: (ev) => { if (ev.type === 'measureFidelity' && !measuring) void measure(); },
-    onInvalid: (m) => log.appendLine(`Ignored a malformed message from the compare view: ${JSON.stringify(m).slice(0, 200)}`),
+  const view = openBundlePanel(context, log, {
+    viewType: COMPARE_VIEW_TYPE, title: `Compare: ${nameA} ↔ ${nameB}`,
+    initial: { type: 'status', phase: 'analysing', message: `Analysing ${nameA} and ${nameB}…` },
+    onEvent: (ev) => { if (ev.type === 'measureFidelity' && !measuring) void measure(); },
+    onDispose: () => void measuring?.stop(),
   });
-  /** The view's content: kept, so that a webview that (re)loads later gets it after its handshake. */
-  const show = (m: HostToWebview) => {
-    if (m.type !== 'fidelity') lastMessage = m;
-    if (ready) rpc.notify(m);
-  };
-  const subscription = panel.webview.onDidReceiveMessage((m) => void rpc.receive(m));
-  let disposed = false;
-  panel.onDidDispose(() => {
-    disposed = true;
-    subscription.dispose();
-    rpc.dispose('compare view closed');
-    void measuring?.stop();
-  });
-  panel.webview.html = webviewHtml(panel.webview, context.extensionUri);
+  /** Fidelity progress passes; the rest is the view's content. */
+  const show = (m: HostToWebview) => (m.type === 'fidelity' ? view.notify(m) : view.show(m));
 
   const worker = path.join(context.extensionUri.fsPath, 'dist', 'analysisWorker.js');
   void (async () => {
@@ -63,11 +36,11 @@ export function openComparePanel(context: vscode.ExtensionContext, log: vscode.O
       const [ra, rb] = await Promise.all([analyse(worker, a.fsPath), analyse(worker, b.fsPath)]);
       const comparison = compareReports(unpacked(ra), unpacked(rb));
       log.appendLine(`Compared ${a.fsPath} ↔ ${b.fsPath}: size ×${comparison.sizeRatio.toFixed(3)}, ${comparison.layers.filter((l) => l.changed).length} of ${comparison.layers.length} layers differ`);
-      if (!disposed) show({ type: 'compare', a: { fileName: nameA, report: ra.report }, b: { fileName: nameB, report: rb.report }, comparison });
+      if (!view.disposed) show({ type: 'compare', a: { fileName: nameA, report: ra.report }, b: { fileName: nameB, report: rb.report }, comparison });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       log.appendLine(`Comparing ${a.fsPath} ↔ ${b.fsPath} failed: ${message}`);
-      if (!disposed) show({ type: 'failed', message });
+      if (!view.disposed) show({ type: 'failed', message });
     }
   })();
 
@@ -78,7 +51,7 @@ export function openComparePanel(context: vscode.ExtensionContext, log: vscode.O
     }
     const folder = vscode.workspace.getWorkspaceFolder(a) ?? vscode.workspace.getWorkspaceFolder(b) ?? vscode.workspace.workspaceFolders?.[0];
     const set = folder ? await evaluationSet(folder) : await pickData();
-    if (!set || disposed) return;
+    if (!set || view.disposed) return;
     const args = ['compare', a.fsPath, b.fsPath, '--data', set.data, ...(set.labels ? ['--labels', set.labels] : []), '--json'];
     log.appendLine(`Measuring: onnx-lens ${args.join(' ')}`);
     show({ type: 'fidelity', message: `Running both models on ${path.basename(set.data)}…` });
@@ -100,7 +73,7 @@ export function openComparePanel(context: vscode.ExtensionContext, log: vscode.O
       measuring = run;
       const cancel = token.onCancellationRequested(() => void run.stop());
       const outcome = await run.outcome.finally(() => { cancel.dispose(); measuring = undefined; });
-      if (disposed) return;
+      if (view.disposed) return;
       if (outcome.kind === 'stopped') { show({ type: 'fidelity', error: 'Measuring was cancelled.' }); return; }
       if (outcome.kind === 'failed') {
         log.appendLine(outcome.stderr);
@@ -115,7 +88,7 @@ export function openComparePanel(context: vscode.ExtensionContext, log: vscode.O
       show({ type: 'fidelity', outputs: result.outputs, data: path.basename(set.data) });
     });
   }
-  return panel;
+  return view.panel;
 }
 
 /** Without a workspace folder there is nowhere to remember the choice: ask each time. */
