@@ -9,6 +9,8 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** the model's bytes, run from memory (`file` then only names it in messages) */
   bytes?: Uint8Array;
+  /** further onnxruntime options on top of these (profiling, the optimized-graph dump) */
+  extra?: ort.InferenceSession.SessionOptions;
 }
 
 export interface ModelSession {
@@ -29,6 +31,7 @@ export async function openSession(file: string, opts: SessionOptions = {}): Prom
       executionMode: 'sequential',
       interOpNumThreads: 1,
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+      ...opts.extra,
     };
     const { InferenceSession } = onnxruntime();
     session = await (opts.bytes ? InferenceSession.create(opts.bytes, options) : InferenceSession.create(file, options));
