@@ -28,7 +28,7 @@ export interface Compression { originalBytes: number; documentBytes: number }
 export interface LayerBaseline { bits: number; sparsity: number; params: number; weightBytes: number }
 
 /** Actions on the selected layers (or the model) that the webview asks the host to run: toolbar, Ctrl+. */
-export const EDITOR_ACTIONS = ['quantizeSelected', 'pruneSelected', 'keepFloat', 'showHistogram', 'quantizeModel', 'pruneModel', 'exportRecipe', 'revertToOriginal', 'quickActions'] as const;
+export const EDITOR_ACTIONS = ['quantizeSelected', 'pruneSelected', 'keepFloat', 'showHistogram', 'quantizeModel', 'pruneModel', 'exportRecipe', 'revertToOriginal', 'quickActions', 'profileLatency'] as const;
 export type EditorAction = (typeof EDITOR_ACTIONS)[number];
 
 export interface HistogramData {
@@ -72,6 +72,48 @@ export interface ReportPoint {
 /** The variants benchmarked against one baseline (`bench --baseline B`), the baseline included. */
 export interface ReportGroup { baseline: string; label: string; points: ReportPoint[] }
 
+/** A layer quantized alone (`onnx-lens sensitivity --json`): percentage points of top-1 (null without labels), agreement, output SQNR (null: identical). */
+export interface LayerSensitivityMark { deltaTop1: number | null; agreement: number; sqnrDb: number | null }
+
+/** A layer's time (`onnx-lens profile --json`): milliseconds per run, its share of the run, the layer it was fused into (0 ms). */
+export interface LayerTimeMark { ms: number; share: number; fusedInto?: string }
+
+/** One per-layer latency profile; `source`: the file it measured when that is not the shown model (the file on disk, a baseline). */
+export interface LatencyMarks { runs: number; totalMs: number; time: number; layers: Record<string, LayerTimeMark>; source?: string }
+
+/** The model's fit on the device of the onnxLens.device setting (core/device/fit.ts, computed by the analysis worker). */
+export interface DeviceFitMark {
+  device: string;
+  title: string;
+  fits: boolean | null;
+  weightBytes: number;
+  flashBytes: number | null;
+  arenaBytes: number;
+  ramBytes: number;
+  reasons: string[];
+  estimatedLatencyMs: number | null;
+  /** the MAC-rate assumption behind the latency estimate, and the device's caveats */
+  latencyBasis: string;
+  notes: string[];
+}
+
+/**
+ * Measurements of the shown model from the results store (and Profile Layer Latency). `before`: measured on the file
+ * on disk while the document has edits. Absent parts were never measured (or went stale).
+ */
+export interface Measurements {
+  /** the onnxLens.accuracyBudget setting (pp): where the sensitivity colours turn red */
+  budget: number;
+  sensitivity?: { mode: string; bits: number; n: number; time: number; before: boolean; layers: Record<string, LayerSensitivityMark> };
+  /** the shown model's profile; `latencyBefore`: the file on disk's (edited document) or the benchmark baseline's */
+  latency?: LatencyMarks;
+  latencyBefore?: LatencyMarks;
+  /** the last benchmark (`onnx-lens bench --json`) */
+  bench?: { top1: number | null; deltaTop1: number | null; p50: number; sizeRatio: number | null; n: number; time: number; baseline?: string; before: boolean };
+  /** the onnxLens.device setting, and the fit (or why it could not be computed) */
+  fit?: DeviceFitMark | { device: string; error: string };
+}
+
 // ---- messages from the host to the webview ----
 
 export type ToWebview =
@@ -100,7 +142,9 @@ export type ToWebview =
   /** output fidelity (`onnx-lens compare --data`): running (`message`), measured (`outputs`) or failed (`error`) */
   | { type: 'fidelity'; message?: string; outputs?: OutputComparison; error?: string; data?: string }
   /** "Show Benchmark Report": every benchmarked variant, grouped by baseline; `group`: the baseline to show first */
-  | { type: 'report'; groups: ReportGroup[]; group?: string };
+  | { type: 'report'; groups: ReportGroup[]; group?: string }
+  /** the editor's measurements of its model, sent after the model and again whenever a result arrives or goes stale */
+  | { type: 'measurements'; measurements: Measurements };
 
 /** A report whose layers are packed into columns (see packRows): how the analysis worker hands it over. */
 export interface PackedReport { model: ModelSummary; layers: PackedRows }
@@ -232,6 +276,33 @@ const reportPoint = shape({
 
 const reportGroup = shape({ baseline: isString, label: isString, points: arrayOf(reportPoint) } satisfies Record<keyof ReportGroup, Check>);
 
+const layerMarks = (mark: Check): Check => (v) => isObject(v) && Object.values(v).every(mark);
+
+const latencyMarks = shape({
+  runs: isCount, totalMs: isNumber, time: isNumber, layers: layerMarks(shape({ ms: isNumber, share: isNumber, fusedInto: optional(isString) } satisfies Record<keyof LayerTimeMark, Check>)), source: optional(isString),
+} satisfies Record<keyof LatencyMarks, Check>);
+
+const deviceFit = shape({
+  device: isString, title: isString, fits: nullable(isBool), weightBytes: isCount, flashBytes: nullable(isCount), arenaBytes: isNumber, ramBytes: isCount,
+  reasons: arrayOf(isString), estimatedLatencyMs: nullable(isNumber), latencyBasis: isString, notes: arrayOf(isString),
+} satisfies Record<keyof DeviceFitMark, Check>);
+
+export const isDeviceFitMark = (v: unknown): v is DeviceFitMark => deviceFit(v);
+
+const measurements = shape({
+  budget: isNumber,
+  sensitivity: optional(shape({
+    mode: isString, bits: isCount, n: isCount, time: isNumber, before: isBool,
+    layers: layerMarks(shape({ deltaTop1: nullable(isNumber), agreement: isFraction, sqnrDb: nullable(isNumber) } satisfies Record<keyof LayerSensitivityMark, Check>)),
+  })),
+  latency: optional(latencyMarks),
+  latencyBefore: optional(latencyMarks),
+  bench: optional(shape({
+    top1: nullable(isFraction), deltaTop1: nullable(isNumber), p50: isNumber, sizeRatio: nullable(isNumber), n: isCount, time: isNumber, baseline: optional(isString), before: isBool,
+  })),
+  fit: optional((v) => deviceFit(v) || shape({ device: isString, error: isString })(v)),
+} satisfies Record<keyof Measurements, Check>);
+
 const toWebviewChecks: Record<ToWebview['type'], Check> = {
   status: shape({ phase: oneOf('reading', 'analysing'), message: isString }),
   confirmLarge: shape({ bytes: isCount, thresholdMB: isNumber }),
@@ -248,6 +319,7 @@ const toWebviewChecks: Record<ToWebview['type'], Check> = {
   fidelity: shape({ message: optional(isString), outputs: optional(outputComparison), error: optional(isString), data: optional(isString) }),
   graph: (v) => isObject(v) && isCompactGraph(v.graph) && isString(v.fileName) && (v.graph as CompactGraph).layer.every((l) => l === -1),
   report: shape({ groups: arrayOf(reportGroup), group: optional(isString) }),
+  measurements: shape({ measurements }),
 };
 
 const fromWebviewChecks: Record<FromWebview['type'], Check> = {
@@ -486,6 +558,11 @@ export function formatCount(n: number): string {
 /** A graph input's dims as MACs are counted: the shape the user gave, else the declared one with batch 1 and `?` for other symbolic dims. */
 export function inputDims(input: TensorSignature, given?: readonly number[]): readonly (number | string)[] {
   return given ?? input.shape.map((d, k) => (typeof d === 'number' && d > 0 ? d : k === 0 ? 1 : '?'));
+}
+
+/** Milliseconds with three significant digits: "0.0421 ms", "3.14 ms", "250 ms". */
+export function formatMs(ms: number): string {
+  return `${ms === 0 ? 0 : Number(ms.toPrecision(3))} ms`;
 }
 
 export function formatPercent(fraction: number): string {

@@ -11,7 +11,12 @@
  * - Chart bars: `[data-testid="layer-bar"][data-layer="<name>"]` with `data-params`, `data-sparsity`, `data-bits`,
  *   `data-color` and `aria-selected`. Chart container `[data-testid="layer-chart"]` (focusable; arrows move, Enter selects).
  *   Controls: `select[data-testid="chart-height"]` (params|size), `select[data-testid="chart-sort"]` (order|size|sparsity).
- * - Colour switch: `select[data-testid="color-by"]` with values `sparsity` | `bits`.
+ * - Colour switch: `select[data-testid="color-by"]` with values `sparsity` | `bits` | `sensitivity` | `latency`; legend
+ *   `[data-testid="legend"]`; a measured metric without data shows `[data-testid="measure-hint"]` (what to run).
+ * - Measurements: rows carry `data-ms` (the shown model's ms per run) and `data-ms-before` (the file on disk's or the
+ *   baseline's), the latency cell "before → after"; header `[data-testid="summary-top1"|"summary-top1-delta"|
+ *   "summary-latency"|"summary-size-ratio"]` (last benchmark, `data-value`) and `[data-testid="fit-badge"]`
+ *   (`data-fits` true|false|unknown, `data-device`).
  * - Table rows: `[data-testid="layer-row"][data-layer="<name>"]` with the same data-* attributes and `aria-selected`;
  *   filter `[data-testid="table-filter"] input`; sort buttons `[data-testid="sort-<column>"]`; `[data-testid="table-count"]`.
  * - Graph: canvas `[data-testid="graph"]`; search `[data-testid="graph-search"] input`, `[data-testid="graph-collapse"]`,
@@ -45,11 +50,11 @@
  */
 import {
   formatBytes, isHistogramData, isToWebview, PROTOCOL_VERSION, RpcEndpoint, unpackEnvelope,
-  type CompactGraph, type EditorAction, type FromWebview, type ReadyResponse, type ToWebview,
+  type CompactGraph, type EditorAction, type FromWebview, type Measurements, type ReadyResponse, type ToWebview,
 } from '../src/protocol';
 import { afterPaint } from './afterPaint';
 import { legend, resetPalette } from './colors';
-import { ViewState, type ColorBy } from './state';
+import { MEASURED_METRICS, ViewState, type ColorBy } from './state';
 import { button, select as selectControl } from './ui/toolkit';
 import { hideTooltip } from './ui/tooltip';
 import { CompareView } from './views/compareTable';
@@ -58,7 +63,7 @@ import { HISTOGRAM_BINS, HistogramView } from './views/histogram';
 import { LayerChart } from './views/layerChart';
 import { LayerTable } from './views/layerTable';
 import { ReportView } from './views/report';
-import { renderSummary } from './views/summary';
+import { renderMeasuredSummary, renderSummary } from './views/summary';
 
 interface TestHooks {
   selected(): string[];
@@ -82,6 +87,8 @@ let preview: { graph: CompactGraph; view: GraphView } | undefined;
 let viewState: ViewState | undefined;
 /** the "Compare With…" view, when this webview shows two models */
 let compareView: CompareView | undefined;
+/** the host's latest measurements of the model (they may arrive before or after the model they belong to) */
+let measurements: Measurements | undefined;
 /** the benchmark report, when this webview shows it */
 let reportView: ReportView | undefined;
 
@@ -150,6 +157,10 @@ function onHostMessage(m: ToWebview): void {
       app.dataset.ready = 'true';
       return;
     case 'fidelity': return compareView?.setFidelity(m);
+    case 'measurements':
+      measurements = m.measurements;
+      if (viewState && !viewState.preview) viewState.setMeasurements(m.measurements);
+      return;
     case 'report':
       if (!reportView) {
         app.dataset.mode = 'report';
@@ -266,6 +277,32 @@ window.addEventListener('keydown', (e) => {
   }
 });
 
+/**
+ * For a measured colour metric: what to run when this model has no data for it, or that the colours are the file on
+ * disk's (an edited document measured before its edits).
+ */
+function measureNote(state: ViewState): HTMLElement | undefined {
+  const by = state.colorBy;
+  if (!MEASURED_METRICS.includes(by)) return undefined;
+  const note = document.createElement('span');
+  note.className = 'measure-hint';
+  note.dataset.testid = 'measure-hint';
+  if (!state.hasData(by)) {
+    if (by === 'latency') {
+      note.append('No latency measured for this model: run ', button('Profile Layer Latency', 'measure-latency', () => runAction('profileLatency')));
+    } else {
+      note.textContent = 'No sensitivity measured for this model: run an onnx-lens task with "command": "sensitivity" '
+        + '(Tasks: Run Task, or tasks.json: { "type": "onnx-lens", "command": "sensitivity", "model": …, "data": …, "calib": … })';
+    }
+    return note;
+  }
+  const before = by === 'sensitivity' ? state.measurements.sensitivity?.before : state.latencyFromBefore;
+  if (!before) return undefined;
+  note.dataset.testid = 'measure-before';
+  note.textContent = by === 'latency' ? 'measured on the file on disk, before the edits: Profile Layer Latency measures the edited model' : 'measured on the file on disk, before the edits';
+  return note;
+}
+
 function render(m: Extract<ToWebview, { type: 'model' }>): void {
   const { report, graph, fileName } = m;
   // The selection survives the re-render after an edit (layers keep their names when QDQ nodes are added).
@@ -283,9 +320,15 @@ function render(m: Extract<ToWebview, { type: 'model' }>): void {
   state.on('selection', () => reportSelection(state));
   reportSelection(state);
 
-  renderSummary(app, report.model, {
+  if (measurements) state.setMeasurements(measurements);
+  const header = renderSummary(app, report.model, {
     fileName, inputShapes: m.inputShapes ?? {}, compression: m.compression, onSetInputShapes: () => rpc.notify({ type: 'setInputShapes' }),
   });
+  const measuredBox = document.createElement('div');
+  measuredBox.className = 'measured';
+  measuredBox.dataset.testid = 'summary-measured';
+  header.append(measuredBox);
+  renderMeasuredSummary(measuredBox, state.measurements);
   const toolbar = document.createElement('div');
   toolbar.className = 'toolbar';
   toolbar.setAttribute('role', 'toolbar');
@@ -293,23 +336,32 @@ function render(m: Extract<ToWebview, { type: 'model' }>): void {
   legendBox.className = 'legend';
   legendBox.dataset.testid = 'legend';
   const bitsPresent = [...new Set(report.layers.map((l) => l.bits))].sort((a, b) => b - a);
-  const drawLegend = () => legendBox.replaceChildren(...legend(state.colorBy, bitsPresent).map(({ label, color }) => {
-    const item = document.createElement('span');
-    const sw = document.createElement('span');
-    sw.className = 'swatch';
-    sw.style.background = color;
-    item.append(sw, label);
-    return item;
-  }));
+  const drawLegend = () => {
+    const by = state.colorBy;
+    const scale = MEASURED_METRICS.includes(by) && state.hasData(by) ? state.measuredValue(by, [])?.full : undefined;
+    legendBox.replaceChildren(...legend(by, bitsPresent, scale).map(({ label, color }) => {
+      const item = document.createElement('span');
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = color;
+      item.append(sw, label);
+      return item;
+    }));
+    const note = measureNote(state);
+    if (note) legendBox.append(note);
+  };
   toolbar.append(
     editButtons(state),
-    selectControl<ColorBy>('Colour by', 'color-by', [{ value: 'sparsity', label: 'sparsity' }, { value: 'bits', label: 'bits' }], state.colorBy, (v) => {
+    selectControl<ColorBy>('Colour by', 'color-by', [
+      { value: 'sparsity', label: 'sparsity' }, { value: 'bits', label: 'bits' }, { value: 'sensitivity', label: 'sensitivity' }, { value: 'latency', label: 'latency' },
+    ], state.colorBy, (v) => {
       state.setColorBy(v);
       vscode.setState({ ...vscode.getState(), colorBy: v });
     }),
     legendBox,
   );
   state.on('colorBy', drawLegend);
+  state.on('measurements', () => { drawLegend(); renderMeasuredSummary(measuredBox, state.measurements); });
   drawLegend();
   app.append(toolbar);
 

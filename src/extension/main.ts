@@ -5,6 +5,7 @@ import { registerEditorCommands } from './commands';
 import { registerCompareCommand } from './compare/compareCommand';
 import { registerEditCommands } from './editor/editCommands';
 import { OnnxEditorProvider } from './editor/provider';
+import { registerProfileLatency } from './measure/profileLatency';
 import { registerRecipeLanguage } from './recipe/recipeLanguage';
 import { registerReport } from './report/reportPanel';
 import { ResultStore } from './results/resultStore';
@@ -16,10 +17,11 @@ export function activate(context: vscode.ExtensionContext): void {
   // measured results, shared by the benchmark task, the editor and the report view
   const results = new ResultStore(context.workspaceState);
   context.subscriptions.push(results);
-  const editor = OnnxEditorProvider.register(context, statusBar, log);
+  const editor = OnnxEditorProvider.register(context, statusBar, log, results);
   context.subscriptions.push(log, statusBar, editor.registration, registerEditorCommands(), registerEditCommands(editor.provider));
   context.subscriptions.push(registerRecipeLanguage(context, log));
   context.subscriptions.push(registerCompareCommand(context, log, editor.provider));
+  context.subscriptions.push(registerProfileLatency(context, editor.provider, results, log));
   context.subscriptions.push(registerReport(context, log, results, editor.provider));
   context.subscriptions.push(registerBenchmark(context, log, {
     edited: { currentBytes: (uri) => editor.provider.currentBytes(uri) },

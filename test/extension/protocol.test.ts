@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LayerStats, ModelReport } from '../../src/core/analysis/report';
 import {
-  formatBitsMix, formatBytes, formatCount, formatPercent, isFromWebview, isHistogramData, isToWebview, packRows, packToWebview, RpcEndpoint,
+  formatBitsMix, formatBytes, formatCount, formatMs, formatPercent, isFromWebview, isHistogramData, isToWebview, packRows, packToWebview, RpcEndpoint,
   unpackEnvelope, unpackRows,
-  type CompactGraph, type Envelope, type FromWebview, type ToWebview,
+  type CompactGraph, type Envelope, type FromWebview, type Measurements, type ToWebview,
 } from '../../src/protocol';
 
 function layer(over: Partial<LayerStats> = {}): LayerStats {
@@ -232,4 +232,46 @@ test('report messages: groups of benchmarked points, each point\'s numbers check
   assert.equal(isFromWebview({ type: 'openModel', model: '/w/m.int8.onnx' }), true);
   assert.equal(isFromWebview({ type: 'openModel' }), false);
   assert.equal(isFromWebview({ type: 'report', groups: [] }), false, 'host messages are not accepted from the webview');
+});
+
+// ---- measurements of the editor's model ----
+
+function measurements(): Measurements {
+  return {
+    budget: 1,
+    sensitivity: { mode: 'static', bits: 8, n: 100, time: 1, before: false, layers: { conv1: { deltaTop1: -2.5, agreement: 0.9, sqnrDb: 18.2 }, fc: { deltaTop1: null, agreement: 1, sqnrDb: null } } },
+    latency: { runs: 20, totalMs: 1.5, time: 2, layers: { conv1: { ms: 1.2, share: 0.8 }, bn: { ms: 0, share: 0, fusedInto: 'conv1' } } },
+    latencyBefore: { runs: 20, totalMs: 3, time: 1, layers: { conv1: { ms: 2.4, share: 0.8 } }, source: '/w/m.onnx' },
+    bench: { top1: 0.91, deltaTop1: -0.4, p50: 1.7, sizeRatio: 0.26, n: 100, time: 3, baseline: '/w/base.onnx', before: false },
+    fit: {
+      device: 'nano33ble', title: 'Arduino Nano 33 BLE Sense', fits: false, weightBytes: 42_000, flashBytes: 1 << 20, arenaBytes: 310_000, ramBytes: 256 << 10,
+      reasons: ['activation arena exceeds RAM'], estimatedLatencyMs: 120, latencyBasis: 'int8: 1 MAC/cycle', notes: [],
+    },
+  };
+}
+
+test('measurements messages: every part optional but the budget, each checked when present', () => {
+  assert.equal(isToWebview({ type: 'measurements', measurements: measurements() }), true);
+  assert.equal(isToWebview({ type: 'measurements', measurements: { budget: 1 } }), true, 'nothing measured yet');
+  assert.equal(isToWebview({ type: 'measurements', measurements: { budget: 1, fit: { device: 'x', error: 'no device profile named x' } } }), true, 'a fit that could not be computed says why');
+  const bad = (f: (m: Measurements & Record<string, unknown>) => void) => { const m = measurements() as Measurements & Record<string, unknown>; f(m); return isToWebview({ type: 'measurements', measurements: m }); };
+  assert.equal(bad((m) => { delete (m as Partial<Measurements>).budget; }), false, 'no budget');
+  assert.equal(bad((m) => { m.sensitivity!.layers.conv1.agreement = 1.5; }), false, 'agreement above 1');
+  assert.equal(bad((m) => { (m.sensitivity!.layers.conv1 as { deltaTop1: unknown }).deltaTop1 = '−2.5'; }), false, 'delta as text');
+  assert.equal(bad((m) => { (m.latency!.layers.conv1 as { ms: unknown }).ms = undefined; }), false, 'a layer time without ms');
+  assert.equal(bad((m) => { (m.latency!.layers.bn as { fusedInto: unknown }).fusedInto = 3; }), false, 'fusedInto not a name');
+  assert.equal(bad((m) => { (m.latencyBefore as { runs: unknown }).runs = -1; }), false, 'negative runs');
+  assert.equal(bad((m) => { (m.bench as { p50: unknown }).p50 = null; }), false, 'bench without latency');
+  assert.equal(bad((m) => { (m.fit as { fits: unknown }).fits = 'yes'; }), false, 'fit verdict not a boolean or null');
+  assert.equal(bad((m) => { (m.fit as { reasons: unknown }).reasons = 'too big'; }), false, 'reasons not a list');
+  assert.equal(isToWebview({ type: 'measurements' }), false);
+  // The "not measured" hint's button runs Profile Layer Latency through the action message.
+  assert.equal(isFromWebview({ type: 'action', action: 'profileLatency' }), true);
+});
+
+test('milliseconds keep three significant digits', () => {
+  assert.equal(formatMs(0), '0 ms');
+  assert.equal(formatMs(0.042137), '0.0421 ms');
+  assert.equal(formatMs(3.14159), '3.14 ms');
+  assert.equal(formatMs(250.4), '250 ms');
 });

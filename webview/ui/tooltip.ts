@@ -1,9 +1,10 @@
 // One tooltip for every view: a layer's name, op, shapes, dtype, bits, scheme, per-channel or not, int8
-// saturation, params, zeros, sparsity (element, channel, 2:4) and MACs; or a short note for nodes without
-// weights and groups.
+// saturation, params, zeros, sparsity (element, channel, 2:4), MACs, and its measured sensitivity and time; or a
+// short note for nodes without weights and groups.
 import type { LayerStats } from '../../src/core/analysis/report';
 import type { Saturation } from '../../src/core/analysis/saturation';
-import { formatBytes, formatCount, formatPercent } from '../../src/protocol';
+import { formatBytes, formatCount, formatMs, formatPercent, type LayerTimeMark } from '../../src/protocol';
+import type { ViewState } from '../state';
 
 let box: HTMLDivElement | undefined;
 
@@ -52,6 +53,36 @@ function layerRows(l: LayerStats): [string, string][] {
   ];
 }
 
+const signed = (x: number, digits: number) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;
+
+function timeText(t: LayerTimeMark): string {
+  return t.fusedInto ? `0 ms (computed by ${t.fusedInto}'s kernel)` : `${formatMs(t.ms)} (${formatPercent(t.share)} of the run)`;
+}
+
+/**
+ * A layer's measurements: its sensitivity (quantized alone) and its time, "before → after" when the file on disk or
+ * the baseline was profiled too. A metric measured for the model but not for this layer, or chosen as the colour
+ * without any data, says "not measured".
+ */
+export function measurementRows(state: ViewState, name: string): [string, string][] {
+  const rows: [string, string][] = [];
+  const m = state.measurements;
+  const s = m.sensitivity?.layers[name];
+  if (s) {
+    const delta = s.deltaTop1 === null ? '' : `Δtop-1 ${signed(s.deltaTop1, 2)} pp · `;
+    const sqnr = s.sqnrDb === null ? '∞' : s.sqnrDb.toFixed(1);
+    rows.push(['Sensitivity', `${delta}agreement ${formatPercent(s.agreement)} · SQNR ${sqnr} dB (${m.sensitivity!.mode} int${m.sensitivity!.bits} alone${m.sensitivity!.before ? '; file on disk, before the edits' : ''})`]);
+  } else if (m.sensitivity || state.colorBy === 'sensitivity') {
+    rows.push(['Sensitivity', 'not measured']);
+  }
+  const { now, before } = state.timeOf(name);
+  if (now && before) rows.push(['Time', `${formatMs(before.ms)} → ${timeText(now)}`]);
+  else if (now) rows.push(['Time', timeText(now)]);
+  else if (before) rows.push(['Time', `${formatMs(before.ms)} → ? (${m.latencyBefore?.source?.split(/[\\/]/).pop() ?? 'before'} as profiled; this model not profiled yet)`]);
+  else if (m.latency || m.latencyBefore || state.colorBy === 'latency') rows.push(['Time', 'not measured']);
+  return rows;
+}
+
 function render(title: string, rows: [string, string][]): void {
   const el = element();
   el.replaceChildren();
@@ -80,8 +111,9 @@ function place(clientX: number, clientY: number): void {
   el.style.top = `${y}px`;
 }
 
-export function showLayerTooltip(layer: LayerStats, clientX: number, clientY: number): void {
-  render(layer.name, layerRows(layer));
+/** `state`: the editor's, whose measurements of the layer are shown too. */
+export function showLayerTooltip(layer: LayerStats, clientX: number, clientY: number, state?: ViewState): void {
+  render(layer.name, [...layerRows(layer), ...(state ? measurementRows(state, layer.name) : [])]);
   element().dataset.layer = layer.name;
   place(clientX, clientY);
 }

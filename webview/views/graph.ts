@@ -122,6 +122,7 @@ export class GraphView {
 
     state.on('selection', () => { this.revealSelection(); this.schedule(); });
     state.on('colorBy', () => { this.computeColors(); this.schedule(); });
+    state.on('measurements', () => { this.computeColors(); this.schedule(); });
     this.readTheme();
     if (reuse) {
       ({ collapsed: this.collapsed, visual: this.visual, layout: this.layout, layoutMs: this.layoutMs } = reuse);
@@ -192,15 +193,20 @@ export class GraphView {
     this.centerOn(this.visual.visualOf[this.nameToId.get(anchor)!]);
   }
 
-  /** Colour of a visual node: its layer's, or for a group the params-weighted sparsity / the dominant bit-width. */
+  /**
+   * Colour of a visual node: its layer's, or for a group the params-weighted sparsity / the dominant bit-width / the
+   * largest sensitivity / the summed time. Latency also colours the measured nodes without weights.
+   */
   private computeColors(): void {
     const by = this.state.colorBy;
     const neutral = this.theme.neutral;
     const cache = new Map<string, string>();
+    const names = this.state.graph.names;
     this.fill = this.visual.members.map((m) => {
       const ls = this.layersOf(m);
-      if (ls.length === 0) return neutral;
-      return layerColor(ls.length === 1 ? ls[0] : groupStats(ls), by);
+      const timed = by === 'latency' ? this.state.measuredValue(by, m.map((k) => names[k])) : undefined;
+      if (ls.length === 0) return timed?.value !== undefined ? layerColor({ sparsity: 0, bits: 0 }, by, timed) : neutral;
+      return layerColor(ls.length === 1 ? ls[0] : groupStats(ls), by, timed ?? this.state.measuredValue(by, ls.map((l) => l.name)));
     });
     this.textOnFill = this.fill.map((f) => {
       if (f === neutral) return this.theme.foreground;
@@ -418,7 +424,7 @@ export class GraphView {
 
   private showTooltip(v: number, clientX: number, clientY: number): void {
     const layer = this.layerOf(v);
-    if (layer) return showLayerTooltip(layer, clientX, clientY);
+    if (layer) return showLayerTooltip(layer, clientX, clientY, this.state);
     const g = this.state.graph;
     const ri = this.visual.run[v];
     if (ri >= 0) {

@@ -28,7 +28,7 @@ export class HistogramView {
     title.dataset.testid = 'histogram-title';
     title.addEventListener('mousemove', (e) => {
       const layer = this.layer && this.state.layerByName.get(this.layer);
-      if (layer) showLayerTooltip(layer, e.clientX, e.clientY);
+      if (layer) showLayerTooltip(layer, e.clientX, e.clientY, this.state);
     });
     title.addEventListener('mouseleave', () => hideTooltip());
     controls.append(title, checkbox('Log scale', 'histogram-log', (on) => { this.log = on; this.draw(); }));

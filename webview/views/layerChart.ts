@@ -1,4 +1,4 @@
-// Per-layer bar chart (d3): one bar per weighted layer, height = params or bytes, colour = sparsity or bits,
+// Per-layer bar chart (d3): one bar per weighted layer, height = params or bytes, colour = the chosen metric,
 // sortable; click / ctrl-click / brushing selects; arrow keys move, Enter selects. Above a few hundred layers
 // only the bars in and near the scrolled-to part are in the DOM (thousands of SVG rects cost ~0.3 s to lay out).
 import { axisLeft, brushX, format, max, scaleBand, scaleSqrt, select, type Selection } from 'd3';
@@ -66,6 +66,7 @@ export class LayerChart {
     this.svg.on('blur', () => hideTooltip());
     state.on('selection', () => this.updateSelection());
     state.on('colorBy', () => this.updateColors());
+    state.on('measurements', () => this.updateColors());
     new ResizeObserver(() => {
       if (scroller.clientWidth !== this.renderedWidth) this.render();
       else this.renderWindow();
@@ -123,7 +124,7 @@ export class LayerChart {
     };
     bars.addEventListener('mousemove', (e) => {
       const i = barAt(e);
-      if (i !== undefined) showLayerTooltip(sorted[i], e.clientX, e.clientY);
+      if (i !== undefined) showLayerTooltip(sorted[i], e.clientX, e.clientY, this.state);
     });
     bars.addEventListener('mouseleave', () => hideTooltip());
     bars.addEventListener('click', (e) => {
@@ -217,7 +218,8 @@ export class LayerChart {
   }
 
   private paintBar(r: SVGRectElement, i: number): void {
-    const c = layerColor(this.order[i], this.state.colorBy);
+    const by = this.state.colorBy;
+    const c = layerColor(this.order[i], by, this.state.measuredValue(by, [this.order[i].name]));
     r.dataset.color = c;
     r.style.fill = c;
     const on = this.state.selected.has(this.order[i].name);
@@ -260,7 +262,7 @@ export class LayerChart {
     if (bar) {
       bar.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
       const r = bar.getBoundingClientRect();
-      showLayerTooltip(this.order[this.active], r.right, r.top);
+      showLayerTooltip(this.order[this.active], r.right, r.top, this.state);
     }
   }
 }

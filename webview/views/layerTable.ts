@@ -2,7 +2,7 @@
 // arrow keys move between rows, Enter / Space selects. Rows are rendered in a window around the scroll
 // position (all of them for models of up to 150 layers), so 10,000-layer models stay responsive.
 import type { LayerStats } from '../../src/core/analysis/report';
-import { formatBytes, formatCount, formatPercent, type LayerBaseline } from '../../src/protocol';
+import { formatBytes, formatCount, formatMs, formatPercent, type LayerBaseline } from '../../src/protocol';
 import { layerColor } from '../colors';
 import type { ViewState } from '../state';
 import { countLabel, textField, viewSection } from '../ui/toolkit';
@@ -27,6 +27,22 @@ const columns: Column[] = [
   { key: 'macs', label: 'MACs', value: (l) => l.macs, text: (l) => (l.macs ? formatCount(l.macs) : '–'), numeric: true },
   { key: 'size', label: 'Size', value: (l) => l.weightBytes, text: (l) => formatBytes(l.weightBytes), numeric: true },
 ];
+
+/**
+ * Milliseconds per run from the latest profile, "before → after" when the file on disk (edited document) or the
+ * benchmark's baseline was profiled too ("before → ?" until the shown model is profiled).
+ */
+export function latencyColumn(state: ViewState): Column {
+  return {
+    key: 'latency', label: 'Latency', numeric: true,
+    value: (l) => { const t = state.timeOf(l.name); return t.now?.ms ?? t.before?.ms ?? -1; },
+    text: (l) => {
+      const { now, before } = state.timeOf(l.name);
+      if (!before) return now ? formatMs(now.ms) : '–';
+      return `${formatMs(before.ms)} → ${now ? formatMs(now.ms) : '?'}`;
+    },
+  };
+}
 
 function beforeText(key: string, was: LayerBaseline): string | undefined {
   switch (key) {
@@ -53,6 +69,7 @@ export class LayerTable {
   private readonly count: HTMLElement;
   private readonly headers = new Map<string, HTMLTableCellElement>();
   private readonly layers: readonly LayerStats[];
+  private readonly columns: Column[];
   private sortKey = 'index';
   private descending = false;
   private filter = '';
@@ -69,6 +86,7 @@ export class LayerTable {
 
   constructor(parent: HTMLElement, private readonly state: ViewState) {
     this.layers = state.layers;
+    this.columns = [...columns, latencyColumn(state)];
     const { section, controls } = viewSection(parent, 'table', 'Per-layer table');
     this.count = countLabel('table-count');
     controls.append(textField('Filter by name or op', 'table-filter', (v) => { this.filter = v.trim().toLowerCase(); this.apply(); }), this.count);
@@ -80,7 +98,7 @@ export class LayerTable {
     table.setAttribute('aria-multiselectable', 'true');
     table.setAttribute('aria-rowcount', String(this.layers.length + 1));
     const headRow = table.createTHead().insertRow();
-    for (const c of columns) {
+    for (const c of this.columns) {
       const th = document.createElement('th');
       th.scope = 'col';
       const b = document.createElement('button');
@@ -102,6 +120,8 @@ export class LayerTable {
     this.apply();
     state.on('selection', () => this.updateSelection());
     state.on('colorBy', () => { for (const [i, r] of this.rowCache) this.paintRow(r, this.layers[i]); });
+    // New measurements change the latency cells and colours: rows are built again.
+    state.on('measurements', () => { this.rowCache.clear(); this.apply(); });
   }
 
   private row(i: number): HTMLTableRowElement {
@@ -120,7 +140,10 @@ export class LayerTable {
     tr.tabIndex = -1;
     const was = this.state.baseline?.get(l.name);
     if (was) tr.dataset.wasBits = String(was.bits);
-    columns.forEach((c, k) => {
+    const time = this.state.timeOf(l.name);
+    if (time.now) tr.dataset.ms = String(time.now.ms);
+    if (time.before) tr.dataset.msBefore = String(time.before.ms);
+    this.columns.forEach((c, k) => {
       const td = tr!.insertCell();
       td.textContent = c.text(l);
       // An edited layer shows its value in the file on disk before the current one.
@@ -129,6 +152,7 @@ export class LayerTable {
         td.textContent = `${before} → ${td.textContent}`;
         td.classList.add('changed');
       }
+      if (c.key === 'latency' && time.before) td.classList.add('changed');
       if (c.numeric) td.classList.add('num');
       if (k === 1) {
         td.title = l.name;
@@ -137,7 +161,7 @@ export class LayerTable {
         td.prepend(swatch);
       }
     });
-    tr.addEventListener('mousemove', (e) => showLayerTooltip(l, e.clientX, e.clientY));
+    tr.addEventListener('mousemove', (e) => showLayerTooltip(l, e.clientX, e.clientY, this.state));
     tr.addEventListener('mouseleave', () => hideTooltip());
     // The webview context menu (package.json "webview/context") shows the layer actions on rows.
     tr.dataset.vscodeContext = LAYER_CONTEXT;
@@ -164,21 +188,22 @@ export class LayerTable {
   }
 
   private paintRow(tr: HTMLTableRowElement, l: LayerStats): void {
-    const c = layerColor(l, this.state.colorBy);
+    const by = this.state.colorBy;
+    const c = layerColor(l, by, this.state.measuredValue(by, [l.name]));
     tr.dataset.color = c;
     (tr.querySelector('.swatch') as HTMLElement).style.background = c;
     tr.setAttribute('aria-selected', String(this.state.selected.has(l.name)));
   }
 
   private sortBy(key: string): void {
-    this.descending = this.sortKey === key ? !this.descending : columns.find((c) => c.key === key)!.numeric && key !== 'index';
+    this.descending = this.sortKey === key ? !this.descending : this.columns.find((c) => c.key === key)!.numeric && key !== 'index';
     this.sortKey = key;
     this.apply();
   }
 
   /** Recomputes the display order (sort + filter) and redraws the window. */
   private apply(): void {
-    const col = columns.find((c) => c.key === this.sortKey)!;
+    const col = this.columns.find((c) => c.key === this.sortKey)!;
     const dir = this.descending ? -1 : 1;
     const f = this.filter;
     const keep = (l: LayerStats) => f === '' || l.name.toLowerCase().includes(f) || l.op.toLowerCase().includes(f);
@@ -250,7 +275,7 @@ export class LayerTable {
       this.focusCursor();
       const layer = this.layers[this.order[this.cursor]];
       const r = this.row(this.order[this.cursor]).getBoundingClientRect();
-      showLayerTooltip(layer, r.left + 40, r.bottom);
+      showLayerTooltip(layer, r.left + 40, r.bottom, this.state);
     } else if (e.key === 'Enter' || e.key === ' ') {
       this.state.select([this.layers[this.order[this.cursor]].name], e.ctrlKey || e.metaKey || e.shiftKey ? 'toggle' : 'replace');
     } else if (e.key === 'Escape') {

@@ -1,7 +1,7 @@
 // Header: the model's totals — params, file size, MACs, overall sparsity, bit-width mix, compression vs the file
-// on disk.
+// on disk — and its measurements: the last benchmark and the fit on the chosen device.
 import type { ModelSummary } from '../../src/core/analysis/report';
-import { formatBitsMix, formatBytes, formatCount, formatPercent, inputDims, type Compression } from '../../src/protocol';
+import { formatBitsMix, formatBytes, formatCount, formatMs, formatPercent, inputDims, type Compression, type DeviceFitMark, type Measurements } from '../../src/protocol';
 import { button } from '../ui/toolkit';
 
 export interface SummaryContext {
@@ -18,7 +18,8 @@ function inputText(i: ModelSummary['inputs'][number], given: Record<string, numb
   return `${i.name} [${inputDims(i, given[i.name]).join(', ')}]`;
 }
 
-export function renderSummary(parent: HTMLElement, m: ModelSummary, ctx: SummaryContext): void {
+/** Renders the header into `parent` and returns it. */
+export function renderSummary(parent: HTMLElement, m: ModelSummary, ctx: SummaryContext): HTMLElement {
   const header = document.createElement('header');
   header.className = 'summary';
   const title = document.createElement('h1');
@@ -65,6 +66,58 @@ export function renderSummary(parent: HTMLElement, m: ModelSummary, ctx: Summary
     header.append(set);
   }
   parent.append(header);
+  return header;
+}
+
+const signedPp = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(2)} pp`;
+const percentOf = (used: number, capacity: number) => `${Math.round((100 * used) / capacity)} %`;
+
+/** The last benchmark's figures and the device-fit badge, in `box` (replaced whenever new measurements arrive). */
+export function renderMeasuredSummary(box: HTMLElement, m: Measurements): void {
+  box.replaceChildren();
+  const b = m.bench;
+  if (b) {
+    const dl = document.createElement('dl');
+    const when = `${new Date(b.time).toLocaleString()} on ${b.n} samples${b.baseline ? ` against ${b.baseline}` : ''}${b.before ? ' — the file on disk, before the edits' : ''}`;
+    const item = (testId: string, label: string, text: string, raw: number) => summaryItem(dl, testId, label, text, String(raw), `Last benchmark (onnx-lens bench), ${when}`);
+    if (b.top1 !== null) item('summary-top1', b.before ? 'Top-1 (before)' : 'Top-1', formatPercent(b.top1), b.top1);
+    if (b.deltaTop1 !== null) item('summary-top1-delta', 'Δ top-1', signedPp(b.deltaTop1), b.deltaTop1);
+    item('summary-latency', 'Latency p50', formatMs(b.p50), b.p50);
+    if (b.sizeRatio !== null) item('summary-size-ratio', 'Size vs baseline', `${b.sizeRatio.toFixed(2)}×`, b.sizeRatio);
+    box.append(dl);
+  }
+  if (m.fit) box.append(fitBadge(m.fit));
+}
+
+/** "fits nano33ble: flash 42 %, RAM 18 %" / "does not fit nano33ble: RAM 310 KB > 256 KB", with the estimate's assumption in its tooltip. */
+function fitBadge(fit: DeviceFitMark | { device: string; error: string }): HTMLElement {
+  const badge = document.createElement('span');
+  badge.className = 'fit-badge';
+  badge.dataset.testid = 'fit-badge';
+  badge.dataset.device = fit.device;
+  badge.setAttribute('role', 'status');
+  if ('error' in fit) {
+    badge.classList.add('unknown');
+    badge.dataset.fits = 'unknown';
+    badge.textContent = `fit on ${fit.device}: unknown`;
+    badge.title = fit.error;
+    return badge;
+  }
+  const flash = fit.flashBytes === null ? 'flash: no limit' : `flash ${percentOf(fit.weightBytes, fit.flashBytes)}`;
+  const over = [
+    ...(fit.flashBytes !== null && fit.weightBytes > fit.flashBytes ? [`flash ${formatBytes(fit.weightBytes)} > ${formatBytes(fit.flashBytes)}`] : []),
+    ...(fit.arenaBytes > fit.ramBytes ? [`RAM ${formatBytes(fit.arenaBytes)} > ${formatBytes(fit.ramBytes)}`] : []),
+  ];
+  badge.dataset.fits = fit.fits === null ? 'unknown' : String(fit.fits);
+  badge.classList.add(fit.fits === null ? 'unknown' : fit.fits ? 'fits' : 'no-fit');
+  badge.textContent = fit.fits === true ? `fits ${fit.device}: ${flash}, RAM ${percentOf(fit.arenaBytes, fit.ramBytes)}`
+    : fit.fits === false ? `does not fit ${fit.device}: ${over.join(', ') || fit.reasons[0]}`
+    : `fit on ${fit.device} unknown: ${fit.reasons[0] ?? 'sizes depend on the input shape'}`;
+  const latency = fit.estimatedLatencyMs === null ? 'Estimated latency: unknown (MACs depend on the input shape)'
+    : `Estimated latency ${formatMs(fit.estimatedLatencyMs)}: MACs ÷ the device's MAC rate, an estimate (no memory stalls, no non-MAC ops). Assumption:\n${fit.latencyBasis}`;
+  badge.title = [fit.title, `weights ${formatBytes(fit.weightBytes)} of flash ${fit.flashBytes === null ? 'without limit' : formatBytes(fit.flashBytes)}`,
+    `activation arena ${formatBytes(fit.arenaBytes)} of RAM ${formatBytes(fit.ramBytes)}`, ...fit.reasons, latency, ...fit.notes].join('\n');
+  return badge;
 }
 
 /** One `label: value` pair of a header's list; `raw` goes to data-value for tests, `detail` to the tooltip. */

@@ -1,7 +1,8 @@
 // Runs parsing and analysis in a worker thread so that a large model never blocks the extension host.
 // The worker keeps the parsed model, so histograms for the selected layer are computed without re-reading.
 import { Worker } from 'node:worker_threads';
-import { isHistogramData, RpcEndpoint, type HistogramData } from '../../protocol';
+import type { DeviceProfile } from '../../core/device/profiles';
+import { isDeviceFitMark, isHistogramData, RpcEndpoint, type DeviceFitMark, type HistogramData } from '../../protocol';
 import { isAnalysis, isFromWorker, type Analysis, type FromWorker, type ToWorker } from './analysisProtocol';
 
 /** A worker started ahead of the next document, so that an open does not wait ~150 ms for a worker to boot. */
@@ -56,6 +57,11 @@ export class AnalysisClient {
 
   histogram(layer: string, bins: number): Promise<HistogramData> {
     return this.rpc.request({ type: 'histogram', layer, bins }, isHistogramData);
+  }
+
+  /** The held model's fit on `device`, computed in the worker. */
+  fit(device: DeviceProfile, inputShapes?: Record<string, number[]>): Promise<DeviceFitMark> {
+    return this.rpc.request({ type: 'fit', device, inputShapes }, isDeviceFitMark);
   }
 
   async dispose(): Promise<void> {

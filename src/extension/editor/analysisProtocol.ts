@@ -1,4 +1,5 @@
 // Messages between the extension host and the analysis worker, carried by the same RpcEndpoint as the webview's.
+import type { DeviceProfile } from '../../core/device/profiles';
 import { isCompactGraph, isModelSummary, isPackedRows, type CompactGraph, type PackedReport } from '../../protocol';
 
 export type ToWorker =
@@ -6,7 +7,9 @@ export type ToWorker =
   | { type: 'analyse'; file?: string; bytes?: Uint8Array; dir?: string; inputShapes?: Record<string, number[]> }
   /** analyse the model read by the last 'analyse' again, with other input shapes (nothing is read again) */
   | { type: 'reanalyse'; inputShapes: Record<string, number[]> }
-  | { type: 'histogram'; layer: string; bins: number };
+  | { type: 'histogram'; layer: string; bins: number }
+  /** the held model's fit on `device` (core/device/fit.ts) */
+  | { type: 'fit'; device: DeviceProfile; inputShapes?: Record<string, number[]> };
 
 export type FromWorker =
   | { type: 'progress'; phase: 'reading' | 'analysing'; message: string }
@@ -27,6 +30,7 @@ export function isToWorker(v: unknown): v is ToWorker {
       (v.inputShapes === undefined || isInputShapes(v.inputShapes));
   }
   if (v.type === 'reanalyse') return isInputShapes(v.inputShapes);
+  if (v.type === 'fit') return isObject(v.device) && typeof v.device.name === 'string' && (v.inputShapes === undefined || isInputShapes(v.inputShapes));
   return v.type === 'histogram' && typeof v.layer === 'string' && Number.isInteger(v.bins) && (v.bins as number) > 0;
 }
 

@@ -4,8 +4,10 @@ import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { analyzeModel } from '../../core/analysis/analyze';
 import { weightHistogram } from '../../core/analysis/histogram';
+import { fitModel } from '../../core/device/fit';
+import type { DeviceProfile } from '../../core/device/profiles';
 import { decodeModel, readModel, type Model } from '../../core/onnx/read';
-import { packRows, RpcEndpoint, type HistogramData } from '../../protocol';
+import { packRows, RpcEndpoint, type DeviceFitMark, type HistogramData } from '../../protocol';
 import { isToWorker, type Analysis, type FromWorker, type ToWorker } from './analysisProtocol';
 import { compactGraph } from './compactGraph';
 
@@ -32,11 +34,23 @@ function analysisOf(m: Model, inputShapes: Record<string, number[]> | undefined)
   return { report: { model: report.model, layers: packRows(report.layers) }, graph: compactGraph(m.proto.graph!, report.layers) };
 }
 
+/** The held model's fit on `device`: what the editor's badge shows (the full report stays here). */
+function fitOf(m: Model, device: DeviceProfile, inputShapes: Record<string, number[]> | undefined): DeviceFitMark {
+  const f = fitModel(m, device, { inputShapes });
+  const dtype = f.computeDtype === 'mixed' ? (['int8', 'fp32'] as const) : [f.computeDtype];
+  return {
+    device: device.name, title: device.title, fits: f.fits, weightBytes: f.weightBytes, flashBytes: f.flashBytes, arenaBytes: f.arenaBytes,
+    ramBytes: f.ramBytes, reasons: f.reasons, estimatedLatencyMs: f.estimatedLatencyMs,
+    latencyBasis: dtype.map((d) => `${d}: ${device.macRate[d].basis}`).join('\n'), notes: f.notes,
+  };
+}
+
 const rpc = new RpcEndpoint<FromWorker, ToWorker>((m) => port.postMessage(m), isToWorker, {
   handleRequest: (req) => {
     if (req.type === 'analyse') return analyse(req);
     if (!model) throw new Error('no model has been analysed yet');
     if (req.type === 'reanalyse') return analysisOf(model, req.inputShapes);
+    if (req.type === 'fit') return fitOf(model, req.device, req.inputShapes);
     const h = weightHistogram(model, req.layer, req.bins);
     return { layer: req.layer, dtype: h.dtype, edges: h.edges, counts: h.counts, zeros: h.zeroCount } satisfies HistogramData;
   },

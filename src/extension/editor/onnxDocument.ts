@@ -6,7 +6,8 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { saveModelCopy } from '../../core/onnx/saveCopy';
 import { writeFileAtomicAsync } from '../../core/onnx/write';
-import { unpackRows, type CompactGraph, type Compression, type HistogramData, type LayerBaseline } from '../../protocol';
+import type { DeviceProfile } from '../../core/device/profiles';
+import { unpackRows, type CompactGraph, type Compression, type DeviceFitMark, type HistogramData, type LayerBaseline } from '../../protocol';
 import { largeModelThresholdBytes, undoMemoryBytes } from '../settings';
 import { AnalysisClient, prepareSpareWorker } from './analysisClient';
 import type { Analysis } from './analysisProtocol';
@@ -253,6 +254,13 @@ export class OnnxDocument implements vscode.CustomDocument {
     const same = original && original.dtype === dtype && original.zeros === zeros &&
       original.counts.every((c, i) => c === counts[i]) && original.edges.every((e, i) => e === edges[i]);
     return original && !same ? { ...h, original } : h;
+  }
+
+  /** The shown model's fit on `device`, computed by the worker that holds it (cheap and static, but not on this thread). */
+  async fit(device: DeviceProfile): Promise<DeviceFitMark> {
+    if (!this.analysis || this.current.kind !== 'ready') throw new Error('the model is not analysed yet');
+    await this.syncWorker();
+    return this.analysis.fit(device, this.inputShapes);
   }
 
   /** The histogram of `layer` in the model as opened: remembered, or from a worker that holds that model. */

@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import {
   isFromWebview, packToWebview, PROTOCOL_VERSION, RpcEndpoint, type Envelope, type FromWebview, type HostToWebview, type ReadyResponse,
 } from '../../protocol';
+import { EditorMeasurements } from '../measure/editorMeasurements';
+import type { ResultStore } from '../results/resultStore';
 import { largeModelThresholdMB } from '../settings';
 import type { ModelStatusBar } from '../statusBar';
 import { inputShapesText, parseInputShapes } from './inputShapes';
@@ -20,12 +22,19 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
   /** the document of the editor in front (commands act on it), and every open one */
   private active?: OnnxDocument;
   private readonly panels = new Map<OnnxDocument, vscode.WebviewPanel>();
+  /** the measured results each editor shows (sensitivity, latency, last benchmark, device fit) */
+  readonly measurements: EditorMeasurements;
+  /** counts measurement updates per document, so that a slower earlier one never overwrites a newer one */
+  private readonly measurementRequests = new WeakMap<OnnxDocument, number>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly statusBar: ModelStatusBar,
     private readonly log: vscode.OutputChannel,
-  ) {}
+    results?: ResultStore,
+  ) {
+    this.measurements = new EditorMeasurements(results);
+  }
 
   /** The document of the active ONNX Lens editor, or of the last one that was active if it is still open. */
   get activeDocument(): OnnxDocument | undefined {
@@ -50,13 +59,38 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
 
   private readonly endpoints = new Map<OnnxDocument, (m: HostToWebview) => void>();
 
-  static register(context: vscode.ExtensionContext, statusBar: ModelStatusBar, log: vscode.OutputChannel): { provider: OnnxEditorProvider; registration: vscode.Disposable } {
-    const provider = new OnnxEditorProvider(context, statusBar, log);
-    return { provider, registration: vscode.window.registerCustomEditorProvider(VIEW_TYPE, provider, {
-      supportsMultipleEditorsPerDocument: false,
-      // The graph layout and view state of a large model are costly to rebuild each time the tab is shown.
-      webviewOptions: { retainContextWhenHidden: true },
-    }) };
+  static register(context: vscode.ExtensionContext, statusBar: ModelStatusBar, log: vscode.OutputChannel, results?: ResultStore): { provider: OnnxEditorProvider; registration: vscode.Disposable } {
+    const provider = new OnnxEditorProvider(context, statusBar, log, results);
+    const refresh = () => { for (const document of provider.panels.keys()) provider.refreshMeasurements(document); };
+    return { provider, registration: vscode.Disposable.from(
+      vscode.window.registerCustomEditorProvider(VIEW_TYPE, provider, {
+        supportsMultipleEditorsPerDocument: false,
+        // The graph layout and view state of a large model are costly to rebuild each time the tab is shown.
+        webviewOptions: { retainContextWhenHidden: true },
+      }),
+      // A new result may be this model's, or its baseline's (the "before" of latency).
+      ...(results ? [results.onDidChange(refresh)] : []),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (['onnxLens.device', 'onnxLens.deviceProfiles', 'onnxLens.accuracyBudget'].some((k) => e.affectsConfiguration(k))) refresh();
+      }),
+    ) };
+  }
+
+  /** Sends the document's measurements to its editor: at once, then again with the device fit once the worker computed it. */
+  refreshMeasurements(document: OnnxDocument): void {
+    const request = (this.measurementRequests.get(document) ?? 0) + 1;
+    this.measurementRequests.set(document, request);
+    const send = (withFit: boolean) => this.measurements.of(document, withFit).then((measurements) => {
+      if (measurements && this.measurementRequests.get(document) === request) this.notify(document, { type: 'measurements', measurements });
+    });
+    void (async () => {
+      try {
+        await send(false);
+        if (!this.measurements.hasFit(document)) await send(true);
+      } catch (e) {
+        this.log.appendLine(`Measurements of ${document.uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    })();
   }
 
   async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext): Promise<OnnxDocument> {
@@ -104,7 +138,10 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
         message.selection = document.selection;
       }
       rpc.notify(message);
-      if (message.type === 'model') document.timings.postReturned ??= Date.now();
+      if (message.type === 'model') {
+        document.timings.postReturned ??= Date.now();
+        this.refreshMeasurements(document);
+      }
       this.updateStatusBar(panel, document);
     };
     this.panels.set(document, panel);
