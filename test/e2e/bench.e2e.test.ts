@@ -2,15 +2,13 @@
 // onnx-lens run the packaged `onnx-lens bench`, their results land in Problems with the same numbers as
 // `onnx-lens bench --json`, terminating a task ends its process, and an untrusted workspace refuses to run models.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator } from 'playwright-core';
-import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
+import { MNIST_MODEL } from '../fixtures/mnist';
+import { benchWorkspace, cli, runTask as runBenchTask } from './benchWorkspace';
 import { VsCode, waitFor } from './harness';
-
-const cli = (...args: string[]) => execFileSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
 
 interface BenchJson { n: number; delta: { top1: number; agreement: number; sizeRatio: number; latencyRatio: number } }
 
@@ -22,34 +20,12 @@ const pp = (x: number) => {
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-/** The workspace: the MNIST CNN, its weight-only int8 copy, a 95 %-pruned copy (no recovery), 300 test digits. */
-function workspaceFiles(): Record<string, { copy: string } | string> {
-  const dir = tempDir();
-  const split = writeMnistNpy(dir, 'test', 300);
-  const int8 = path.join(dir, 'model.int8.onnx');
-  const pruned = path.join(dir, 'model.pruned95.onnx');
-  cli('quantize', MNIST_MODEL, '-o', int8, '--mode', 'weight');
-  cli('prune', MNIST_MODEL, '-o', pruned, '--sparsity', '0.95');
-  const task = (label: string, model: string, more: Record<string, unknown> = {}) => ({
-    label, type: 'onnx-lens', command: 'bench', model, baseline: 'model.onnx', data: 'test_x.npy', labels: 'test_y.npy', runs: 10, problemMatcher: [], ...more,
-  });
-  const tasks = {
-    version: '2.0.0',
-    tasks: [
-      task('bench int8', 'model.int8.onnx'),
-      task('bench pruned', 'model.pruned95.onnx', { budget: 1.0 }),
-      task('bench forever', 'model.int8.onnx', { runs: 10_000_000 }),
-    ],
-  };
-  return {
-    'model.onnx': { copy: MNIST_MODEL },
-    'model.int8.onnx': { copy: int8 },
-    'model.pruned95.onnx': { copy: pruned },
-    'test_x.npy': { copy: split.data },
-    'test_y.npy': { copy: split.labels },
-    '.vscode/tasks.json': JSON.stringify(tasks, null, 2),
-  };
-}
+/** The bench tasks: int8 and 95 %-pruned against the original, and one that runs until terminated. */
+const workspaceFiles = () => benchWorkspace(300, {
+  'bench int8': { model: 'model.int8.onnx' },
+  'bench pruned': { model: 'model.pruned95.onnx', budget: 1.0 },
+  'bench forever': { model: 'model.int8.onnx', runs: 10_000_000 },
+});
 
 describe('in a trusted workspace', () => {
   let vscode: VsCode;
@@ -60,13 +36,7 @@ describe('in a trusted workspace', () => {
 
   after(async () => { await vscode?.close(); }, { timeout: 60_000 });
 
-  /** "Tasks: Run Task", then the tasks.json task labelled `label`. */
-  async function runTask(label: string): Promise<void> {
-    await vscode.runCommand('Tasks: Run Task');
-    const input = vscode.page.locator('.quick-input-widget input.input');
-    await input.fill(label);
-    await vscode.page.locator('.quick-input-list .monaco-list-row', { has: vscode.page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first().click({ timeout: 15_000 });
-  }
+  const runTask = (label: string) => runBenchTask(vscode, label);
 
   /** Texts of the Problems rows; opens the panel only when it is not shown (Ctrl+Shift+M toggles it). */
   async function problemTexts(): Promise<string[]> {
