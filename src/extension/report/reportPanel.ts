@@ -48,11 +48,7 @@ export function registerReport(context: vscode.ExtensionContext, log: vscode.Out
     if (!open || refresh) return;
     refresh = setTimeout(() => { refresh = undefined; open?.show(message()); }, 300);
   };
-  const watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
-  const subscriptions = [
-    watcher, watcher.onDidChange(refreshSoon), watcher.onDidCreate(refreshSoon), watcher.onDidDelete(refreshSoon),
-    results.onDidChange((r) => { if (r.kind === 'bench' && open) open.show(message(groupOf(r))); }),
-  ];
+  const newResults = results.onDidChange((r) => { if (r.kind === 'bench' && open) open.show(message(groupOf(r))); });
 
   const command = vscode.commands.registerCommand('onnxLens.showReport', () => {
     if (open) {
@@ -60,13 +56,15 @@ export function registerReport(context: vscode.ExtensionContext, log: vscode.Out
       open.panel.reveal();
       return;
     }
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
+    const watching = [watcher, watcher.onDidChange(refreshSoon), watcher.onDidCreate(refreshSoon), watcher.onDidDelete(refreshSoon)];
     open = openBundlePanel(context, log, {
       viewType: REPORT_VIEW_TYPE, title: 'Benchmark Report', initial: message(activeGroup()),
       onEvent: (ev) => { if (ev.type === 'openModel') void openModel(ev.model); },
-      onDispose: () => { open = undefined; },
+      onDispose: () => { open = undefined; for (const d of watching) d.dispose(); },
     });
     const points = results.all('bench').length;
     log.appendLine(`Report: showing ${points} benchmark result${points === 1 ? '' : 's'}`);
   });
-  return vscode.Disposable.from(command, ...subscriptions, { dispose: () => { clearTimeout(refresh); open?.panel.dispose(); } });
+  return vscode.Disposable.from(command, newResults, { dispose: () => { clearTimeout(refresh); open?.panel.dispose(); } });
 }
