@@ -26,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(registerBenchmark(context, log, {
     edited: { currentBytes: (uri) => editor.provider.currentBytes(uri) },
     modelEdits: (listener) => editor.provider.onDidChangeCustomDocument((e) => listener(e.document.uri)),
+    results,
   }));
   // The e2e rig waits for this line before opening files (opening earlier races editor registration).
   log.appendLine('ONNX Lens activated');

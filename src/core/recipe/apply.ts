@@ -35,6 +35,8 @@ export interface RecipeProgress {
 
 export interface RecipeContext extends Omit<StepContext, 'onProgress'> {
   onProgress?: (p: RecipeProgress) => void;
+  /** after each step, with the model it made (awaited: e.g. `apply --data` measures it) */
+  onStepDone?: (index: number, model: Model, summary: StepSummary) => Promise<void> | void;
 }
 
 export interface RecipeResult {
@@ -61,6 +63,7 @@ export async function applyRecipe(model: Model, steps: readonly Step[], ctx: Rec
     });
     current = r.model;
     summaries.push(r.summary);
+    await ctx.onStepDone?.(i, current, r.summary);
   }
   return { model: current, steps: summaries, warnings };
 }

@@ -1,5 +1,6 @@
-// The benchmark's settings (onnxLens.accuracyBudget, onnxLens.evaluationData, onnxLens.evaluationLabels) and the
-// workspace-trust rule: running a model runs code from the workspace's files, so untrusted workspaces only view.
+// The tasks' settings (onnxLens.accuracyBudget, onnxLens.evaluationData, onnxLens.evaluationLabels, onnxLens.device,
+// onnxLens.deviceProfiles) and the workspace-trust rule: running a model runs code from the workspace's files, so
+// untrusted workspaces only view.
 import * as vscode from 'vscode';
 
 export const UNTRUSTED_MESSAGE = 'benchmarks are disabled in Restricted Mode: running a model executes its operators in '
@@ -26,4 +27,15 @@ export function evaluationLabels(): string | undefined {
 export async function rememberEvaluationData(data: string, labels: string | undefined): Promise<void> {
   await config().update('evaluationData', data, vscode.ConfigurationTarget.Workspace);
   await config().update('evaluationLabels', labels, vscode.ConfigurationTarget.Workspace);
+}
+
+/** onnxLens.device: the device models are checked against, if chosen. */
+export function chosenDevice(): string | undefined {
+  return config().get<string>('device')?.trim() || undefined;
+}
+
+/** onnxLens.deviceProfiles as written (the CLI's --devices file holds the same list; core checks it). */
+export function deviceProfilesSetting(): unknown[] {
+  const v = config().get<unknown[]>('deviceProfiles', []);
+  return Array.isArray(v) ? v : [];
 }

@@ -1,27 +1,35 @@
 // The `onnx-lens` task (DESIGN.md "Benchmark task and Problems"): a CustomExecution whose pseudoterminal forks the
-// CLI (`onnx-lens bench … --json --progress-fd 3`), shows live progress and ETA, prints the result table, and
-// turns the result into a diagnostic on the model. Closing the terminal or terminating the task stops the child.
+// CLI (`onnx-lens bench|sensitivity|fit|apply|plan … --json --progress-fd 3`), shows live progress and ETA, prints
+// the command's result table, and turns the result into diagnostics and a stored result (taskReports.ts). Closing
+// the terminal or terminating the task stops the child.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { DeviceProfileError, userDeviceProfiles } from '../../core/device/userProfiles';
+import { parseRecipe } from '../../core/recipe/parse';
+import type { ResultStore } from '../results/resultStore';
 import type { BenchDiagnostics } from './benchDiagnostics';
-import { benchVerdict, type BenchJson } from './benchVerdict';
 import { runCli, type CliRun, type ProgressEvent } from './cliProcess';
-import { resultTable } from './resultTable';
-import { budgetOf, TASK_TYPE, taskCommandLine, TaskDefinitionError, type OnnxLensTaskDefinition } from './taskDefinition';
-import { accuracyBudget, UNTRUSTED_MESSAGE } from './benchSettings';
+import { reportResult } from './taskReports';
+import { budgetOf, TASK_TYPE, taskCommandLine, TaskDefinitionError, type OnnxLensTaskDefinition, type TaskCommandLine, type TaskDefaults } from './taskDefinition';
+import { accuracyBudget, chosenDevice, deviceProfilesSetting, UNTRUSTED_MESSAGE } from './benchSettings';
 
-/** What a run reports to whoever started it (the Run Benchmark command's progress notification). */
+/** What a run reports to whoever started it (Run Benchmark's and Plan's progress notifications). */
 export interface BenchTaskHooks {
   /** the file the diagnostic goes on, when the benchmarked model is a temporary copy of an edited document */
   diagnosticUri?: vscode.Uri;
   onProgress?(p: ProgressEvent, etaSeconds: number | undefined): void;
-  onResult?(result: BenchJson, diagnostic: vscode.Diagnostic): void;
+  /** the command's --json result, once it is reported */
+  onResult?(result: unknown): void;
   onError?(message: string): void;
 }
 
 export interface BenchTaskContext {
   cliScript: string;
   diagnostics: BenchDiagnostics;
+  /** where finished runs are kept (bench, sensitivity, fit, plan) */
+  results?: ResultStore;
   log: vscode.OutputChannel;
 }
 
@@ -32,7 +40,7 @@ export class BenchTaskProvider implements vscode.TaskProvider {
     return vscode.tasks.registerTaskProvider(TASK_TYPE, new BenchTaskProvider(context));
   }
 
-  /** Tasks come from tasks.json or from the Run Benchmark command; nothing is auto-detected. */
+  /** Tasks come from tasks.json or from the commands; nothing is auto-detected. */
   provideTasks(): vscode.Task[] {
     return [];
   }
@@ -44,7 +52,7 @@ export class BenchTaskProvider implements vscode.TaskProvider {
   }
 }
 
-/** A task running `definition`; `hooks` follow this run (the command uses them, tasks.json runs have none). */
+/** A task running `definition`; `hooks` follow this run (the commands use them, tasks.json runs have none). */
 export function createBenchTask(definition: OnnxLensTaskDefinition, folder: vscode.WorkspaceFolder | undefined, name: string,
   context: BenchTaskContext, hooks: BenchTaskHooks = {}): vscode.Task {
   const task = new vscode.Task(definition, folder ?? vscode.TaskScope.Workspace, name, TASK_TYPE,
@@ -77,7 +85,7 @@ class BenchTerminal implements vscode.Pseudoterminal {
     if (this.closed) return;
     this.closed = true;
     const pid = this.run?.pid;
-    void this.run?.stop().then(() => this.context.log.appendLine(`bench: stopped pid ${pid}`));
+    void this.run?.stop().then(() => this.context.log.appendLine(`${this.definition.command ?? 'bench'}: stopped pid ${pid}`));
   }
 
   private line(text = ''): void {
@@ -92,7 +100,7 @@ class BenchTerminal implements vscode.Pseudoterminal {
 
   private fail(message: string): void {
     this.line(`\x1b[31mONNX Lens: ${message}\x1b[0m`);
-    this.context.log.appendLine(`bench: ${message}`);
+    this.context.log.appendLine(`${this.definition.command ?? 'bench'}: ${message}`);
     this.hooks.onError?.(message);
     this.finish(1);
   }
@@ -101,17 +109,35 @@ class BenchTerminal implements vscode.Pseudoterminal {
     if (!vscode.workspace.isTrusted) return this.fail(UNTRUSTED_MESSAGE);
     const folder = this.folder?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (!folder) return this.fail('an onnx-lens task needs an open workspace folder (its paths are relative to it)');
-    let commandLine;
-    let budget;
+    let commandLine: TaskCommandLine;
+    let budget: number;
+    let devicesDir: string | undefined;
     try {
-      commandLine = taskCommandLine(this.definition, folder);
-      budget = budgetOf(this.definition, accuracyBudget());
+      const defaults: TaskDefaults = { budget: accuracyBudget(), device: chosenDevice() };
+      if (this.definition.command === 'fit') {
+        devicesDir = await userDevicesFile(defaults);
+      }
+      if (this.definition.command === 'apply' && this.definition.budget === undefined && typeof this.definition.recipe === 'string') {
+        defaults.budget = recipeBudget(path.resolve(folder, this.definition.recipe)) ?? defaults.budget;
+      }
+      commandLine = taskCommandLine(this.definition, folder, defaults);
+      budget = budgetOf(this.definition, defaults.budget);
     } catch (e) {
-      if (e instanceof TaskDefinitionError) return this.fail(e.message);
+      if (devicesDir) await fs.promises.rm(devicesDir, { recursive: true, force: true });
+      if (e instanceof TaskDefinitionError || e instanceof DeviceProfileError) return this.fail(e.message);
       throw e;
     }
+    try {
+      await this.runCommand(commandLine, budget, folder);
+    } finally {
+      if (devicesDir) await fs.promises.rm(devicesDir, { recursive: true, force: true });
+    }
+  }
+
+  private async runCommand(commandLine: TaskCommandLine, budget: number, folder: string): Promise<void> {
+    const command = commandLine.command;
     const rel = (f: string) => path.relative(folder, f) || f;
-    this.line(`ONNX Lens: bench ${rel(commandLine.model)}${commandLine.baseline ? ` vs ${rel(commandLine.baseline)}` : ''} on ${rel(commandLine.data)} (budget ${budget} pp top-1)`);
+    this.line(`ONNX Lens: ${command} ${rel(commandLine.model)}${commandLine.baseline ? ` vs ${rel(commandLine.baseline)}` : ''}${commandLine.data ? ` on ${rel(commandLine.data)}` : ''}${command === 'fit' ? '' : ` (budget ${budget} pp top-1)`}`);
     const started = Date.now();
     let progressShown = false;
     let firstFraction: { at: number; fraction: number } | undefined;
@@ -123,8 +149,7 @@ class BenchTerminal implements vscode.Pseudoterminal {
         if (!firstFraction && p.fraction > 0) firstFraction = { at: now, fraction: p.fraction };
         const rate = firstFraction && p.fraction > firstFraction.fraction ? (p.fraction - firstFraction.fraction) / (now - firstFraction.at) : 0;
         const eta = rate > 0 ? Math.round((1 - p.fraction) / rate / 1000) : undefined;
-        const counts = p.done !== undefined && p.total !== undefined ? `${p.phase === 'latency' ? 'runs' : 'samples'} ${p.done}/${p.total}` : '';
-        this.writeEmitter.fire(`\r\x1b[K${p.phase ?? ''} ${counts} · ${Math.round(100 * p.fraction)} %${eta !== undefined ? ` · ETA ${formatSeconds(eta)}` : ''} · ${p.message}`);
+        this.writeEmitter.fire(`\r\x1b[K${progressText(p)} · ${Math.round(100 * p.fraction)} %${eta !== undefined ? ` · ETA ${formatSeconds(eta)}` : ''} · ${p.message}`);
         progressShown = true;
         this.hooks.onProgress?.(p, eta);
       },
@@ -134,36 +159,68 @@ class BenchTerminal implements vscode.Pseudoterminal {
       },
     });
     this.run = run;
-    this.context.log.appendLine(`bench: started pid ${run.pid}: onnx-lens ${commandLine.args.join(' ')}`);
+    this.context.log.appendLine(`${command}: started pid ${run.pid}: onnx-lens ${commandLine.args.join(' ')}`);
     if (this.closed) await run.stop(); // closed while starting
     const outcome = await run.outcome;
     if (progressShown) this.writeEmitter.fire('\r\n');
     if (outcome.kind === 'stopped') {
-      this.context.log.appendLine(`bench: pid ${run.pid} cancelled`);
+      this.context.log.appendLine(`${command}: pid ${run.pid} cancelled`);
       return;
     }
     if (outcome.kind === 'failed') {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
-      return this.fail(`the benchmark process ${how}${outcome.lastStderrLine ? `: ${outcome.lastStderrLine.replace(/^onnx-lens: /, '')}` : ''}`);
+      return this.fail(`the ${command} process ${how}${outcome.lastStderrLine ? `: ${outcome.lastStderrLine.replace(/^onnx-lens: /, '')}` : ''}`);
     }
-    let result: BenchJson;
+    let result: unknown;
     try {
-      result = JSON.parse(outcome.stdout) as BenchJson;
+      result = JSON.parse(outcome.stdout);
     } catch {
-      return this.fail(`the benchmark printed no result (stdout: ${outcome.stdout.slice(0, 200) || 'empty'})`);
+      return this.fail(`${command} printed no result (stdout: ${outcome.stdout.slice(0, 200) || 'empty'})`);
     }
-    this.line();
-    for (const row of resultTable(result)) this.line(row);
     const target = this.hooks.diagnosticUri ?? vscode.Uri.file(commandLine.model);
-    const diagnostic = this.context.diagnostics.set(target, result, budget);
-    const verdict = benchVerdict(result, budget);
-    const colour = verdict.severity === 'error' ? 31 : verdict.severity === 'warning' ? 33 : 32;
+    const report = await reportResult(command, result, { line: commandLine, budget, diagnostics: this.context.diagnostics, results: this.context.results, target });
     this.line();
-    this.line(`\x1b[${colour}m${verdict.severity}: ${verdict.message}\x1b[0m`);
-    this.line(`(${((Date.now() - started) / 1000).toFixed(1)} s; the result is in the Problems panel on ${rel(target.fsPath)})`);
-    this.context.log.appendLine(`bench: pid ${run.pid} done: ${verdict.severity}: ${verdict.message}`);
-    this.hooks.onResult?.(result, diagnostic);
+    for (const row of report.table) this.line(row);
+    this.line();
+    for (const v of report.verdicts) {
+      const colour = v.severity === 'error' ? 31 : v.severity === 'warning' ? 33 : 32;
+      this.line(`\x1b[${colour}m${v.severity}: ${v.message}\x1b[0m`);
+      this.context.log.appendLine(`${command}: pid ${run.pid} done: ${v.severity}: ${v.message}`);
+    }
+    const where = report.problemsOn ? `; the result is in the Problems panel on ${rel(report.problemsOn.fsPath)}` : '';
+    this.line(`(${((Date.now() - started) / 1000).toFixed(1)} s${where})`);
+    this.hooks.onResult?.(result);
     this.finish(0);
+  }
+}
+
+/** "samples 96/300", "layers 3/7", "step 2/3", or the phase alone. */
+function progressText(p: ProgressEvent): string {
+  if (typeof p.step === 'number' && typeof p.steps === 'number') return `step ${p.step + 1}/${p.steps}`;
+  const unit = p.phase === 'latency' ? 'runs' : p.phase === 'layer' ? 'layers' : 'samples';
+  return `${p.phase ?? ''} ${p.done !== undefined && p.total !== undefined ? `${unit} ${p.done}/${p.total}` : ''}`.trim();
+}
+
+/**
+ * onnxLens.deviceProfiles, checked, written to a temporary JSON file for `fit --devices`; sets `defaults.devicesFile`
+ * and returns the folder to remove after the run (undefined when there are no user profiles).
+ */
+async function userDevicesFile(defaults: TaskDefaults): Promise<string | undefined> {
+  const profiles = deviceProfilesSetting();
+  if (profiles.length === 0) return undefined;
+  userDeviceProfiles(profiles, 'onnxLens.deviceProfiles');
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'onnx-lens-devices-'));
+  defaults.devicesFile = path.join(dir, 'devices.json');
+  await fs.promises.writeFile(defaults.devicesFile, JSON.stringify(profiles));
+  return dir;
+}
+
+/** The recipe's evaluation budget (evaluation.budget.top1Drop), if it reads and has one. */
+function recipeBudget(file: string): number | undefined {
+  try {
+    return parseRecipe(fs.readFileSync(file, 'utf8'), file).recipe?.evaluation?.budget?.top1Drop;
+  } catch {
+    return undefined;
   }
 }
 

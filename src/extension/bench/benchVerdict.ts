@@ -58,21 +58,29 @@ export function benchVerdict(result: BenchJson, budgetPp: number): BenchVerdict 
     return { severity: 'information', message: `top-1 unknown (no labels) ${vs} (${ratios}) — give labels to judge it against the ${budget}` };
   }
   const head = `top-1 ${signedPp(d.top1)} ${vs} (${ratios})`;
-  // Judged on the shown value (two decimals), so that "−1.00 pp" is never over a 1.0 pp budget by float noise.
-  const drop = -Math.round(d.top1 * 100) / 100;
-  if (drop > budgetPp) {
+  const severity = budgetSeverity(d.top1, budgetPp);
+  if (severity === 'error') {
     return {
       severity: 'error',
       message: `${head} — over the ${budget}: run "${FIX_COMMANDS.keepFloat}" on the most affected layers, or compress fewer layers or less ("${FIX_COMMANDS.quantize}", "${FIX_COMMANDS.prune}")`,
     };
   }
-  if (drop > budgetPp / 2) {
+  if (severity === 'warning') {
     return { severity: 'warning', message: `${head} — more than half of the ${budget}; "${FIX_COMMANDS.keepFloat}" recovers accuracy on chosen layers` };
   }
   return { severity: 'information', message: `${head} — within the ${budget}` };
 }
 
-function formatBudget(pp: number): string {
+/**
+ * Error when the top-1 drop of `deltaPp` (a change in pp) exceeds the budget, Warning above half of it, else
+ * Information. Judged on the shown value (two decimals), so "−1.00 pp" is never over a 1.0 pp budget by float noise.
+ */
+export function budgetSeverity(deltaPp: number, budgetPp: number): Severity {
+  const drop = -Math.round(deltaPp * 100) / 100;
+  return drop > budgetPp ? 'error' : drop > budgetPp / 2 ? 'warning' : 'information';
+}
+
+export function formatBudget(pp: number): string {
   return Number.isInteger(pp) ? pp.toFixed(1) : String(pp);
 }
 

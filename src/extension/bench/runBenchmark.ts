@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { createBenchTask, type BenchTaskContext } from './benchTask';
+import { createBenchTask, type BenchTaskContext, type BenchTaskHooks } from './benchTask';
 import { evaluationData, evaluationLabels, rememberEvaluationData, UNTRUSTED_MESSAGE } from './benchSettings';
 import { TASK_TYPE, type OnnxLensTaskDefinition } from './taskDefinition';
 
@@ -19,12 +19,16 @@ export function registerRunBenchmark(context: BenchTaskContext, edited?: EditedM
   return vscode.commands.registerCommand('onnxLens.runBenchmark', (uri?: vscode.Uri) => runBenchmark(context, edited, uri instanceof vscode.Uri ? uri : undefined));
 }
 
+/** False (after saying why, with a way to trust the workspace) in Restricted Mode, where nothing runs a model. */
+export async function trustedOrRefuse(): Promise<boolean> {
+  if (vscode.workspace.isTrusted) return true;
+  const manage = 'Manage Workspace Trust';
+  if (await vscode.window.showErrorMessage(`ONNX Lens: ${UNTRUSTED_MESSAGE}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+  return false;
+}
+
 async function runBenchmark(context: BenchTaskContext, edited: EditedModels | undefined, given: vscode.Uri | undefined): Promise<void> {
-  if (!vscode.workspace.isTrusted) {
-    const manage = 'Manage Workspace Trust';
-    if (await vscode.window.showErrorMessage(`ONNX Lens: ${UNTRUSTED_MESSAGE}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
-    return;
-  }
+  if (!(await trustedOrRefuse())) return;
   const active = activeModelTab();
   const model = given ?? active?.uri ?? (await pickFile('Benchmark this model'));
   if (!model) return;
@@ -55,21 +59,21 @@ async function runBenchmark(context: BenchTaskContext, edited: EditedModels | un
     const data = await evaluationSet(folder);
     if (!data) return;
     const definition: OnnxLensTaskDefinition = { type: TASK_TYPE, command: 'bench', model: measured, data: data.data, ...(data.labels ? { labels: data.labels } : {}), ...(baseline ? { baseline } : {}) };
-    await runAsTask(context, definition, folder, model, name);
+    await runAsTask(context, definition, folder, { title: `ONNX Lens: benchmarking ${name}`, name: `bench ${name}`, hooks: { diagnosticUri: model } });
   } finally {
     if (temporary) await fs.promises.rm(temporary, { recursive: true, force: true });
   }
 }
 
 /** The model of the active editor tab (the ONNX Lens editor or any editor of an .onnx file) and its dirty state. */
-function activeModelTab(): { uri: vscode.Uri; isDirty: boolean } | undefined {
+export function activeModelTab(): { uri: vscode.Uri; isDirty: boolean } | undefined {
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
   const input = tab?.input;
   const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
   return uri && uri.path.toLowerCase().endsWith('.onnx') ? { uri, isDirty: tab!.isDirty } : undefined;
 }
 
-async function pickFile(openLabel: string, defaultUri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+export async function pickFile(openLabel: string, defaultUri?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel, defaultUri });
   return picked?.[0];
 }
@@ -114,19 +118,25 @@ export async function evaluationSet(folder: vscode.WorkspaceFolder): Promise<{ d
   return { data, labels };
 }
 
-/** Runs the definition as a task, following it in a cancellable notification until the task ends. */
-async function runAsTask(context: BenchTaskContext, definition: OnnxLensTaskDefinition, folder: vscode.WorkspaceFolder, model: vscode.Uri, name: string): Promise<void> {
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ONNX Lens: benchmarking ${name}`, cancellable: true }, async (progress, token) => {
+/** Runs the definition as a task, following it in a cancellable notification until the task ends; false if it failed. */
+export async function runAsTask(context: BenchTaskContext, definition: OnnxLensTaskDefinition, folder: vscode.WorkspaceFolder,
+  run: { title: string; name: string; hooks?: BenchTaskHooks }): Promise<boolean> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: run.title, cancellable: true }, async (progress, token) => {
     let reported = 0;
     let failure: string | undefined;
-    const task = createBenchTask(definition, folder, `bench ${name}`, context, {
-      diagnosticUri: model,
+    const task = createBenchTask(definition, folder, run.name, context, {
+      ...run.hooks,
       onProgress: (p, eta) => {
         const percent = Math.round(100 * p.fraction);
-        progress.report({ increment: Math.max(0, percent - reported), message: `${p.phase ?? ''} ${p.done ?? ''}/${p.total ?? ''}${eta !== undefined ? ` · about ${eta} s left` : ''}` });
+        const counts = p.done !== undefined && p.total !== undefined ? ` ${p.done}/${p.total}` : '';
+        progress.report({ increment: Math.max(0, percent - reported), message: `${p.phase ?? p.message}${counts}${eta !== undefined ? ` · about ${eta} s left` : ''}` });
         reported = Math.max(reported, percent);
+        run.hooks?.onProgress?.(p, eta);
       },
-      onError: (message) => { failure = message; },
+      onError: (message) => {
+        failure = message;
+        run.hooks?.onError?.(message);
+      },
     });
     const execution = await vscode.tasks.executeTask(task);
     await new Promise<void>((resolve) => {
@@ -138,5 +148,6 @@ async function runAsTask(context: BenchTaskContext, definition: OnnxLensTaskDefi
       token.onCancellationRequested(() => execution.terminate());
     });
     if (failure) void vscode.window.showErrorMessage(`ONNX Lens: ${failure}`);
+    return !failure;
   });
 }

@@ -78,7 +78,7 @@ function selectedLayers(document: OnnxDocument): string[] | undefined {
 const layersText = (layers: string[]) => (layers.length === 1 ? layers[0] : `${layers.length} layers`);
 
 /** Calibration data: the one remembered for this workspace (Enter), or a picked file / folder (remembered). */
-async function calibrationData(): Promise<string | undefined> {
+export async function calibrationData(): Promise<string | undefined> {
   const config = vscode.workspace.getConfiguration('onnxLens');
   const remembered = config.get<string>('calibrationData');
   const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
