@@ -62,12 +62,13 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 function formatProfile(r: LayerProfile, warmup: number): string {
   const cpu = detectCpuInt8();
-  const width = Math.max(7, ...r.layers.map((l) => l.name.length));
+  const width = Math.max(7, ...r.layers.map((l) => l.name.length), ...r.other.ops.map((o) => o.op.length + 2));
   const opWidth = Math.max(12, ...r.layers.map((l) => l.op.length)) + 2;
   // Small models run in microseconds: one more digit there (the profiler's unit is 1 µs).
   const ms = (x: number) => x.toFixed(r.totalMs < 1 ? 4 : 3);
   const row = (name: string, op: string, t: number, share: number, cumulative: string, note = '') =>
     `${name.padEnd(width)}  ${op.padEnd(opWidth)}${ms(t).padStart(10)}${pct(share).padStart(9)}${cumulative.padStart(9)}${note}`;
+  const share = (t: number) => (r.totalMs ? t / r.totalMs : 0);
   let cumulative = 0;
   const lines = [
     `${r.model}: kernel time per batch-1 run, one thread, ${r.runs} runs after ${warmup} warm-up (mean of the middle half); ${cpu.name || cpu.arch}`,
@@ -76,8 +77,9 @@ function formatProfile(r: LayerProfile, warmup: number): string {
       cumulative += l.share;
       return row(l.name, l.op, l.ms, l.share, pct(cumulative), l.fusedInto ? `  fused into ${l.fusedInto}` : '');
     }),
-    row('(other)', `${r.other.kernels} kernels`, r.other.ms, r.totalMs ? r.other.ms / r.totalMs : 0, ''),
-    `total ${ms(r.totalMs)} ms of kernel time per run: ${r.layers.length} layers ${ms(r.totalMs - r.other.ms)} ms, other ${ms(r.other.ms)} ms (reorders, activations, pooling, input quantization)`,
+    row('(other)', `${r.other.kernels} kernels`, r.other.ms, share(r.other.ms), ''),
+    ...r.other.ops.map((o) => row(`  ${o.op}`, `${o.kernels} kernels`, o.ms, share(o.ms), '')),
+    `total ${ms(r.totalMs)} ms of kernel time per run: ${r.layers.length} layers ${ms(r.totalMs - r.other.ms)} ms, other ${ms(r.other.ms)} ms`,
   ];
   return `${lines.join('\n')}\n`;
 }

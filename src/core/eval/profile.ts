@@ -39,8 +39,8 @@ export interface LayerProfile {
   totalMs: number;
   /** every weighted layer `inspect` lists, slowest first (graph order among equals); those without a kernel at 0 ms */
   layers: LayerTime[];
-  /** kernels no weighted layer accounts for: layout reorders, standalone activations and pooling, input quantization… */
-  other: { ms: number; kernels: number };
+  /** kernels no weighted layer accounts for (layout reorders, standalone activations and pooling, input quantization…), by op slowest first */
+  other: { ms: number; kernels: number; ops: { op: string; ms: number; kernels: number }[] };
 }
 
 export interface ProfileOptions {
@@ -140,7 +140,7 @@ function inputFeeds(session: ort.InferenceSession, file: string, shapes: Record<
     const fixed = (d: number | string) => typeof d === 'number' && d > 0;
     const dims = shapes[input.name] ?? input.shape.map((d, k) => (fixed(d) ? Number(d) : k === 0 ? 1 : d));
     if (!dims.every(fixed)) {
-      const example = input.shape.map((d, k) => (fixed(d) ? d : k === 0 ? 1 : 'N')).join(',');
+      const example = input.shape.map((d, k) => (fixed(d) ? d : k === 0 ? 1 : /^\w{1,12}$/.test(String(d)) ? d : '?')).join(',');
       throw new UsageError(file, `input '${input.name}' has symbolic dims [${input.shape.join(', ')}]: give its shape (--shape ${input.name}=${example})`);
     }
     const shape = dims.map(Number);
@@ -283,9 +283,10 @@ function summarize(file: string, layers: readonly LayerWeights[], attribution: A
   }
   const slot = new Map(layers.map((l, k) => [l, k]));
   const kernels = layers.map(() => new Set<string>());
-  const otherKernels = new Set<string>();
+  // Other kernels by op, in slots after the layers' (created as the ops first appear).
+  const otherOps = new Map<string, { slot: number; kernels: Set<string> }>();
   const perRun = runs.map((events) => {
-    const times = new Float64Array(layers.length + 1);
+    const times: number[] = [];
     const seen = new Map<string, number>();
     for (const e of events) {
       const key = `${e.node}\u0000${e.op}`;
@@ -293,21 +294,28 @@ function summarize(file: string, layers: readonly LayerWeights[], attribution: A
       seen.set(key, k + 1);
       const nodes = nodesByKey.get(key);
       const layer = nodes ? attribution.layerOf.get(nodes[k % nodes.length]) : undefined;
-      const i = layer ? slot.get(layer)! : layers.length;
-      times[i] += e.us;
-      if (layer) kernels[i].add(e.node);
-      else otherKernels.add(`${e.node}\u0000${e.op}\u0000${k}`);
+      let i: number;
+      if (layer) {
+        i = slot.get(layer)!;
+        kernels[i].add(e.node);
+      } else {
+        let op = otherOps.get(e.op);
+        if (!op) otherOps.set(e.op, (op = { slot: layers.length + otherOps.size, kernels: new Set() }));
+        op.kernels.add(`${key}\u0000${k}`);
+        i = op.slot;
+      }
+      times[i] = (times[i] ?? 0) + e.us;
     }
     return times;
   });
-  const totalOf = (t: Float64Array) => t.reduce((a, b) => a + b, 0);
-  const middle = [...perRun].sort((a, b) => totalOf(a) - totalOf(b));
+  const sum = (xs: readonly (number | undefined)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0);
+  const middle = [...perRun].sort((a, b) => sum(a) - sum(b));
   const cut = Math.floor(middle.length / 4);
   const kept = middle.slice(cut, middle.length - cut);
-  const msOf = (i: number) => round(kept.reduce((a, t) => a + t[i], 0) / Math.max(1, kept.length) / 1000);
-  const layerMs = layers.map((_, i) => msOf(i));
-  const otherMs = msOf(layers.length);
-  const totalMs = round(layerMs.reduce((a, b) => a + b, 0) + otherMs);
+  const mean = (time: (run: readonly number[]) => number) => round(sum(kept.map(time)) / Math.max(1, kept.length) / 1000);
+  const layerMs = layers.map((_, i) => mean((t) => t[i] ?? 0));
+  const otherMs = mean((t) => sum(t.slice(layers.length)));
+  const totalMs = round(sum(layerMs) + otherMs);
   const times: LayerTime[] = layers.map((l, i) => {
     const fused = attribution.fusedInto.get(l);
     return {
@@ -316,7 +324,8 @@ function summarize(file: string, layers: readonly LayerWeights[], attribution: A
     };
   });
   times.sort((a, b) => b.ms - a.ms); // stable: graph order among equals
-  return { model: file, runs: runs.length, totalMs, layers: times, other: { ms: otherMs, kernels: otherKernels.size } };
+  const ops = [...otherOps].map(([op, o]) => ({ op, ms: mean((t) => t[o.slot] ?? 0), kernels: o.kernels.size })).sort((a, b) => b.ms - a.ms);
+  return { model: file, runs: runs.length, totalMs, layers: times, other: { ms: otherMs, kernels: sum(ops.map((o) => o.kernels)), ops } };
 }
 
 /** To 0.1 µs: finer than the profiler's 1 µs ticks, so sums stay exact to rounding. */

@@ -50,6 +50,8 @@ function assertConsistent(p: LayerProfile, runs: number): void {
   assert.equal(p.runs, runs);
   for (const l of p.layers) assert.ok(l.ms >= 0 && l.share >= 0 && l.share <= 1, `${l.name}: ${l.ms} ms, share ${l.share}`);
   assert.ok(p.other.ms >= 0);
+  const otherOps = p.other.ops.reduce((a, o) => a + o.ms, 0);
+  assert.ok(Math.abs(otherOps - p.other.ms) <= 1e-4 * (p.other.ops.length + 1), `other by op ${otherOps} vs ${p.other.ms}`);
   const sum = p.layers.reduce((a, l) => a + l.ms, 0) + p.other.ms;
   assert.ok(Math.abs(sum - p.totalMs) <= 1e-4 * (p.layers.length + 2), `layers + other ${sum} vs total ${p.totalMs}`);
   assert.deepEqual(p.layers.map((l) => l.ms), p.layers.map((l) => l.ms).sort((a, b) => b - a), 'slowest first');
@@ -130,7 +132,7 @@ test('profileLayers: a symbolic dim other than the batch needs a shape; a given 
   const b = new NetBuilder(2, false);
   const logits = b.head(b.relu(b.conv('x', 3, 8, 3)), 8, 4);
   const file = write(dir, 'sym.onnx', b.model('x', ['N', 3, 'H', 'W'], logits, ['N', 4], 'sym'));
-  await assert.rejects(profileLayers(file, { runs: 1 }), /input 'x' has symbolic dims \[N, 3, H, W\]: give its shape \(--shape x=1,3,N,N\)/);
+  await assert.rejects(profileLayers(file, { runs: 1 }), /input 'x' has symbolic dims \[N, 3, H, W\]: give its shape \(--shape x=1,3,H,W\)/);
   await assert.rejects(profileLayers(file, { runs: 1, inputShapes: { y: [1, 3, 8, 8] } }), /no model input is named 'y' \(inputs: x\)/);
   const p = await profileLayers(file, { runs: 2, warmup: 0, inputShapes: { x: [1, 3, 12, 12] } });
   assertConsistent(p, 2);
