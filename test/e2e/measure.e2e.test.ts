@@ -1,0 +1,100 @@
+// Measurements on the layers in a real VS Code: Profile Layer Latency from the palette, then Colour by: latency and
+// the table's Latency column against `onnx-lens profile --json`; the device-fit badge against `onnx-lens fit --json`.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FrameLocator } from 'playwright-core';
+import { VsCode, waitFor } from './harness';
+import { smallNet } from './models';
+
+const cli = (...args: string[]) => JSON.parse(execFileSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] }));
+
+interface Row { name: string; ms: string | null; latency: string; color: string }
+
+async function rows(editor: FrameLocator): Promise<Row[]> {
+  return editor.locator('[data-testid="layer-row"]').evaluateAll((els) => els.map((e) => ({
+    name: e.getAttribute('data-layer') ?? '',
+    ms: e.getAttribute('data-ms'),
+    latency: (e as HTMLTableRowElement).cells[(e as HTMLTableRowElement).cells.length - 1].textContent ?? '',
+    color: e.getAttribute('data-color') ?? '',
+  })));
+}
+
+const legendColors = (editor: FrameLocator) => editor.locator('[data-testid="legend"] > span').evaluateAll((els) =>
+  Object.fromEntries(els.filter((e) => e.querySelector('.swatch')).map((e) => [e.textContent ?? '', getComputedStyle(e.querySelector('.swatch')!).backgroundColor])));
+
+let vscode: VsCode;
+
+before(async () => {
+  vscode = await VsCode.start({ name: 'measure', files: { 'small-net.onnx': smallNet() }, settings: { 'onnxLens.device': 'nano33ble' } });
+}, { timeout: 240_000 });
+
+after(async () => { await vscode?.close(); }, { timeout: 60_000 });
+
+test('the header shows the fit on the onnxLens.device setting as onnx-lens fit computes it', { timeout: 120_000 }, async () => {
+  await vscode.openFromExplorer('small-net.onnx');
+  const editor = await vscode.editor();
+  const fit = cli('fit', path.join(vscode.workspace, 'small-net.onnx'), '--device', 'nano33ble', '--json');
+  const badge = editor.locator('[data-testid="fit-badge"]');
+  await badge.waitFor({ timeout: 30_000 });
+  assert.equal(await badge.getAttribute('data-device'), 'nano33ble');
+  assert.equal(await badge.getAttribute('data-fits'), String(fit.fits));
+  const percent = (used: number, capacity: number) => `${Math.round((100 * used) / capacity)} %`;
+  assert.equal(fit.fits, true, 'a 2 K-parameter net fits the Nano 33 BLE');
+  assert.equal(await badge.innerText(), `fits nano33ble: flash ${percent(fit.weightBytes, fit.flashBytes)}, RAM ${percent(fit.arenaBytes, fit.ramBytes)}`);
+  assert.match((await badge.getAttribute('title')) ?? '', /Estimated latency .* an estimate .*Assumption:\n.*fp32: Cortex-M4F/s, 'the tooltip states the MAC-rate assumption');
+});
+
+test('Profile Layer Latency from the palette: Colour by latency colours the layers, the table shows ms for each layer onnx-lens profile times', { timeout: 180_000 }, async () => {
+  const editor = await vscode.editor();
+  const colorBy = editor.locator('[data-testid="color-by"]');
+  await colorBy.selectOption('latency');
+  // Nothing measured yet: every layer grey, and the editor says what to run.
+  const hint = editor.locator('[data-testid="measure-hint"]');
+  await hint.waitFor({ timeout: 10_000 });
+  assert.match(await hint.innerText(), /No latency measured for this model: run\s+Profile Layer Latency/);
+  const grey = (await legendColors(editor))['not measured'];
+  const unmeasured = await rows(editor);
+  assert.ok(unmeasured.every((r) => r.ms === null && r.latency === '–'), JSON.stringify(unmeasured));
+  assert.equal(new Set(unmeasured.map((r) => r.color)).size, 1, 'one colour: not measured');
+
+  await vscode.runCommand('ONNX Lens: Profile Layer Latency');
+  const shown = await waitFor('the Latency column after profiling', 90_000, async () => {
+    const r = await rows(editor);
+    return r.some((x) => x.ms !== null) ? r : undefined;
+  });
+  const expected = cli('profile', path.join(vscode.workspace, 'small-net.onnx'), '--json') as { layers: { name: string; ms: number }[] };
+  const timed = expected.layers.filter((l) => l.ms > 0);
+  assert.ok(timed.length >= 2, `onnx-lens profile times at least the two convolutions: ${JSON.stringify(expected.layers)}`);
+  const byName = new Map(shown.map((r) => [r.name, r]));
+  for (const l of timed) {
+    const row = byName.get(l.name);
+    assert.ok(row, `a table row for ${l.name}`);
+    assert.ok(Number(row.ms) > 0, `${l.name} has its ms per run (data-ms ${row.ms})`);
+    assert.match(row.latency, /^\d[\d.]* ms$/, `${l.name}'s Latency cell`);
+  }
+  // Coloured by latency: no layer onnx-lens times is grey, and the slowest and the fastest differ.
+  await waitFor('the legend of the latency scale', 10_000, async () => ((await legendColors(editor))['not measured'] && Object.keys(await legendColors(editor)).some((k) => k.endsWith(' ms')) ? true : undefined));
+  const colored = await rows(editor);
+  const measuredRows = colored.filter((r) => timed.some((l) => l.name === r.name));
+  const bars = await editor.locator('[data-testid="layer-bar"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-layer'), e.getAttribute('data-color')]));
+  for (const r of measuredRows) {
+    assert.notEqual(r.color, unmeasured.find((u) => u.name === r.name)!.color, `${r.name} is no longer drawn as not measured`);
+    assert.equal(bars.find(([n]) => n === r.name)?.[1], r.color, `${r.name}: the chart bar has the row's colour`);
+  }
+  const sorted = [...measuredRows].sort((a, b) => Number(a.ms) - Number(b.ms));
+  if (Number(sorted[0].ms) < Number(sorted.at(-1)!.ms)) assert.notEqual(sorted[0].color, sorted.at(-1)!.color, 'fastest and slowest layers differ in colour');
+  assert.ok(grey, 'the legend has a "not measured" entry');
+  assert.equal(await hint.count(), 0, 'no hint once measured');
+
+  await vscode.screenshot('colour-by-latency', editor.locator('.summary'), editor.locator('.main'));
+  // The tooltip of a timed layer shows its time and share.
+  const slowest = sorted.at(-1)!;
+  await editor.locator(`[data-testid="layer-row"][data-layer="${slowest.name}"]`).hover();
+  const tooltip = editor.locator('[data-testid="tooltip"]');
+  await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
+  assert.match(await tooltip.innerText(), /Time\s+[\d.]+ ms \([\d.]+% of the run\)/);
+  await vscode.page.mouse.move(5, 5);
+  await colorBy.selectOption('sparsity');
+});
