@@ -411,9 +411,44 @@ export function chooseStatic(prep: StaticPreparation, selection: LayerSelection 
   return chosen;
 }
 
+/**
+ * onnxruntime (WeightBiasQuantization, from optimisation level 'basic' on) quantizes the float weight of a Conv,
+ * ConvTranspose or Gemm whose input comes from a DequantizeLinear with a scalar scale, per-tensor int8: a layer kept
+ * float between quantized ones would run int8 anyway (and, with a Relu before the next Q, fail to load: "two nodes
+ * with same node name"). Such a layer reads its input through its own DequantizeLinear with the scale (and zero
+ * point) repeated along the channel axis — the same values, a form that rewrite does not match.
+ */
+function keepFloatLayersFloat(g: GraphProto): void {
+  const index = indexGraph(g);
+  const names = usedNames(g);
+  const nodes: NodeProto[] = [];
+  for (const n of g.node) {
+    const w = index.constants.get(n.input[1] ?? '');
+    const dq = index.producer.get(n.input[0]);
+    const scale = dq?.opType === 'DequantizeLinear' ? index.constants.get(dq.input[1]) : undefined;
+    const zp = dq?.input[2] ? index.constants.get(dq.input[2]) : undefined;
+    if (!['Conv', 'ConvTranspose', 'Gemm'].includes(n.opType) || n.domain !== '' || w?.dataType !== DataType.FLOAT || !scale || numel(tensorDims(scale)) !== 1 || (dq!.input[2] && !zp)) {
+      nodes.push(n);
+      continue;
+    }
+    const dims = tensorDims(w);
+    const channels = n.opType === 'Conv' ? dims[1] * Number(getAttr(n, 'group')?.i ?? 1) : n.opType === 'ConvTranspose' ? dims[0] : dims[getAttr(n, 'transB')?.i ? 1 : 0];
+    const repeated = (t: TensorProto) => {
+      const name = freshName(names, `${t.name}_c`);
+      g.initializer.push(makeTensor(name, t.dataType, [channels], new Array<number>(channels).fill(Number(tensorValues(t)[0]))));
+      return name;
+    };
+    const input = freshName(names, `${n.input[0]}_f`);
+    nodes.push(node('DequantizeLinear', [dq!.input[0], repeated(scale), ...(zp ? [repeated(zp)] : [])], [input], { axis: 1 }), n);
+    n.input[0] = input;
+  }
+  g.node = nodes;
+}
+
 /** The last step of quantizeStatic: compact the QDQ graph and record the target in the metadata. */
 export function finishStatic(quantized: ModelProto, target: QuantTarget | undefined): ModelProto {
   const result = compactQdq(quantized);
+  keepFloatLayersFloat(result.graph!);
   recordTarget(result, target ?? DEFAULT_TARGET);
   return result;
 }
