@@ -164,7 +164,7 @@ async function staticVariants(model: Model, step: QuantizeStep, ctx: StepContext
 }
 
 /** The first output on every sample: of the file, or of `bytes` run from memory. */
-async function evaluate(file: string, bytes: Uint8Array | undefined, data: Dataset, opts: SensitivityOptions): Promise<Outputs> {
+export async function evaluate(file: string, bytes: Uint8Array | undefined, data: Dataset, opts: Pick<SensitivityOptions, 'batchSize' | 'signal'>): Promise<Outputs> {
   const session = await openSession(file, { bytes });
   try {
     return await runModel(session, data, { batchSize: opts.batchSize, signal: opts.signal });
