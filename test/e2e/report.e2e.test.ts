@@ -92,7 +92,7 @@ test('the report plots both benchmarked variants and their baseline with bench -
   }
 
   // The tooltip of a marker has the full numbers.
-  await frame.locator('[data-testid="report-plot-size"] [data-testid="report-point"][data-model$="model.int8.onnx"]').hover();
+  await frame.locator('[data-testid="report-plot-size"] [data-testid="report-point"][data-model$="model.int8.onnx"] path').hover();
   const tooltip = frame.locator('[data-testid="tooltip"]');
   await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
   assert.ok((await tooltip.innerText()).includes(`${want['model.int8.onnx'].bytes.toLocaleString('en-US')} bytes`), await tooltip.innerText());
@@ -101,6 +101,8 @@ test('the report plots both benchmarked variants and their baseline with bench -
   fs.copyFileSync(path.join(vscode.workspace, 'model.onnx'), path.join(vscode.workspace, 'model.pruned95.onnx'));
   await waitFor('the pruned model\'s point to turn stale', 30_000, async () => ((await rows(frame)).find((r) => basename(r) === 'model.pruned95.onnx')?.stale ? true : undefined));
   assert.equal((await rows(frame)).find((r) => basename(r) === 'model.int8.onnx')?.stale, false);
+  assert.equal(await frame.locator('[data-testid="report-plot-size"] [data-testid="report-point"][data-stale="true"]').count(), 1, 'the stale marker on the plot');
+  await vscode.screenshot('report-stale');
 });
 
 test('Enter on a table row opens that model in the ONNX Lens editor', { timeout: 120_000 }, async () => {
