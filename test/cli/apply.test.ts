@@ -178,3 +178,36 @@ steps:
   assert.match(r.stderr, /stopped by SIGTERM; nothing written/);
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.onnx') || f.endsWith('.tmp')), []);
 });
+
+test('apply --data measures each step: its top-1, change, agreement and bytes are what bench --baseline reports for the model that step made', () => {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'test', 200);
+  const steps = ['- prune: { sparsity: 0.6 }', '- quantize: { mode: weight, bits: 4, perChannel: false }'];
+  // The model after step 1 alone, and after both, written by plain apply runs.
+  const one = writeRecipe(dir, 'one.onnxlens.yaml', `model: ${MNIST_MODEL}\noutput: one.onnx\nsteps:\n  ${steps[0]}\n`);
+  const both = writeRecipe(dir, 'both.onnxlens.yaml', `model: ${MNIST_MODEL}\noutput: both.onnx\nsteps:\n  ${steps.join('\n  ')}\n`);
+  assert.equal(cli('apply', one).status, 0);
+  const r = cli('apply', both, '--json', '--data', split.data, '--labels', split.labels);
+  assert.equal(r.status, 0, r.stderr);
+  const applied = JSON.parse(r.stdout) as { steps: { kind: string; measured: { top1: number; delta: number; agreement: number; bytes: number } }[]; evaluation: { n: number; top1: number } };
+  assert.equal(applied.evaluation.n, 200);
+  const bench = (model: string) => {
+    const b = cli('bench', model, '--baseline', MNIST_MODEL, '--data', split.data, '--labels', split.labels, '--json', '--runs', '1');
+    assert.equal(b.status, 0, b.stderr);
+    return JSON.parse(b.stdout) as { top1: number; bytes: number; baseline: { top1: number }; delta: { top1: number; agreement: number } };
+  };
+  for (const [i, model] of [path.join(dir, 'one.onnx'), path.join(dir, 'both.onnx')].entries()) {
+    const expected = bench(model);
+    const m = applied.steps[i].measured;
+    assert.equal(m.top1, expected.top1, `step ${i + 1} top-1`);
+    assert.ok(Math.abs(m.delta - expected.delta.top1) < 1e-9, `step ${i + 1} Δ ${m.delta} vs ${expected.delta.top1}`);
+    assert.equal(m.agreement, expected.delta.agreement, `step ${i + 1} agreement`);
+    assert.equal(applied.evaluation.top1, expected.baseline.top1);
+    if (i === 1) assert.equal(m.bytes, expected.bytes, 'the last step made the bytes written');
+  }
+  // 60 % unstructured pruning without recovery costs this CNN accuracy: the measurement sees it.
+  assert.ok(applied.steps[0].measured.delta < -1, String(applied.steps[0].measured.delta));
+  // Without --data the JSON has no measurement.
+  const plain = JSON.parse(cli('apply', one, '--json').stdout) as { steps: object[]; evaluation?: unknown };
+  assert.ok(!('measured' in plain.steps[0]) && plain.evaluation === undefined);
+});

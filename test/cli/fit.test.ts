@@ -79,10 +79,18 @@ test('fit loads neither onnxruntime-node nor sharp (as test/cli/startup.test.ts 
   }
 });
 
-test('fit --devices FILE.json: a user profile, its sizes in KiB and its MAC rate per second (hand-computed verdict and latency)', () => {
+/** Runs `body` with the path of a devices.json in a temporary folder, removed afterwards. */
+function withDevicesFile(body: (file: string, dir: string) => void): void {
   const dir = tempDir('onnx-lens-fit-');
   try {
-    const file = path.join(dir, 'devices.json');
+    body(path.join(dir, 'devices.json'), dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('fit --devices FILE.json: a user profile, its sizes in KiB and its MAC rate per second (hand-computed verdict and latency)', () => {
+  withDevicesFile((file) => {
     fs.writeFileSync(file, JSON.stringify([
       { name: 'my-board', title: 'My board', flashKB: 600, ramKB: 512, macsPerSecond: 1e8 },
       { name: 'tiny', flashKB: 2048, ramKB: 256, clockMHz: 100, macsPerCycle: { int8: 1, fp32: 0.25 } },
@@ -104,15 +112,11 @@ test('fit --devices FILE.json: a user profile, its sizes in KiB and its MAC rate
     const list = cli('fit', '--devices', file, '--device', 'list');
     assert.match(list.stdout, /^my-board\s+My board/m);
     assert.match(list.stdout, /^nano33ble\s/m);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('fit --devices with a bad profile: one stderr line naming the file, the profile and the field, exit 1', () => {
-  const dir = tempDir('onnx-lens-fit-');
-  try {
-    const file = path.join(dir, 'devices.json');
+  withDevicesFile((file, dir) => {
     const run = (content: string) => {
       fs.writeFileSync(file, content);
       const r = cli('fit', CLS, '--devices', file, '--device', 'b');
@@ -128,7 +132,5 @@ test('fit --devices with a bad profile: one stderr line naming the file, the pro
     assert.match(run('[oops'), new RegExp(`^onnx-lens: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not JSON`));
     const missing = cli('fit', CLS, '--devices', path.join(dir, 'none.json'), '--device', 'b');
     assert.match(missing.stderr, /none\.json: device profiles file not found/);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

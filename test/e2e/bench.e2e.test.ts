@@ -1,6 +1,6 @@
-// The benchmark task and the Problems panel in a real VS Code (code-server + Chromium): tasks.json tasks of type
-// onnx-lens run the packaged `onnx-lens bench`, their results land in Problems with the same numbers as
-// `onnx-lens bench --json`, terminating a task ends its process, and an untrusted workspace refuses to run models.
+// The onnx-lens tasks and the Problems panel in a real VS Code (code-server + Chromium): tasks.json tasks of type
+// onnx-lens run the packaged `onnx-lens bench` and `sensitivity`, their results land in Problems with the same numbers
+// and layers as the CLI's --json, terminating a task ends its process, and an untrusted workspace refuses to run models.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,10 @@ import { benchWorkspace, cli, runTask as runBenchTask } from './benchWorkspace';
 import { VsCode, waitFor } from './harness';
 
 interface BenchJson { n: number; delta: { top1: number; agreement: number; sizeRatio: number; latencyRatio: number } }
+interface SensitivityJson { layers: { name: string; deltaTop1: number }[] }
+
+/** The task 'sensitivity int4': int4 per-tensor weight-only, each layer alone, judged against a 0.75 pp budget. */
+const SENSITIVITY = { mode: 'weight', bits: 4, perChannel: false, budget: 0.75 } as const;
 
 /** "−0.33 pp" / "+0.00 pp", written out here independently of the extension's formatting code. */
 const pp = (x: number) => {
@@ -25,6 +29,7 @@ const workspaceFiles = () => benchWorkspace(300, {
   'bench int8': { model: 'model.int8.onnx' },
   'bench pruned': { model: 'model.pruned95.onnx', budget: 1.0 },
   'bench forever': { model: 'model.int8.onnx', runs: 10_000_000 },
+  'sensitivity int4': { model: 'model.onnx', command: 'sensitivity', baseline: undefined, runs: undefined, ...SENSITIVITY },
 });
 
 describe('in a trusted workspace', () => {
@@ -51,7 +56,7 @@ describe('in a trusted workspace', () => {
   /** The Problems row whose text includes `text` (waits for it). */
   async function problem(text: string, ms = 120_000): Promise<{ row: Locator; text: string }> {
     const found = await waitFor(`a Problems row with "${text}"`, ms, async () => (await problemTexts()).find((t) => t.includes(text)), () => {
-      const failed = /bench: (.*(?:exited|killed|needs|must|not yet).*)/.exec(vscode.allLogs());
+      const failed = /(?:bench|sensitivity): (.*(?:exited|killed|needs|must|does not).*)/.exec(vscode.allLogs());
       if (failed) throw new Error(`the task failed: ${failed[1]}`);
     });
     const row = vscode.page.locator('.markers-panel .monaco-list-row', { hasText: text }).first();
@@ -95,6 +100,40 @@ describe('in a trusted workspace', () => {
     fs.copyFileSync(path.join(vscode.workspace, 'model.onnx'), path.join(vscode.workspace, 'model.pruned95.onnx'));
     await waitFor('the pruned model\'s result to leave Problems', 30_000, async () => ((await problemTexts()).some((t) => t.includes('over the 1.0 pp budget')) ? undefined : true));
     assert.ok((await problemTexts()).some((t) => t.includes('vs model.onnx')), 'the int8 result stays');
+  });
+
+  test('a tasks.json sensitivity task: one Problems row per layer over half the budget, the Errors exactly the layers sensitivity --json puts over it', { timeout: 240_000 }, async () => {
+    const ws = vscode.workspace;
+    const expected = JSON.parse(cli('sensitivity', path.join(ws, 'model.onnx'), '--data', path.join(ws, 'test_x.npy'), '--labels', path.join(ws, 'test_y.npy'),
+      '--mode', 'weight', '--bits', '4', '--no-per-channel', '--json')) as SensitivityJson;
+    // The drop as shown (two decimals) against the budget, written out here independently of the extension.
+    const drop = (l: { deltaTop1: number }) => -Math.round(l.deltaTop1 * 100) / 100;
+    const over = expected.layers.filter((l) => drop(l) > SENSITIVITY.budget).map((l) => l.name).sort();
+    const overHalf = expected.layers.filter((l) => drop(l) > SENSITIVITY.budget / 2).map((l) => l.name).sort();
+    assert.ok(over.length > 0, `int4 per-tensor weights cost some layer more than ${SENSITIVITY.budget} pp: ${JSON.stringify(expected.layers)}`);
+
+    await runTask('sensitivity int4');
+    await problem(`layer ${over[0]} (`);
+    const rows = vscode.page.locator('.markers-panel .monaco-list-row', { hasText: 'on this layer alone changes top-1 by' });
+    await waitFor(`${overHalf.length} layer rows`, 30_000, async () => ((await rows.count()) === overHalf.length ? true : undefined));
+    const layers = { error: [] as string[], warning: [] as string[] };
+    for (const row of await rows.all()) {
+      const text = await row.innerText();
+      const name = /layer (\S+) \(/.exec(text)?.[1];
+      assert.ok(name, text);
+      if (await row.locator('.codicon-error').count()) {
+        layers.error.push(name);
+        assert.ok(text.includes('"ONNX Lens: Keep Selected Layers in Float"'), text);
+        const layer = expected.layers.find((l) => l.name === name)!;
+        assert.ok(text.includes(`changes top-1 by ${pp(layer.deltaTop1)}`), `${text}\nexpected ${pp(layer.deltaTop1)}`);
+      } else {
+        assert.equal(await row.locator('.codicon-warning').count(), 1, text);
+        layers.warning.push(name);
+      }
+    }
+    assert.deepEqual(layers.error.sort(), over, 'the Errors are the layers over the budget');
+    assert.deepEqual([...layers.error, ...layers.warning].sort(), overHalf, 'one row per layer over half the budget');
+    await vscode.screenshot('problems-sensitivity');
   });
 
   test('terminating the task ends its process', { timeout: 120_000 }, async () => {

@@ -27,16 +27,24 @@ export async function trustedOrRefuse(): Promise<boolean> {
   return false;
 }
 
-async function runBenchmark(context: BenchTaskContext, edited: EditedModels | undefined, given: vscode.Uri | undefined): Promise<void> {
-  if (!(await trustedOrRefuse())) return;
-  const active = activeModelTab();
-  const model = given ?? active?.uri ?? (await pickFile('Benchmark this model'));
-  if (!model) return;
+/**
+ * The model a command runs on — `given`, the active editor's, or picked — and its workspace folder; undefined (after
+ * saying why, for `command`) in Restricted Mode, without a workspace folder, or when the user cancels.
+ */
+export async function modelToRun(command: string, given: vscode.Uri | undefined, pickLabel: string): Promise<{ model: vscode.Uri; folder: vscode.WorkspaceFolder } | undefined> {
+  if (!(await trustedOrRefuse())) return undefined;
+  const model = given ?? activeModelTab()?.uri ?? (await pickFile(pickLabel));
+  if (!model) return undefined;
   const folder = vscode.workspace.getWorkspaceFolder(model) ?? vscode.workspace.workspaceFolders?.[0];
-  if (!folder) {
-    void vscode.window.showErrorMessage('ONNX Lens: Run Benchmark needs an open folder (results and settings are kept per workspace).');
-    return;
-  }
+  if (!folder) void vscode.window.showErrorMessage(`ONNX Lens: ${command} needs an open folder (results and settings are kept per workspace).`);
+  return folder && { model, folder };
+}
+
+async function runBenchmark(context: BenchTaskContext, edited: EditedModels | undefined, given: vscode.Uri | undefined): Promise<void> {
+  const target = await modelToRun('Run Benchmark', given, 'Benchmark this model');
+  if (!target) return;
+  const { model, folder } = target;
+  const active = activeModelTab();
   const name = path.basename(model.fsPath);
   const dirty = active?.uri.toString() === model.toString() && active.isDirty;
 
@@ -66,14 +74,14 @@ async function runBenchmark(context: BenchTaskContext, edited: EditedModels | un
 }
 
 /** The model of the active editor tab (the ONNX Lens editor or any editor of an .onnx file) and its dirty state. */
-export function activeModelTab(): { uri: vscode.Uri; isDirty: boolean } | undefined {
+function activeModelTab(): { uri: vscode.Uri; isDirty: boolean } | undefined {
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
   const input = tab?.input;
   const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
   return uri && uri.path.toLowerCase().endsWith('.onnx') ? { uri, isDirty: tab!.isDirty } : undefined;
 }
 
-export async function pickFile(openLabel: string, defaultUri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+async function pickFile(openLabel: string, defaultUri?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel, defaultUri });
   return picked?.[0];
 }

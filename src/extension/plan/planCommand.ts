@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { accuracyBudget } from '../bench/benchSettings';
 import type { BenchTaskContext } from '../bench/benchTask';
-import { activeModelTab, evaluationSet, pickFile, runAsTask, trustedOrRefuse } from '../bench/runBenchmark';
+import { evaluationSet, modelToRun, runAsTask } from '../bench/runBenchmark';
 import { TASK_TYPE, type OnnxLensTaskDefinition } from '../bench/taskDefinition';
 import { calibrationData } from '../editor/editCommands';
 
@@ -20,14 +20,9 @@ export function planRecipePath(model: string): string {
 }
 
 async function planCompression(context: BenchTaskContext, given: vscode.Uri | undefined): Promise<void> {
-  if (!(await trustedOrRefuse())) return;
-  const model = given ?? activeModelTab()?.uri ?? (await pickFile('Plan compression for this model'));
-  if (!model) return;
-  const folder = vscode.workspace.getWorkspaceFolder(model) ?? vscode.workspace.workspaceFolders?.[0];
-  if (!folder) {
-    void vscode.window.showErrorMessage('ONNX Lens: Plan Compression needs an open folder (its settings and results are kept per workspace).');
-    return;
-  }
+  const target = await modelToRun('Plan Compression', given, 'Plan compression for this model');
+  if (!target) return;
+  const { model, folder } = target;
   const name = path.basename(model.fsPath);
   const budgetText = await vscode.window.showInputBox({
     title: `Plan compression of ${name}: the largest allowed top-1 drop`, prompt: 'percentage points (the setting onnxLens.accuracyBudget by default)',
