@@ -27,7 +27,8 @@ const legendColors = (editor: FrameLocator) => editor.locator('[data-testid="leg
 let vscode: VsCode;
 
 before(async () => {
-  vscode = await VsCode.start({ name: 'measure', files: { 'small-net.onnx': smallNet() }, settings: { 'onnxLens.device': 'nano33ble' } });
+  // Edits must stay unsaved (code-server saves after a delay by default): the last test profiles an edited model.
+  vscode = await VsCode.start({ name: 'measure', files: { 'small-net.onnx': smallNet() }, settings: { 'onnxLens.device': 'nano33ble', 'files.autoSave': 'off' } });
 }, { timeout: 240_000 });
 
 after(async () => { await vscode?.close(); }, { timeout: 60_000 });
@@ -40,7 +41,7 @@ test('the header shows the fit on the onnxLens.device setting as onnx-lens fit c
   await badge.waitFor({ timeout: 30_000 });
   assert.equal(await badge.getAttribute('data-device'), 'nano33ble');
   assert.equal(await badge.getAttribute('data-fits'), String(fit.fits));
-  const percent = (used: number, capacity: number) => `${Math.round((100 * used) / capacity)} %`;
+  const percent = (used: number, capacity: number) => (used > 0 && used < capacity / 200 ? '< 1 %' : `${Math.round((100 * used) / capacity)} %`);
   assert.equal(fit.fits, true, 'a 2 K-parameter net fits the Nano 33 BLE');
   assert.equal(await badge.innerText(), `fits nano33ble: flash ${percent(fit.weightBytes, fit.flashBytes)}, RAM ${percent(fit.arenaBytes, fit.ramBytes)}`);
   assert.match((await badge.getAttribute('title')) ?? '', /Estimated latency .* an estimate .*Assumption:\n.*fp32: Cortex-M4F/s, 'the tooltip states the MAC-rate assumption');
@@ -97,4 +98,40 @@ test('Profile Layer Latency from the palette: Colour by latency colours the laye
   assert.match(await tooltip.innerText(), /Time\s+[\d.]+ ms \([\d.]+% of the run\)/);
   await vscode.page.mouse.move(5, 5);
   await colorBy.selectOption('sparsity');
+});
+
+test('an edited model shows the file\'s times as before; Profile Layer Latency then measures the edit: before → after', { timeout: 180_000 }, async () => {
+  const { page } = vscode;
+  const editor = await vscode.editor();
+  const row = (name: string) => editor.locator(`[data-testid="layer-row"][data-layer="${name}"]`);
+  await row('conv1').click();
+  await vscode.runCommand('ONNX Lens: Quantize Selected Layers…');
+  const int8 = page.locator('.quick-input-list .monaco-list-row', { hasText: 'int8 weights only' });
+  await int8.first().waitFor({ timeout: 15_000 });
+  await int8.first().click();
+  await editor.locator('[data-testid="layer-row"][data-layer="conv1"][data-bits="8"]').waitFor({ timeout: 60_000 });
+  await page.locator('.tabs-container .tab.dirty', { hasText: 'small-net.onnx' }).waitFor({ timeout: 15_000 });
+
+  // The file on disk was profiled (the test before): its times are the "before", the edited model has none yet.
+  const beforeOnly = await waitFor('the file\'s times as "before"', 30_000, async () => {
+    const r = await rows(editor);
+    return r.every((x) => x.ms === null) && r.some((x) => x.latency.endsWith('→ ?')) ? r : undefined;
+  });
+  assert.ok(beforeOnly.filter((r) => r.latency !== '–').every((r) => /^[\d.]+ ms → \?$/.test(r.latency)), JSON.stringify(beforeOnly));
+  await editor.locator('[data-testid="color-by"]').selectOption('latency');
+  assert.match(await editor.locator('[data-testid="measure-before"]').innerText(), /file on disk, before the edits/);
+
+  await vscode.runCommand('ONNX Lens: Profile Layer Latency');
+  const both = await waitFor('before → after in the Latency column', 120_000, async () => {
+    const r = await editor.locator('[data-testid="layer-row"]').evaluateAll((els) => els.map((e) => ({
+      name: e.getAttribute('data-layer'), ms: e.getAttribute('data-ms'), before: e.getAttribute('data-ms-before'),
+      latency: (e as HTMLTableRowElement).cells[(e as HTMLTableRowElement).cells.length - 1].textContent ?? '',
+    })));
+    return r.some((x) => x.ms !== null && x.before !== null) ? r : undefined;
+  });
+  const conv1 = both.find((r) => r.name === 'conv1')!;
+  assert.ok(Number(conv1.ms) > 0 && Number(conv1.before) > 0, JSON.stringify(conv1));
+  assert.match(conv1.latency, /^[\d.]+ ms → [\d.]+ ms$/);
+  assert.equal(await editor.locator('[data-testid="measure-before"]').count(), 0, 'the colours are the edited model\'s own now');
+  await vscode.screenshot('edited-before-after', editor.locator('.summary'), editor.locator('.main'));
 });

@@ -70,7 +70,11 @@ export function renderSummary(parent: HTMLElement, m: ModelSummary, ctx: Summary
 }
 
 const signedPp = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(2)} pp`;
-const percentOf = (used: number, capacity: number) => `${Math.round((100 * used) / capacity)} %`;
+/** "42 %"; a use that rounds to 0 but is not nothing reads "< 1 %". */
+const percentOf = (used: number, capacity: number) => {
+  const p = Math.round((100 * used) / capacity);
+  return p === 0 && used > 0 ? '< 1 %' : `${p} %`;
+};
 
 /** The last benchmark's figures and the device-fit badge, in `box` (replaced whenever new measurements arrive). */
 export function renderMeasuredSummary(box: HTMLElement, m: Measurements): void {

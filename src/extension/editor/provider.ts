@@ -204,9 +204,12 @@ export class OnnxEditorProvider implements vscode.CustomEditorProvider<OnnxDocum
     else if (this.statusBar.owner === panel && !panel.active) this.statusBar.hide();
   }
 
-  saveCustomDocument(document: OnnxDocument): Thenable<void> {
+  async saveCustomDocument(document: OnnxDocument): Promise<void> {
     this.log.appendLine(`Saving ${document.uri.fsPath} (${document.steps.length} edits)`);
-    return document.save();
+    await document.save();
+    await this.measurements.saved(document).catch((e: Error) => this.log.appendLine(`Keeping the profile of ${document.uri.fsPath}: ${e.message}`));
+    // The file's earlier results went stale with the save, and the document is no longer edited.
+    this.refreshMeasurements(document);
   }
 
   saveCustomDocumentAs(document: OnnxDocument, destination: vscode.Uri): Thenable<void> {

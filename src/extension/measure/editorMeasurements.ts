@@ -40,6 +40,15 @@ export class EditorMeasurements {
     this.editedProfiles.set(document, { analysis, result, time: Date.now() });
   }
 
+  /** After a save the file holds the edited model: its profile (if it measured these bytes) becomes the file's. */
+  async saved(document: OnnxDocument): Promise<void> {
+    const s = document.state;
+    const edited = this.editedProfiles.get(document);
+    if (!edited || s.kind !== 'ready' || edited.analysis !== s.analysis || document.uri.scheme !== 'file') return;
+    this.editedProfiles.delete(document);
+    await this.results?.add('profile', document.uri.fsPath, edited.result);
+  }
+
   /** The fit is cached per shown model and device; the results are read from the store each time (they may have gone stale). */
   hasFit(document: OnnxDocument): boolean {
     const s = document.state;

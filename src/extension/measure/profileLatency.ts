@@ -44,7 +44,7 @@ async function profileLatency(cli: string, provider: OnnxEditorProvider, results
       const run = runCli(cli, ['profile', model, '--json', '--progress-fd', '3'], {
         onProgress: (p) => {
           const percent = Math.round((100 * (index + Math.min(1, Math.max(0, p.fraction)))) / runs);
-          progress.report({ increment: Math.max(0, percent - reported), message: `${label}: ${p.message}` });
+          progress.report({ increment: Math.max(0, percent - reported), message: runs > 1 ? `${label}: ${p.message}` : p.message });
           reported = Math.max(reported, percent);
         },
       });

@@ -1,10 +1,12 @@
 // Tests src/extension/editor/analysisClient.ts + analysisWorker.ts: the bundled worker (dist/analysisWorker.js,
 // built by `node esbuild.mjs`) analyses a real model off the main thread and answers histogram requests.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { analyzeModel } from '../../../src/core/analysis/analyze';
+import { findDevice } from '../../../src/core/device/profiles';
 import { readModelSync } from '../../../src/core/onnx/read';
 import { tensorValues } from '../../../src/core/onnx/tensor';
 import { getAttr } from '../../../src/core/onnx/build';
@@ -85,4 +87,22 @@ test('a corrupt file is reported as an error, not a crash', async (t) => {
   const client = new AnalysisClient(WORKER, () => {});
   t.after(() => client.dispose());
   await assert.rejects(client.analyse({ file: bad }), /bad\.onnx/);
+});
+
+test('the worker checks the model it holds against a device as onnx-lens fit does, with the input shapes the editor was given', async (t) => {
+  const client = new AnalysisClient(WORKER, () => {});
+  t.after(() => client.dispose());
+  await client.analyse({ file: CLS });
+  const nano = findDevice('nano33ble')!;
+  const fitJson = (...args: string[]) => JSON.parse(execFileSync(process.execPath, ['dist/cli.js', 'fit', CLS, '--device', 'nano33ble', '--json', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  for (const [shapes, args] of [[undefined, []], [{ x: [1, 3, 48, 192] }, ['--shape', 'x=1,3,48,192']]] as const) {
+    const mark = await client.fit(nano, shapes as Record<string, number[]> | undefined);
+    const cli = fitJson(...args);
+    assert.deepEqual(
+      [mark.fits, mark.weightBytes, mark.flashBytes, mark.arenaBytes, mark.ramBytes, mark.estimatedLatencyMs, mark.reasons],
+      [cli.fits, cli.weightBytes, cli.flashBytes, cli.arenaBytes, cli.ramBytes, cli.estimatedLatencyMs, cli.reasons],
+      `shapes ${JSON.stringify(shapes)}`,
+    );
+    assert.match(mark.latencyBasis, /fp32: Cortex-M4F/, 'the float model runs fp32 kernels: their MAC-rate assumption');
+  }
 });
