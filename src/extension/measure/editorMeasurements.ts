@@ -9,7 +9,7 @@ import { accuracyBudget } from '../bench/benchSettings';
 import type { Analysis } from '../editor/analysisProtocol';
 import type { OnnxDocument } from '../editor/onnxDocument';
 import type { ResultStore } from '../results/resultStore';
-import { benchMark, isBenchJson, isProfileJson, isSensitivityJson, latencyMarks, sensitivityMarks, type ProfileJson } from './measurementMarks';
+import { measurementsOf, type ProfileJson } from './measurementMarks';
 
 /** The onnxLens.device setting resolved against the built-in and the user's profiles. */
 function chosenDevice(): { name: string; device?: DeviceProfile; error?: string } | undefined {
@@ -64,29 +64,14 @@ export class EditorMeasurements {
   async of(document: OnnxDocument, withFit: boolean): Promise<Measurements | undefined> {
     const s = document.state;
     if (s.kind !== 'ready') return undefined;
-    const measurements: Measurements = { budget: accuracyBudget() };
-    const dirty = document.isDirty;
-    const file = document.uri.scheme === 'file' ? document.uri.fsPath : undefined;
-    const latest = <T>(kind: 'sensitivity' | 'profile' | 'bench', model: string | undefined, valid: (v: unknown) => v is T) => {
-      const r = model ? this.results?.latest<unknown>(kind, model) : undefined;
-      return r && valid(r.result) ? { result: r.result, time: r.time, baseline: r.baseline } : undefined;
-    };
-    const sensitivity = latest('sensitivity', file, isSensitivityJson);
-    if (sensitivity) measurements.sensitivity = sensitivityMarks(sensitivity.result, sensitivity.time, dirty);
-    const bench = latest('bench', file, isBenchJson);
-    if (bench) measurements.bench = benchMark(bench.result, bench.time, dirty);
-    const fileProfile = latest('profile', file, isProfileJson);
-    if (dirty) {
-      const edited = this.editedProfiles.get(document);
-      if (edited?.analysis === s.analysis) measurements.latency = latencyMarks(edited.result, edited.time);
-      if (fileProfile) measurements.latencyBefore = latencyMarks(fileProfile.result, fileProfile.time, file);
-    } else {
-      if (fileProfile) measurements.latency = latencyMarks(fileProfile.result, fileProfile.time);
-      // "before" of a compressed file: the profile of the baseline its last benchmark compared it with.
-      const baseline = bench?.baseline ?? bench?.result.baseline?.model;
-      const baselineProfile = baseline && baseline !== file ? latest('profile', baseline, isProfileJson) : undefined;
-      if (baselineProfile) measurements.latencyBefore = latencyMarks(baselineProfile.result, baselineProfile.time, baseline);
-    }
+    const edited = this.editedProfiles.get(document);
+    const measurements = measurementsOf({
+      file: document.uri.scheme === 'file' ? document.uri.fsPath : undefined,
+      dirty: document.isDirty,
+      budget: accuracyBudget(),
+      latest: (kind, model) => this.results?.latest(kind, model),
+      editedProfile: edited?.analysis === s.analysis ? edited : undefined,
+    });
     const fit = await this.fit(document, s.analysis, withFit);
     if (fit) measurements.fit = fit;
     return measurements;

@@ -1,5 +1,6 @@
 // What the editor shows of a model's measured results: the CLI's --json outputs kept in the ResultStore
-// (sensitivity, profile, bench), reduced to per-layer marks and header figures. Pure functions, no vscode.
+// (sensitivity, profile, bench), chosen for the shown model and reduced to per-layer marks and header figures.
+// Pure functions, no vscode.
 import type { LatencyMarks, LayerSensitivityMark, LayerTimeMark, Measurements } from '../../protocol';
 
 /** `onnx-lens profile --json` (src/core/eval/profile.ts): what the editor reads of it. */
@@ -60,6 +61,48 @@ export function sensitivityMarks(s: SensitivityJson, time: number, before: boole
     layers[l.name] = { deltaTop1: isFiniteNumber(l.deltaTop1) ? l.deltaTop1 : null, agreement: Math.min(1, Math.max(0, l.agreement)), sqnrDb: isFiniteNumber(l.sqnrDb) ? l.sqnrDb : null };
   }
   return { mode: s.mode, bits: s.bits, n: s.n, time, before, layers };
+}
+
+/** A kept result as the ResultStore holds it: the CLI's JSON, when it was measured, the baseline it was measured against. */
+export interface KeptResult { result: unknown; time: number; baseline?: string }
+
+export interface MeasuredModel {
+  /** the model's file (undefined: not a local file, nothing kept) */
+  file?: string;
+  /** the document has unsaved edits: the file's results are its "before" */
+  dirty: boolean;
+  budget: number;
+  /** the newest current result of `kind` for `model` (ResultStore.latest) */
+  latest(kind: 'sensitivity' | 'profile' | 'bench', model: string): KeptResult | undefined;
+  /** the profile of the document's current (edited) model, when it has one */
+  editedProfile?: { result: ProfileJson; time: number };
+}
+
+/**
+ * The measurements of the shown model (the device fit aside): its sensitivity and last benchmark, its latency and a
+ * "before" latency — of the file on disk while the document has edits, else of the baseline of its last benchmark.
+ */
+export function measurementsOf(m: MeasuredModel): Measurements {
+  const measurements: Measurements = { budget: m.budget };
+  const latest = <T>(kind: 'sensitivity' | 'profile' | 'bench', model: string | undefined, valid: (v: unknown) => v is T) => {
+    const r = model ? m.latest(kind, model) : undefined;
+    return r && valid(r.result) ? { result: r.result, time: r.time, baseline: r.baseline } : undefined;
+  };
+  const sensitivity = latest('sensitivity', m.file, isSensitivityJson);
+  if (sensitivity) measurements.sensitivity = sensitivityMarks(sensitivity.result, sensitivity.time, m.dirty);
+  const bench = latest('bench', m.file, isBenchJson);
+  if (bench) measurements.bench = benchMark(bench.result, bench.time, m.dirty);
+  const fileProfile = latest('profile', m.file, isProfileJson);
+  if (m.dirty) {
+    if (m.editedProfile) measurements.latency = latencyMarks(m.editedProfile.result, m.editedProfile.time);
+    if (fileProfile) measurements.latencyBefore = latencyMarks(fileProfile.result, fileProfile.time, m.file);
+  } else {
+    if (fileProfile) measurements.latency = latencyMarks(fileProfile.result, fileProfile.time);
+    const baseline = bench?.baseline ?? bench?.result.baseline?.model;
+    const baselineProfile = baseline && baseline !== m.file ? latest('profile', baseline, isProfileJson) : undefined;
+    if (baselineProfile) measurements.latencyBefore = latencyMarks(baselineProfile.result, baselineProfile.time, baseline);
+  }
+  return measurements;
 }
 
 export function benchMark(b: BenchJson, time: number, before: boolean): NonNullable<Measurements['bench']> {
