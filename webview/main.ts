@@ -12,7 +12,8 @@
  *   `data-color` and `aria-selected`. Chart container `[data-testid="layer-chart"]` (focusable; arrows move, Enter selects).
  *   Controls: `select[data-testid="chart-height"]` (params|size), `select[data-testid="chart-sort"]` (order|size|sparsity).
  * - Colour switch: `select[data-testid="color-by"]` with values `sparsity` | `bits` | `sensitivity` | `latency`; legend
- *   `[data-testid="legend"]`; a measured metric without data shows `[data-testid="measure-hint"]` (what to run).
+ *   `[data-testid="legend"]`; a measured metric without data shows `[data-testid="measure-hint"]` (what to run; latency:
+ *   the button `[data-testid="measure-latency"]`), one measured on the file before the edits `[data-testid="measure-before"]`.
  * - Measurements: rows carry `data-ms` (the shown model's ms per run) and `data-ms-before` (the file on disk's or the
  *   baseline's), the latency cell "before → after"; header `[data-testid="summary-top1"|"summary-top1-delta"|
  *   "summary-latency"|"summary-size-ratio"]` (last benchmark, `data-value`) and `[data-testid="fit-badge"]`
