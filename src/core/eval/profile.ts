@@ -80,7 +80,11 @@ export async function profileLayers(file: string, opts: ProfileOptions = {}): Pr
     const optimizedFile = path.join(dir, 'optimized.onnx');
     const { session } = await openSession(file, {
       intraOpThreads: 1,
-      extra: { enableProfiling: true, profileFilePrefix: path.join(dir, 'profile'), optimizedModelFilePath: optimizedFile, logSeverityLevel: 3 },
+      extra: {
+        enableProfiling: true, profileFilePrefix: path.join(dir, 'profile'), optimizedModelFilePath: optimizedFile, logSeverityLevel: 3,
+        // Only the graph is read back: weights go to a side file, so that a model over protobuf's 2 GB still saves.
+        extra: { session: { optimized_model_external_initializers_file_name: 'weights.bin', optimized_model_external_initializers_min_size_in_bytes: '1024' } },
+      },
     });
     try {
       const feeds = inputFeeds(session, file, opts.inputShapes ?? {});
