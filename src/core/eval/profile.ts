@@ -158,7 +158,7 @@ interface TraceEvent { cat?: string; name?: string; ts?: number; dur?: number; a
 const KERNEL_SUFFIX = '_kernel_time';
 
 /** The kernel events of each `model_run`, in run order and, within a run, in execution order. */
-export function parseTrace(events: unknown, file?: string): KernelRun[][] {
+function parseTrace(events: unknown, file?: string): KernelRun[][] {
   if (!Array.isArray(events)) throw new OnnxFormatError(file, 'the onnxruntime profile is not a Chrome trace (JSON array)');
   const list = events as TraceEvent[];
   const windows = list.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => ({ start: e.ts ?? 0, end: (e.ts ?? 0) + (e.dur ?? 0) })).sort((a, b) => a.start - b.start);
@@ -182,7 +182,7 @@ export function parseTrace(events: unknown, file?: string): KernelRun[][] {
 const KERNEL_LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger']);
 
 /** Where the optimized graph's nodes came from. */
-export interface Attribution {
+interface Attribution {
   /** optimized node → the layer its kernel time is charged to (undefined: other) */
   layerOf: Map<NodeProto, LayerWeights | undefined>;
   /** layer → the layer whose kernel also computes it (onnxruntime fused it away) */
@@ -203,7 +203,7 @@ const LAYOUT_OPS = new Set(['ReorderInput', 'ReorderOutput', 'Transpose']);
  * (Conv→BatchNormalization→Relu, DequantizeLinear→Conv→QuantizeLinear as QLinearConv, …) and the kernel layer among
  * them is charged. A node reading only constants (a weight's DequantizeLinear) goes to the layer using that weight.
  */
-export function attributeKernels(original: GraphIndex, optimized: GraphProto, layers: readonly LayerWeights[]): Attribution {
+function attributeKernels(original: GraphIndex, optimized: GraphProto, layers: readonly LayerWeights[]): Attribution {
   const layerByNode = new Map(layers.map((l) => [l.node, l]));
   const originalNode = new Map(original.graph.node.filter((n) => n.name).map((n) => [n.name, n]));
   const isOriginal = (t: string) => original.producer.has(t) || original.graphInputs.has(t) || original.constants.has(t);
