@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator } from 'playwright-core';
-import { MNIST_MODEL } from '../fixtures/mnist';
+import { MNIST_MODEL, tempDir } from '../fixtures/mnist';
 import { benchWorkspace, cli, runTask as runBenchTask } from './benchWorkspace';
 import { VsCode, waitFor } from './harness';
 
@@ -24,13 +24,25 @@ const pp = (x: number) => {
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-/** The bench tasks: int8 and 95 %-pruned against the original, and one that runs until terminated. */
-const workspaceFiles = () => benchWorkspace(300, {
-  'bench int8': { model: 'model.int8.onnx' },
-  'bench pruned': { model: 'model.pruned95.onnx', budget: 1.0 },
-  'bench forever': { model: 'model.int8.onnx', runs: 10_000_000 },
-  'sensitivity int4': { model: 'model.onnx', command: 'sensitivity', baseline: undefined, runs: undefined, ...SENSITIVITY },
-});
+/** A recipe whose first step (60 % unstructured pruning, no recovery) costs far more than the 1 pp budget. */
+const RECIPE = 'compress.onnxlens.yaml';
+const RECIPE_TEXT = 'model: model.onnx\noutput: compress.out.onnx\nsteps:\n  - prune: { sparsity: 0.6 }\n  - quantize: { mode: weight }\n';
+
+/**
+ * The bench tasks: int8 and 95 %-pruned against the original, and one that runs until terminated; a sensitivity
+ * task on the original; an apply task measuring each step of RECIPE.
+ */
+function workspaceFiles(): Record<string, { copy: string } | string> {
+  const files = benchWorkspace(300, {
+    'bench int8': { model: 'model.int8.onnx' },
+    'bench pruned': { model: 'model.pruned95.onnx', budget: 1.0 },
+    'bench forever': { model: 'model.int8.onnx', runs: 10_000_000 },
+    'sensitivity int4': { model: 'model.onnx', command: 'sensitivity', baseline: undefined, runs: undefined, ...SENSITIVITY },
+  });
+  const tasks = JSON.parse(files['.vscode/tasks.json'] as string) as { tasks: object[] };
+  tasks.tasks.push({ label: 'apply measured', type: 'onnx-lens', command: 'apply', recipe: RECIPE, data: 'test_x.npy', labels: 'test_y.npy', problemMatcher: [] });
+  return { ...files, '.vscode/tasks.json': JSON.stringify(tasks, null, 2), [RECIPE]: RECIPE_TEXT };
+}
 
 describe('in a trusted workspace', () => {
   let vscode: VsCode;
@@ -56,7 +68,7 @@ describe('in a trusted workspace', () => {
   /** The Problems row whose text includes `text` (waits for it). */
   async function problem(text: string, ms = 120_000): Promise<{ row: Locator; text: string }> {
     const found = await waitFor(`a Problems row with "${text}"`, ms, async () => (await problemTexts()).find((t) => t.includes(text)), () => {
-      const failed = /(?:bench|sensitivity): (.*(?:exited|killed|needs|must|does not).*)/.exec(vscode.allLogs());
+      const failed = /(?:bench|sensitivity|apply): (.*(?:exited|killed|needs|must|does not).*)/.exec(vscode.allLogs());
       if (failed) throw new Error(`the task failed: ${failed[1]}`);
     });
     const row = vscode.page.locator('.markers-panel .monaco-list-row', { hasText: text }).first();
@@ -134,6 +146,23 @@ describe('in a trusted workspace', () => {
     assert.deepEqual(layers.error.sort(), over, 'the Errors are the layers over the budget');
     assert.deepEqual([...layers.error, ...layers.warning].sort(), overHalf, 'one row per layer over half the budget');
     await vscode.screenshot('problems-sensitivity');
+  });
+
+  test('a tasks.json apply task with data: each step\'s measured change is a diagnostic on its line of the recipe, as apply --data --json measures it; editing the recipe removes them', { timeout: 240_000 }, async () => {
+    const ws = vscode.workspace;
+    const expected = (JSON.parse(cli('apply', path.join(ws, RECIPE), '-o', path.join(tempDir(), 'out.onnx'), '--data', path.join(ws, 'test_x.npy'),
+      '--labels', path.join(ws, 'test_y.npy'), '--json')) as { steps: { measured: { delta: number; agreement: number } }[] }).steps.map((s) => s.measured);
+    assert.ok(expected[0].delta < -1, `60 % pruning without recovery costs more than 1 pp (${expected[0].delta})`);
+
+    await runTask('apply measured');
+    for (const [i, kind, line] of [[0, 'prune', 4], [1, 'quantize', 5]] as const) {
+      const { row, text } = await problem(`after this ${kind} step`);
+      assert.ok(text.includes(`top-1 ${pp(expected[i].delta)} vs the original (agreement ${(100 * expected[i].agreement).toFixed(2)} %`), `${text}\nexpected ${pp(expected[i].delta)}`);
+      assert.ok(text.includes(`[Ln ${line}, Col 5]`), `step ${i + 1} is on line ${line}, from its kind: ${text}`);
+      assert.equal(await row.locator('.codicon-error').count(), 1, `over the 1.0 pp budget: an Error: ${text}`);
+    }
+    fs.appendFileSync(path.join(ws, RECIPE), '# edited\n');
+    await waitFor('the recipe\'s step results to leave Problems', 30_000, async () => ((await problemTexts()).some((t) => t.includes('after this prune step')) ? undefined : true));
   });
 
   test('terminating the task ends its process', { timeout: 120_000 }, async () => {
