@@ -1,7 +1,8 @@
 // Evaluation throughput of `onnx-lens bench` against a plain onnxruntime-node loop: the accuracy pass bench runs
 // (benchmark() → runModel over a float32 .npy data set, batches of 32, the next batch prepared while one runs) and a
-// bare `session.run` loop over the same preprocessed array on the same session, alternating, median over runs. The
-// issue's goal: bench's overhead ≤ 10 %.
+// bare `session.run` loop over the same preprocessed array on the same session, alternating, median over runs, as
+// wall-clock throughput and as process CPU time (with --threads 1 the steadier measure of the extra work on a shared
+// machine). The issue's goal: bench's overhead ≤ 10 %.
 //
 // usage: node bench/throughput.mjs [--runs 7] [--batch 32] [--threads N] [--large]
 //   --threads: onnxruntime intra-op threads (default: onnxruntime's choice, as bench's accuracy pass; 1 is steadier on
@@ -43,22 +44,29 @@ if (args.large) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const { Tensor } = onnxruntime();
 
+/** Wall-clock and process CPU seconds since `start()`: CPU time is the steadier one on a loaded machine. */
+function stopwatch() {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  return () => { const c = process.cpuUsage(c0); return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 }; };
+}
+
 /** bench's accuracy pass, timed from the call to its last accuracy progress report (the latency pass comes after). */
 async function benchPass(model, data) {
-  const t0 = performance.now();
-  let end = 0;
+  const stop = stopwatch();
+  let time;
   await benchmark({ accuracy: model, latency: model }, data, undefined, {
     batchSize: BATCH, latencyRuns: 1, warmup: 0,
-    onProgress: (_phase, done, total, step) => { if (step.pass === 'accuracy' && done === total) end = performance.now(); },
+    onProgress: (_phase, done, total, step) => { if (step.pass === 'accuracy' && done === total) time = stop(); },
   });
-  return (end - t0) / 1000;
+  return time;
 }
 
 /** The same inference with nothing around it: one tensor view per batch of the in-memory array, outputs copied out. */
 async function plainPass(model, array, sample) {
   const size = sample.reduce((a, b) => a * b, 1);
   const n = array.length / size;
-  const t0 = performance.now();
+  const stop = stopwatch();
   let out;
   for (let s = 0; s < n; s += BATCH) {
     const count = Math.min(BATCH, n - s);
@@ -67,7 +75,7 @@ async function plainPass(model, array, sample) {
     out ??= new Float32Array((n * y.length) / count);
     out.set(y, (s * y.length) / count);
   }
-  return (performance.now() - t0) / 1000;
+  return stop();
 }
 
 const cpu = detectCpuInt8();
@@ -89,9 +97,11 @@ try {
       else { bench.push(await benchPass(session, data)); plain.push(await plainPass(session, array, m.sample)); }
     }
     await session.session.release();
-    const [b, p] = [median(bench), median(plain)];
+    const of = (times, key) => times.map((t) => t[key]);
+    const [b, p] = [median(of(bench, 'wall')), median(of(plain, 'wall'))];
     const range = (xs) => `${(m.n / Math.max(...xs)).toFixed(0)}–${(m.n / Math.min(...xs)).toFixed(0)}`;
-    console.log(`${m.name.padEnd(28)} ${m.n} samples: onnx-lens bench ${(m.n / b).toFixed(0).padStart(6)} images/s, plain onnxruntime loop ${(m.n / p).toFixed(0).padStart(6)} images/s, overhead ${(100 * (b / p - 1)).toFixed(1)} %  (ranges ${range(bench)} and ${range(plain)})`);
+    const cpu = median(of(bench, 'cpu')) / median(of(plain, 'cpu')) - 1;
+    console.log(`${m.name.padEnd(28)} ${m.n} samples: onnx-lens bench ${(m.n / b).toFixed(0).padStart(6)} images/s, plain onnxruntime loop ${(m.n / p).toFixed(0).padStart(6)} images/s, overhead ${(100 * (b / p - 1)).toFixed(1)} % wall-clock, ${(100 * cpu).toFixed(1)} % CPU time  (ranges ${range(of(bench, 'wall'))} and ${range(of(plain, 'wall'))} images/s)`);
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
