@@ -3,29 +3,37 @@
 // each causes alone, keep the worst in higher precision until the whole model meets the target), with HAWQ's idea
 // of spending low bits where the model is least sensitive (here: int4 weights, tried on the largest layers).
 //
-// Algorithm (L weighted layers; every "measure" applies the candidate steps with applyRecipe — so it is the model
-// the written recipe makes — and evaluates top-1 on the planning data):
-//   1. sensitivity: each layer alone in static int8 QDQ (src/core/eval/sensitivity.ts): 1 + L evaluations, one
-//      calibration pass. Layers are ordered most sensitive first by Δtop-1, then agreement, then output SQNR.
+// Algorithm (L weighted layers, N planning samples; every "measure" applies the candidate steps with applyRecipe —
+// so it is the model the written recipe makes — and evaluates top-1 on all N planning samples):
+//   1. sensitivity: each layer alone in static int8 QDQ (src/core/eval/sensitivity.ts) on ≤ 200 of the samples,
+//      evenly spread (the ranking only orders the search; every decision is measured on all N). Layers are ordered
+//      most sensitive first by Δtop-1, then agreement, then output SQNR.
 //   2. measure uniform static int8. While over budget, the k most sensitive layers go back to float; the smallest
 //      such k is found by binary search over 1..L (k = L, all float, meets any budget unmeasured): ⌈log2 L⌉ measures.
-//      The drop is not exactly monotone in k, so the k found is one that was measured within budget.
+//      The drop is not exactly monotone in k, so the k found is one that was measured within budget. Here per-layer
+//      latency is profiled (src/core/eval/profile.ts, float and uniform int8), and among layers of equal Δtop-1 those
+//      whose int8 kernels are slower than float go back first.
 //   3. int4 weights (weight-only, the layer computes in float) on the largest int8 layers, largest first, each kept
 //      only if the model still meets the budget and gets smaller: at most `int4Tries` measures.
 //   4. the plan's steps applied once more from the start, measured on the planning data (top-1, size) and for
 //      batch-1 latency against the original. If that misses the budget the plan is all float, said plainly.
-// Cost: (1 + L) + ⌈log2 L⌉ + int4Tries + 1 evaluations of the planning data and 2 + ⌈log2 L⌉ + int4Tries
-// calibration passes (each recipe application calibrates; a pass is about one evaluation of the calibration data).
+// Cost: 1 + L evaluations of the ranking samples, then 1 + 1 + ⌈log2 L⌉ + int4Tries + 1 of all N, and as many
+// calibration passes as recipe applications (2 + ⌈log2 L⌉ + int4Tries, each about one run of the calibration data).
 // Unstructured sparsity is not planned: zeros neither shrink an ONNX file (weights are stored dense) nor speed up
 // onnxruntime's CPU kernels, so it cannot buy size or time here.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { UsageError } from '../errors';
 import { measureLatencies, type Latency } from '../eval/latency';
 import { topKAccuracy } from '../eval/metrics';
+import { profileLayers } from '../eval/profile';
 import { openSession } from '../eval/runner';
 import type { Dataset } from '../eval/datasets';
 import { evaluate, layerSensitivity, type LayerSensitivity, type SensitivityProgress } from '../eval/sensitivity';
 import type { ModelProto } from '../onnx/proto';
-import type { Model } from '../onnx/read';
+import { numel } from '../onnx/shapes';
+import { inlineExternalData, type Model } from '../onnx/read';
 import { encodeModel } from '../onnx/write';
 import type { CalibrationMethod } from '../quantize/calibrate/calibrate';
 import { WEIGHT_RULES } from '../quantize/rules';
@@ -47,6 +55,8 @@ export interface PlanOptions {
   perChannel?: boolean;
   /** int4 weight trials on the largest int8 layers (default 8; 0 = none) */
   int4Tries?: number;
+  /** samples (evenly spread over the planning data) the one-at-a-time sensitivity ranks layers on (default 200) */
+  sensitivitySamples?: number;
   /** layers with fewer constant parameters are not tried in int4: their scales would outweigh the saving (default 1024) */
   int4MinParams?: number;
   batchSize?: number;
@@ -66,8 +76,14 @@ export interface PlanProgress {
   fraction: number;
 }
 
+/** A layer as the one-at-a-time sensitivity measured it (on the ranking samples), with the plan's choice. */
 export interface PlannedLayer extends LayerSensitivity {
   choice: LayerChoice;
+  /**
+   * batch-1 ms the layer's int8 kernels take beyond its float ones (onnxruntime's profiler, src/core/eval/profile.ts);
+   * set when uniform int8 missed the budget and layers had to go back to float
+   */
+  int8CostMs?: number;
 }
 
 /** One measured candidate of the search. */
@@ -131,8 +147,9 @@ export function planSteps(choices: ReadonlyMap<string, LayerChoice>, opts: Pick<
 }
 
 /** The plan and the model its steps make (the original's proto when the plan keeps everything float). */
-export async function planCompression(model: Model, data: Dataset, opts: PlanOptions): Promise<{ result: PlanResult; proto: ModelProto }> {
+export async function planCompression(model: Model, given: Dataset, opts: PlanOptions): Promise<{ result: PlanResult; proto: ModelProto }> {
   const file = model.file ?? 'model';
+  const data = given.n * numel(given.sampleShape) * 4 <= MAX_HELD_BYTES ? await held(given) : given;
   if (!data.labels) throw new UsageError(file, 'planning needs labelled data: the budget is a top-1 drop');
   if (!(opts.budget >= 0)) throw new UsageError(file, `the budget must be a top-1 drop ≥ 0 pp, got ${opts.budget}`);
   const warnings = new Set<string>();
@@ -142,29 +159,33 @@ export async function planCompression(model: Model, data: Dataset, opts: PlanOpt
   };
   const progress = (phase: PlanProgress['phase'], message: string, fraction: number) => opts.onProgress?.({ phase, message, fraction });
 
-  const sensitivity = await layerSensitivity(model, data, {
+  // The ranking only orders the search; every decision is measured on all the planning data.
+  const ranking = await spreadSubset(data, opts.sensitivitySamples ?? 200);
+  const sensitivity = await layerSensitivity(model, ranking, {
     mode: 'static', perChannel: opts.perChannel, method: opts.method, target: opts.target, calibration: opts.calibration,
     calibSamples: opts.calibSamples, batchSize: opts.batchSize, signal: opts.signal, onWarning, optionName: opts.optionName,
     onProgress: (p: SensitivityProgress) => progress('sensitivity', `sensitivity: ${p.message}`, 0.6 * p.fraction),
   });
   const order = [...sensitivity.layers].sort(mostSensitiveFirst);
-  const baseTop1 = sensitivity.baseline.top1!;
+  const baseTop1 = topKAccuracy(await evaluate(file, model.file ? undefined : encodeModel(model.proto), data, opts), data.labels, 1);
   const within = (top1: number) => 100 * (baseTop1 - top1) <= opts.budget + 1e-9;
-  let evaluations = 1 + order.length;
+  let evaluations = 2 + order.length;
 
   const trials: PlanTrial[] = [];
   const tries = opts.int4Tries ?? 8;
   const searchMeasures = 1 + Math.ceil(Math.log2(Math.max(2, order.length))) + tries;
+  let measuredBytes: Uint8Array = new Uint8Array();
   const measure = async (choices: ReadonlyMap<string, LayerChoice>, action: string): Promise<ModelFigures> => {
     progress('search', `measuring ${action}`, 0.6 + (0.3 * trials.length) / searchMeasures);
     const r = await applyRecipe(model, planSteps(choices, opts), { file, calibration: opts.calibration, signal: opts.signal, onWarning });
-    const bytes = encodeModel(r.model.proto);
-    const top1 = topKAccuracy(await evaluate(file, bytes, data, opts), data.labels!, 1);
+    measuredBytes = encodeModel(r.model.proto);
+    const top1 = topKAccuracy(await evaluate(file, measuredBytes, data, opts), data.labels!, 1);
     evaluations++;
-    return { top1, deltaTop1: 100 * (top1 - baseTop1), bytes: bytes.length };
+    return { top1, deltaTop1: 100 * (top1 - baseTop1), bytes: measuredBytes.length };
   };
   const record = (action: string, f: ModelFigures, kept: boolean) => trials.push({ action, top1: f.top1, deltaTop1: f.deltaTop1, bytes: f.bytes, kept });
-  const withFloat = (k: number) => new Map(order.map((l, i) => [l.name, i < k ? 'float' : 'int8'] as [string, LayerChoice]));
+  let fallback = order;
+  const withFloat = (k: number) => new Map(fallback.map((l, i) => [l.name, i < k ? 'float' : 'int8'] as [string, LayerChoice]));
 
   // 2. uniform int8, then the fewest most-sensitive layers back to float.
   const uniformInt8 = await measure(withFloat(0), 'uniform int8');
@@ -173,7 +194,13 @@ export async function planCompression(model: Model, data: Dataset, opts: PlanOpt
   let choices = withFloat(0);
   let best = uniformInt8;
   record('uniform int8', uniformInt8, within(uniformInt8.top1));
+  let int8Cost = new Map<string, number>();
   if (!within(uniformInt8.top1)) {
+    // Among layers that cost the same top-1 alone, those whose int8 kernels are slower than float go back first.
+    progress('search', 'profiling per-layer latency (float and uniform int8)', 0.6 + 0.3 / searchMeasures);
+    int8Cost = await int8TimeCost(model, measuredBytes, opts, onWarning);
+    const slower = (l: LayerSensitivity) => Number((int8Cost.get(l.name) ?? 0) > 0);
+    fallback = [...order].sort((a, b) => (a.deltaTop1 ?? 0) - (b.deltaTop1 ?? 0) || slower(b) - slower(a) || mostSensitiveFirst(a, b));
     let [lo, hi] = [0, order.length];
     best = floatFigures;
     while (hi - lo > 1) {
@@ -222,7 +249,7 @@ export async function planCompression(model: Model, data: Dataset, opts: PlanOpt
 
   const result: PlanResult = {
     model: file, budget: opts.budget, n: data.n, withinBudget, steps,
-    layers: order.map((l) => ({ ...l, choice: choices.get(l.name)! })),
+    layers: order.map((l) => ({ ...l, choice: choices.get(l.name)!, ...(int8Cost.has(l.name) ? { int8CostMs: int8Cost.get(l.name) } : {}) })),
     original: { top1: baseTop1, bytes: originalBytes, latencyMs: originalLatency },
     uniformInt8, planned: withinBudget ? best : floatFigures,
     measured: { ...measured, latencyMs: latency, latencyRatio: latency.p50 / originalLatency.p50, sizeRatio: measured.bytes / originalBytes },
@@ -238,5 +265,44 @@ async function timeBatchOne(file: string, models: (Uint8Array | undefined)[], da
     return await measureLatencies(sessions, data, { runs: opts.latencyRuns ?? 50, signal: opts.signal });
   } finally {
     for (const s of sessions) await s.session.release();
+  }
+}
+
+/** Decoded samples held in memory up to this many bytes: the plan evaluates the same data 2 + L + ⌈log2 L⌉ + … times. */
+const MAX_HELD_BYTES = 1 << 30;
+
+/** The samples at `picked` (default: all) decoded once and held in memory: decoding images costs more than most evaluations. */
+async function held(data: Dataset, picked?: readonly number[]): Promise<Dataset> {
+  const size = numel(data.sampleShape);
+  const n = picked?.length ?? data.n;
+  const samples = new Float32Array(n * size);
+  if (picked) for (const [i, k] of picked.entries()) samples.set(await data.batch(k, 1), i * size);
+  else for (let start = 0; start < n; start += 64) samples.set(await data.batch(start, Math.min(64, n - start)), start * size);
+  const labels = picked && data.labels ? Int32Array.from(picked, (k) => data.labels![k]) : data.labels;
+  return { ...data, n, labels, batch: async (start, count) => samples.slice(start * size, (start + count) * size) };
+}
+
+/** At most `count` samples evenly spread over the data set. */
+const spreadSubset = (data: Dataset, count: number): Promise<Dataset> | Dataset =>
+  data.n <= count ? data : held(data, Array.from({ length: count }, (_, i) => Math.floor((i * data.n) / count)));
+
+/**
+ * Per layer, the batch-1 time its int8 kernels take beyond its float ones: the original and the uniform int8 model
+ * profiled (a temporary file for what is in memory). Empty, with a warning, if the profiler fails.
+ */
+async function int8TimeCost(model: Model, int8: Uint8Array, opts: PlanOptions, onWarning: (m: string) => void): Promise<Map<string, number>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-lens-plan-'));
+  try {
+    const write = (name: string, bytes: Uint8Array) => { const f = path.join(dir, name); fs.writeFileSync(f, bytes); return f; };
+    const original = model.file ?? write('float.onnx', encodeModel(inlineExternalData(model.proto, model)));
+    const [float, quantized] = [await profileLayers(original, { signal: opts.signal }), await profileLayers(write('int8.onnx', int8), { signal: opts.signal })];
+    const floatMs = new Map(float.layers.map((l) => [l.name, l.ms]));
+    return new Map(quantized.layers.filter((l) => floatMs.has(l.name)).map((l) => [l.name, l.ms - floatMs.get(l.name)!]));
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    onWarning(`per-layer latency not measured (${(e as Error).message}): layers go back to float by sensitivity alone`);
+    return new Map();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
