@@ -119,6 +119,7 @@ export async function profileLayers(file: string, opts: ProfileOptions = {}): Pr
 const INPUT_FILL: Record<string, (n: number, random: () => number) => ort.Tensor.DataType> = {
   float32: (n, random) => Float32Array.from({ length: n }, () => 2 * random() - 1),
   float64: (n, random) => Float64Array.from({ length: n }, () => 2 * random() - 1),
+  float16: (n) => new Uint16Array(n),
   int8: (n) => new Int8Array(n),
   uint8: (n) => new Uint8Array(n),
   int16: (n) => new Int16Array(n),
@@ -191,6 +192,8 @@ interface Attribution {
 
 /** onnxruntime's suffixes for nodes it rewrites: NCHWc (`<tensor>_nchwc`) and the NHWC layout transformer (`<node>_token_N`). */
 const REWRITE_SUFFIX = /(?:_nchwc|_token_\d+)+$/;
+/** The float32 copy onnxruntime makes of a float16 tensor for a CPU kernel without float16, and the Cast that makes it. */
+const PRECISION_CAST = /^InsertedPrecisionFreeCast_/;
 
 /** Nodes onnxruntime inserts to change a tensor's layout, not its values. */
 const LAYOUT_OPS = new Set(['ReorderInput', 'ReorderOutput', 'Transpose']);
@@ -198,8 +201,8 @@ const LAYOUT_OPS = new Set(['ReorderInput', 'ReorderOutput', 'Transpose']);
 /**
  * Which original weighted layer each node of onnxruntime's optimized graph computes. A node's output is traced to the
  * original tensor it holds: the same name where onnxruntime kept it, else the node's name without onnxruntime's
- * suffixes (an original node's name, or for NCHWc nodes a tensor's), else — for layout nodes — its input's. The
- * original nodes between that tensor and the node's own (traced) inputs are the ones it fused
+ * suffixes and float16-cast prefix (an original node's name, or for NCHWc nodes a tensor's), else — for layout nodes —
+ * its input's. The original nodes between that tensor and the node's own (traced) inputs are the ones it fused
  * (Conv→BatchNormalization→Relu, DequantizeLinear→Conv→QuantizeLinear as QLinearConv, …) and the kernel layer among
  * them is charged. A node reading only constants (a weight's DequantizeLinear) goes to the layer using that weight.
  */
@@ -217,7 +220,7 @@ function attributeKernels(original: GraphIndex, optimized: GraphProto, layers: r
     let found = computes.get(n);
     if (found) return found;
     computes.set(n, []); // a cycle guard; graphs have none
-    const base = n.name.replace(REWRITE_SUFFIX, '');
+    const base = n.name.replace(REWRITE_SUFFIX, '').replace(PRECISION_CAST, '');
     const named = originalNode.get(base);
     found = n.output.filter((o) => o && isOriginal(o));
     if (!found.length && named) found = named.output.filter(Boolean);
@@ -228,6 +231,7 @@ function attributeKernels(original: GraphIndex, optimized: GraphProto, layers: r
   };
   const origin = (t: string): string | undefined => {
     if (isOriginal(t)) return t;
+    if (isOriginal(t.replace(PRECISION_CAST, ''))) return t.replace(PRECISION_CAST, '');
     const p = producer.get(t);
     return p ? tensorsOf(p)[Math.max(0, p.output.indexOf(t))] ?? tensorsOf(p)[0] : undefined;
   };

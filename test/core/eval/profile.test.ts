@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { profileLayers, type LayerProfile } from '../../../src/core/eval/profile';
-import { node } from '../../../src/core/onnx/build';
+import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
+import { DataType } from '../../../src/core/onnx/dtypes';
+import { makeTensor } from '../../../src/core/onnx/tensor';
 import { optimizeModel } from '../../../src/core/onnx/optimize';
 import type { ModelProto, NodeProto } from '../../../src/core/onnx/proto';
 import { quantizeStatic } from '../../../src/core/quantize/qdq';
@@ -139,4 +141,20 @@ test('profileLayers: a symbolic dim other than the batch needs a shape; a given 
   assert.deepEqual(p.layers.map((l) => l.name).sort(), ['conv1', 'fc1']);
   assert.ok(p.layers.every((l) => l.kernels.length === 1));
   assert.deepEqual(fs.readdirSync(dir), ['sym.onnx'], 'nothing left next to the model');
+});
+
+test('profiler attribution on a float16 model: the Conv onnxruntime runs in float32 between inserted Casts lands on its layer', async () => {
+  const dir = tempDir();
+  const w = makeTensor('w', DataType.FLOAT16, [8, 3, 3, 3], new Uint16Array(8 * 27).fill(0x3c00)); // 1.0
+  const proto = model(graph({
+    nodes: [node('Conv', ['x', 'w'], ['y'], { kernel_shape: [3, 3] }, 'conv1'), node('Relu', ['y'], ['z'], {}, 'relu1')],
+    inputs: [valueInfo('x', DataType.FLOAT16, ['N', 3, 16, 16])], outputs: [valueInfo('z', DataType.FLOAT16, ['N', 8, 14, 14])], initializers: [w],
+  }), { opset: 13 });
+  const p = await profileLayers(write(dir, 'fp16.onnx', proto), { runs: 2, warmup: 1 });
+  assertConsistent(p, 2);
+  const executed = await executedNodes(proto);
+  const casts = [...executed.values()].filter((n) => n.opType === 'Cast');
+  assert.equal(casts.length, 2, 'onnxruntime casts the input to float32 and the output back');
+  assert.deepEqual(p.layers.map((l) => [l.name, l.kernels.map((k) => executed.get(k)?.opType)]), [['conv1', ['Conv']]]);
+  assert.ok(p.other.ops.every((o) => o.op === 'Cast' || /^Reorder/.test(o.op)), JSON.stringify(p.other.ops));
 });
