@@ -6,6 +6,7 @@ import * as compare from './compare';
 import * as demo from './demo';
 import * as fit from './fit';
 import * as inspect from './inspect';
+import * as plan from './plan';
 import * as profile from './profile';
 import * as prune from './prune';
 import * as quantize from './quantize';
@@ -18,6 +19,6 @@ export function createProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const command of [inspect, prune, quantize, apply, bench, sensitivity, profile, compare, fit, demo]) command.register(program);
+  for (const command of [inspect, prune, quantize, apply, bench, sensitivity, profile, plan, compare, fit, demo]) command.register(program);
   return program;
 }
