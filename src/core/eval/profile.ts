@@ -297,7 +297,9 @@ function summarize(file: string, layers: readonly LayerWeights[], attribution: A
     const times: number[] = [];
     const seen = new Map<string, number>();
     for (const e of events) {
-      const key = `${e.node}\u0000${e.op}`;
+      let key = `${e.node}\u0000${e.op}`;
+      // The profiler calls an unnamed node `<op>_<its index>`; the saved graph leaves it unnamed.
+      if (!nodesByKey.has(key) && e.node.startsWith(`${e.op}_`)) key = `\u0000${e.op}`;
       const k = seen.get(key) ?? 0;
       seen.set(key, k + 1);
       const nodes = nodesByKey.get(key);

@@ -102,6 +102,21 @@ test('profiler attribution on a model with known fused nodes: Conv+Relu, Conv+BN
   assert.equal(new Set(p.layers.flatMap((l) => l.kernels)).size + p.other.kernels, executed.size, 'every kernel counted once');
 });
 
+test('profiler attribution without node names: the profiler calls unnamed nodes <op>_<index>, the saved graph leaves them unnamed', async () => {
+  const dir = tempDir();
+  const proto = fusedNet();
+  for (const n of proto.graph!.node) n.name = '';
+  const p = await profileLayers(write(dir, 'unnamed.onnx', proto), { runs: 2, warmup: 1 });
+  assertConsistent(p, 2);
+  // Labels as inspect gives them to unnamed nodes: op and first output.
+  assert.deepEqual(p.layers.map((l) => l.name).sort(), ['BatchNormalization:bn1', 'BatchNormalization:bn2', 'Conv:conv1', 'Conv:conv2', 'Conv:conv3', 'Gemm:fc1']);
+  for (const name of ['Conv:conv1', 'Conv:conv2', 'Conv:conv3', 'Gemm:fc1']) assert.equal(layer(p, name).kernels.length, 1, `${name}: ${layer(p, name).kernels}`);
+  assert.match(layer(p, 'Gemm:fc1').kernels[0], /^Gemm_\d+$/);
+  assert.equal(layer(p, 'BatchNormalization:bn2').fusedInto, 'Conv:conv3');
+  const executed = (await optimizeModel(proto, 'all')).graph!.node;
+  assert.equal(p.other.kernels, executed.filter((n) => n.opType !== 'Conv' && n.opType !== 'Gemm').length);
+});
+
 test('profiler attribution on a QDQ int8 model: QLinearConv and QGemm kernels land on the original layers', async () => {
   const dir = tempDir();
   const random = seededRandom(3);
