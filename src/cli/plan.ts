@@ -113,7 +113,9 @@ export function register(program: Command): void {
 /** The recipe of the plan, its paths relative to the recipe file (or to the working folder when it is printed). */
 function planRecipe(file: string, flags: PlanFlags, preprocess: Preprocess, budget: number, result: PlanResult): Recipe {
   const base = path.dirname(path.resolve(flags.output ?? 'plan.onnxlens.yaml'));
-  const rel = (p: string) => path.relative(base, path.resolve(p)) || '.';
+  // Relative, except across top-level folders (/tmp from /home), where an absolute path survives moving the recipe.
+  const top = (p: string) => p.split(path.sep)[1];
+  const rel = (p: string) => (top(path.resolve(p)) === top(base) ? path.relative(base, path.resolve(p)) || '.' : path.resolve(p));
   const pre = recipePreprocess(preprocess);
   return {
     model: rel(file),
