@@ -30,12 +30,11 @@ import { topKAccuracy } from '../eval/metrics';
 import { profileLayers } from '../eval/profile';
 import { openSession } from '../eval/runner';
 import type { Dataset } from '../eval/datasets';
-import { evaluate, layerSensitivity, type LayerSensitivity, type SensitivityProgress } from '../eval/sensitivity';
+import { evaluate, layerSensitivity, type LayerSensitivity, type SensitivityOptions, type SensitivityProgress } from '../eval/sensitivity';
 import type { ModelProto } from '../onnx/proto';
 import { numel } from '../onnx/shapes';
 import { inlineExternalData, type Model } from '../onnx/read';
 import { encodeModel } from '../onnx/write';
-import type { CalibrationMethod } from '../quantize/calibrate/calibrate';
 import { WEIGHT_RULES } from '../quantize/rules';
 import { applyRecipe } from '../recipe/apply';
 import type { CalibrationData } from '../recipe/context';
@@ -44,29 +43,20 @@ import { exactSelector } from '../select';
 
 export type LayerChoice = 'float' | 'int8' | 'int4';
 
-export interface PlanOptions {
+/** Static int8 options as sensitivity takes them (method, target, perChannel, calibSamples default as in `quantize`). */
+export interface PlanOptions extends Pick<SensitivityOptions, 'perChannel' | 'method' | 'target' | 'calibSamples' | 'batchSize' | 'signal' | 'onWarning' | 'optionName'> {
   /** the largest allowed top-1 drop, in percentage points */
   budget: number;
   calibration: CalibrationData;
-  calibSamples?: number;
-  method?: CalibrationMethod;
-  /** the CPUs the int8 kernels are for (default portable) */
-  target?: string;
-  perChannel?: boolean;
   /** int4 weight trials on the largest int8 layers (default 8; 0 = none) */
   int4Tries?: number;
   /** samples (evenly spread over the planning data) the one-at-a-time sensitivity ranks layers on (default 200) */
   sensitivitySamples?: number;
   /** layers with fewer constant parameters are not tried in int4: their scales would outweigh the saving (default 1024) */
   int4MinParams?: number;
-  batchSize?: number;
   /** timed batch-1 runs per model for the final latency (default 50) */
   latencyRuns?: number;
-  signal?: AbortSignal;
   onProgress?: (p: PlanProgress) => void;
-  onWarning?: (message: string) => void;
-  /** how messages name options (default: as a recipe spells them) */
-  optionName?: (key: string) => string;
 }
 
 export interface PlanProgress {
