@@ -153,6 +153,7 @@ function formatPlan(r: PlanResult, flags: PlanFlags, recipe: string): string {
       `batch-1 p50 ${m.latencyMs.p50.toFixed(3)} ms vs ${r.original.latencyMs.p50.toFixed(3)} ms (×${m.latencyRatio.toFixed(2)})`,
   ];
   if (!r.withinBudget) lines.push(`could not meet the budget: the plan keeps every layer float`);
+  else if (r.steps.length === 0) lines.push(`only every layer float meets the budget: the plan changes nothing`);
   if (flags.output) lines.push(`wrote ${flags.output}`);
   if (flags.modelOut) lines.push(`wrote ${flags.modelOut}`);
   const text = `${lines.join('\n')}\n`;
