@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { writeTextDirectionSet } from '../../src/core/eval/textDirectionSet';
 import { parseRecipe } from '../../src/core/recipe/parse';
+import { DOWN, fragileModel } from '../builders/fragileMnist';
 import { cli, sha256 } from '../fixtures/cli';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
 import { fromRoot } from '../fixtures/repoRoot';
@@ -59,6 +60,28 @@ test('plan meets its budget on the PaddleOCR classifier, measured by bench on da
   console.log(`held out: float ${(100 * bench.baseline.top1).toFixed(2)} %, plan ${(100 * bench.top1).toFixed(2)} % (${bench.delta.top1.toFixed(2)} pp, margin ${margin.toFixed(2)} pp), size ${bench.bytes} of ${bench.baseline.bytes}`);
   assert.ok(bench.baseline.top1 > 0.9, `the held-out set is sane: ${bench.baseline.top1}`);
   assert.ok(bench.delta.top1 >= -(budget + margin), `held-out drop ${bench.delta.top1} pp > ${budget} + ${margin.toFixed(2)} pp`);
+});
+
+test('plan text output: the layer table with each choice, the measured result, and the recipe when no -o is given', () => {
+  const dir = tempDir();
+  const { file } = fragileModel(dir);
+  const calib = writeMnistNpy(dir, 'calib', 64);
+  const split = writeMnistNpy(dir, 'test', 100);
+  const r = cli('plan', file, '--budget', '1', '--data', split.data, '--labels', split.labels, '--calib', calib.data, '--int4-tries', '0', '--runs', '5');
+  assert.equal(r.status, 0, r.stderr);
+  const [head, recipe] = r.stdout.split('\n\n');
+  const rows = head.split('\n');
+  assert.match(rows[0], /plan within 1 pp top-1 drop .* \(100 samples, original top-1/);
+  assert.match(rows[1], /layer\s+op\s+params\s+alone Δtop-1\s+choice/);
+  assert.match(rows[2], new RegExp(`^${DOWN}\\s+Conv.*float$`));
+  assert.match(head, /^\d float, \d int8, 0 int4 weights; \d+ evaluations$/m);
+  assert.match(head, /^plan, measured: top-1 .* bytes \(.* % of .*\), batch-1 p50 .* ms vs .* ms/m);
+  const parsed = parseRecipe(recipe);
+  assert.deepEqual(parsed.problems, []);
+  const [step, ...rest] = parsed.recipe!.steps;
+  assert.deepEqual(rest, [], 'no int4 step with --int4-tries 0');
+  assert.ok(step.kind === 'quantize' && step.mode === 'static' && step.exclude?.includes(`name:${DOWN}`), JSON.stringify(step));
+  assert.match(r.stderr, /sensitivity: \d+\/100/);
 });
 
 test('plan bad input: one line on stderr, exit code 1, nothing written', () => {
