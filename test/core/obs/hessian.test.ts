@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
+import { DataType } from '../../../src/core/onnx/dtypes';
+import { makeTensor } from '../../../src/core/onnx/tensor';
+import type { BatchSource } from '../../../src/core/eval/activations';
+import { groupHessian, inverseCholeskyUpper, layerHessians } from '../../../src/core/obs/hessian';
+import { seededRandom } from '../../../src/core/random';
+
+const F = DataType.FLOAT;
+
+function source(data: Float32Array, sampleShape: number[]): BatchSource {
+  const size = sampleShape.reduce((a, b) => a * b, 1);
+  return { n: data.length / size, sampleShape, batch: async (start, count) => data.slice(start * size, (start + count) * size) };
+}
+
+function randoms(n: number, seed: number): Float32Array {
+  const rnd = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => rnd() * 2 - 1);
+}
+
+/** A 3×3 pad-1 Conv on [N, C, 5, 5] inputs with `group` groups and `out` output channels. */
+function convModel(c: number, out: number, group: number) {
+  const w = makeTensor('w', F, [out, c / group, 3, 3], randoms(out * (c / group) * 9, 7));
+  return model(graph({
+    nodes: [node('Conv', ['x', 'w'], ['y'], { pads: [1, 1, 1, 1], group }, 'conv')],
+    inputs: [valueInfo('x', F, ['N', c, 5, 5])], outputs: [valueInfo('y', F, ['N', out, 5, 5])], initializers: [w],
+  }));
+}
+
+/** Hand-written im2col of the input channels `channels` of one [N, C, 5, 5] batch: a row per image and position, (c, ky, kx) features. */
+function unfold(x: Float32Array, n: number, c: number, channels: number[]): Float32Array {
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++) for (let oy = 0; oy < 5; oy++) for (let ox = 0; ox < 5; ox++) {
+    for (const ch of channels) for (let ky = -1; ky <= 1; ky++) for (let kx = -1; kx <= 1; kx++) {
+      const y = oy + ky, xx = ox + kx;
+      rows.push(y >= 0 && y < 5 && xx >= 0 && xx < 5 ? x[((i * c + ch) * 5 + y) * 5 + xx] : 0);
+    }
+  }
+  return Float32Array.from(rows);
+}
+
+/** (1/rows) XᵀX of row-major rows × f. */
+function gram(x: Float32Array, f: number): Float64Array {
+  const rows = x.length / f;
+  const h = new Float64Array(f * f);
+  for (let r = 0; r < rows; r++) for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) h[a * f + b] += (x[r * f + a] * x[r * f + b]) / rows;
+  return h;
+}
+
+const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `element ${i}: ${a[i]} vs ${b[i]}`);
+};
+
+test('Conv Hessian via im2col equals the Gemm-form H of the same layer as a MatMul on the unfolded inputs', async () => {
+  const n = 6, c = 2;
+  const x = randoms(n * c * 25, 1);
+  const conv = convModel(c, 3, 1);
+  const rows = n * 25; // every output position is a row
+  const hc = (await layerHessians({ proto: conv }, source(x, [c, 5, 5]), ['conv'], { rows })).get('conv')!;
+  assert.deepEqual([hc.n, hc.groups, hc.rows], [18, 1, rows]);
+  const unfolded = unfold(x, n, c, [0, 1]);
+  const mm = model(graph({
+    nodes: [node('MatMul', ['u', 'b'], ['z'], {}, 'mm')],
+    inputs: [valueInfo('u', F, ['N', 18])], outputs: [valueInfo('z', F, ['N', 3])], initializers: [makeTensor('b', F, [18, 3], randoms(54, 3))],
+  }));
+  const hm = (await layerHessians({ proto: mm }, source(unfolded, [18]), ['mm'])).get('mm')!;
+  assert.deepEqual([hm.n, hm.groups, hm.rows], [18, 1, rows]);
+  close(hc.h, hm.h, 1e-9);
+  close(hm.h, gram(unfolded, 18), 1e-6);
+});
+
+test('grouped and depthwise Conv: one H per group, over that group\'s input channels only', async () => {
+  const n = 4, c = 4;
+  const x = randoms(n * c * 25, 2);
+  for (const group of [2, 4]) {
+    const lh = (await layerHessians({ proto: convModel(c, 4, group) }, source(x, [c, 5, 5]), ['conv'], { rows: n * 25 })).get('conv')!;
+    const cinG = c / group;
+    assert.deepEqual([lh.n, lh.groups], [cinG * 9, group]);
+    for (let g = 0; g < group; g++) {
+      const channels = Array.from({ length: cinG }, (_, k) => g * cinG + k);
+      close(groupHessian(lh, g), gram(unfold(x, n, c, channels), cinG * 9), 1e-6);
+    }
+  }
+});
+
+test('inverseCholeskyUpper: UᵀU (H + λI) = I with λ = 1 % of the mean diagonal, U upper', () => {
+  // Hand-picked SPD H with mean diagonal 3: λ = 0.03.
+  const h = Float64Array.of(4, 1, 0, 1, 3, 1, 0, 1, 2);
+  const u = inverseCholeskyUpper(h, 3, 0.01);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < i; j++) assert.equal(u[i * 3 + j], 0);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+    let s = 0;
+    for (let k = 0; k < 3; k++) {
+      let hinv = 0; // (UᵀU)[i, k]
+      for (let m = 0; m < 3; m++) hinv += u[m * 3 + i] * u[m * 3 + k];
+      s += hinv * (h[k * 3 + j] + (k === j ? 0.03 : 0));
+    }
+    assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-12, `(${i}, ${j}): ${s}`);
+  }
+  // 2×2 by hand: H = diag(4, 1), damp 0 → U = diag(1/2, 1).
+  close(inverseCholeskyUpper(Float64Array.of(4, 0, 0, 1), 2, 0), [0.5, 0, 0, 1], 1e-9);
+});
