@@ -19,7 +19,7 @@ export function quantDataType(type: QuantType): number {
 }
 
 /** The representable integers of `type` (saturation bounds of QuantizeLinear). */
-function fullRange(type: QuantType): [number, number] {
+export function fullRange(type: QuantType): [number, number] {
   return TYPES[type].full;
 }
 
@@ -141,21 +141,27 @@ export function scaleDims(q: QuantizedTensor, dims: readonly number[]): number[]
   return dims.map((d, i) => (i === q.axis ? Math.ceil(d / q.blockSize!) : d));
 }
 
+/** The index into q.scales / q.zeroPoints of each element of a quantized tensor with `dims`. */
+export function scaleIndexer(q: Pick<QuantizedTensor, 'axis' | 'blockSize'>, dims: readonly number[]): (e: number) => number {
+  if (q.axis === undefined) return () => 0;
+  const channels = dims[q.axis];
+  const inner = dims.slice(q.axis + 1).reduce((a, b) => a * b, 1);
+  const block = q.blockSize;
+  if (!block) return (e) => ((e / inner) | 0) % channels;
+  const groups = Math.ceil(channels / block);
+  return (e) => {
+    const c = ((e / inner) | 0) % channels;
+    const o = (e / (inner * channels)) | 0;
+    return (o * groups + ((c / block) | 0)) * inner + (e % inner);
+  };
+}
+
 /** x̂ = scale · (q − zeroPoint), elementwise over a quantized tensor (for error measurements). */
 export function dequantizeTensor(q: QuantizedTensor, dims: readonly number[]): Float32Array {
   const out = new Float32Array(q.values.length);
-  if (q.axis === undefined) {
-    for (let i = 0; i < out.length; i++) out[i] = q.scales[0] * (q.values[i] - q.zeroPoints[0]);
-    return out;
-  }
-  const channels = dims[q.axis];
-  const inner = dims.slice(q.axis + 1).reduce((a, b) => a * b, 1);
-  const groups = q.blockSize ? Math.ceil(channels / q.blockSize) : channels;
+  const scaleOf = scaleIndexer(q, dims);
   for (let e = 0; e < out.length; e++) {
-    const i = e % inner;
-    const c = ((e / inner) | 0) % channels;
-    const o = (e / (inner * channels)) | 0;
-    const s = q.blockSize ? (o * groups + ((c / q.blockSize) | 0)) * inner + i : c;
+    const s = scaleOf(e);
     out[e] = q.scales[s] * (q.values[e] - q.zeroPoints[s]);
   }
   return out;

@@ -4,12 +4,12 @@
 import { UsageError } from '../errors';
 import { attr, node } from '../onnx/build';
 import { DataType } from '../onnx/dtypes';
-import { freshName, indexGraph, usedNames } from '../onnx/graph';
+import { freshName, indexGraph, nodeLabel, usedNames } from '../onnx/graph';
 import { upgradeOpset } from '../onnx/opsetUpgrade';
 import { clone, create, ModelProtoSchema, OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from '../onnx/proto';
 import { opsetVersion } from '../onnx/read';
 import { makeTensor, packSubByte, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
-import { quantizeTensor, scaleDims } from './affine';
+import { quantizeTensor, scaleDims, type QuantizedTensor, type WeightQuantOptions } from './affine';
 import { dropUnusedConstants } from './compact';
 import { WEIGHT_RULES } from './rules';
 
@@ -22,7 +22,14 @@ export interface WeightOnlyOptions {
   blockSize?: number;
   /** int4: use MatMulNBits for 2-D MatMul weights (default true) */
   matMulNBits?: boolean;
+  /** how the integers are chosen for the scales quantizeTensor gives (default round-to-nearest; GPTQ: src/core/obs/gptq.ts) */
+  rounding?: WeightRounding;
 }
+
+/** Quantizes one layer's weight (node as in the input model) like quantizeTensor(values, dims, quant), possibly choosing other integers. */
+export type WeightRounding = (node: NodeProto, values: ArrayLike<number>, dims: number[], quant: WeightQuantOptions) => QuantizedTensor;
+
+const nearest: WeightRounding = (_node, values, dims, quant) => quantizeTensor(values, dims, quant);
 
 export interface QuantizedLayer { name: string; op: string; weight: string; format: 'DequantizeLinear' | 'MatMulNBits'; bits: number }
 
@@ -57,6 +64,7 @@ export function quantizeWeightOnly(proto: ModelProto, selected: readonly NodePro
   const qType = opts.bits === 4 ? 'int4' : 'int8';
   const dataType = opts.bits === 4 ? DataType.INT4 : DataType.INT8;
   let usesContrib = false;
+  const round = opts.rounding ?? nearest;
 
   for (const n of chosen) {
     const rule = WEIGHT_RULES[n.opType];
@@ -65,11 +73,13 @@ export function quantizeWeightOnly(proto: ModelProto, selected: readonly NodePro
     const w = index.constants.get(wName)!;
     const dims = tensorDims(w);
     const values = tensorValues(w, src);
+    // The rounding sees the node before it may become MatMulNBits.
+    const original = { ...n, name: nodeLabel(n) } as NodeProto;
     if (opts.bits === 4 && (opts.matMulNBits ?? true) && n.opType === 'MatMul' && dims.length === 2 && dims[0] >= 16) {
+      const [k, cols] = dims;
+      const { packed, scales } = matMulNBitsWeight(round(original, values, dims, { type: 'int4', symmetric: true, axis: 0, blockSize }), k, cols, blockSize);
       n.opType = 'MatMulNBits';
       n.domain = 'com.microsoft';
-      const [k, cols] = dims;
-      const { packed, scales } = matMulNBitsWeight(values, k, cols, blockSize);
       const bq = freshName(names, `${wName}_nbits`);
       const bs = freshName(names, `${wName}_s`);
       g.initializer.push(makeTensor(bq, DataType.UINT8, [cols, Math.ceil(k / blockSize), blockSize / 2], packed), makeTensor(bs, DataType.FLOAT, [cols * Math.ceil(k / blockSize)], scales));
@@ -80,7 +90,7 @@ export function quantizeWeightOnly(proto: ModelProto, selected: readonly NodePro
     } else {
       const reduction = (rule.reductionAxis!(n) + dims.length) % dims.length;
       const axis = blockWise ? reduction : opts.perChannel ? (rule.weightAxis!(n) + dims.length) % dims.length : undefined;
-      const q = quantizeTensor(values, dims, { type: qType, symmetric: true, axis, ...(blockWise ? { blockSize } : {}) });
+      const q = round(original, values, dims, { type: qType, symmetric: true, axis, ...(blockWise ? { blockSize } : {}) });
       const wq = freshName(names, `${wName}_${qType}`);
       const ws = freshName(names, `${wName}_s`);
       g.initializer.push(makeTensor(wq, dataType, dims, q.values), makeTensor(ws, DataType.FLOAT, scaleDims(q, dims), q.scales));
@@ -101,21 +111,21 @@ export function quantizeWeightOnly(proto: ModelProto, selected: readonly NodePro
 }
 
 /**
- * MatMulNBits layout of a [K, N] weight: per column, blocks of `blockSize` along K, symmetric 4-bit with
- * the default zero point 8 (q + 8 stored unsigned), two values per byte, low nibble first.
+ * MatMulNBits layout of a [K, N] weight quantized block-wise along K (symmetric int4, scales [K / blockSize, N]):
+ * per column, blocks of `blockSize` along K with the default zero point 8 (q + 8 stored unsigned), two values
+ * per byte, low nibble first; a last partial block is padded with zeros.
  */
-function matMulNBitsWeight(values: ArrayLike<number>, k: number, cols: number, blockSize: number): { packed: Uint8Array; scales: Float32Array } {
+function matMulNBitsWeight(q: QuantizedTensor, k: number, cols: number, blockSize: number): { packed: Uint8Array; scales: Float32Array } {
   const blocks = Math.ceil(k / blockSize);
   const packed = new Uint8Array(cols * blocks * (blockSize / 2));
   const scales = new Float32Array(cols * blocks);
-  const column = new Float64Array(blockSize);
+  const column = new Int32Array(blockSize);
   for (let c = 0; c < cols; c++) {
     for (let b = 0; b < blocks; b++) {
-      column.fill(0);
-      for (let i = 0; i < blockSize && b * blockSize + i < k; i++) column[i] = values[(b * blockSize + i) * cols + c];
-      const q = quantizeTensor(column, [blockSize], { type: 'int4', symmetric: true });
-      scales[c * blocks + b] = q.scales[0];
-      packed.set(packSubByte(q.values.map((v) => v + 8), 4), (c * blocks + b) * (blockSize / 2));
+      column.fill(8);
+      for (let i = 0; i < blockSize && b * blockSize + i < k; i++) column[i] = q.values[(b * blockSize + i) * cols + c] + 8;
+      scales[c * blocks + b] = q.scales[b * cols + c];
+      packed.set(packSubByte(column, 4), (c * blocks + b) * (blockSize / 2));
     }
   }
   return { packed, scales };
