@@ -1,4 +1,5 @@
-// `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static [--target …]`: weight-only int8/int4, dynamic
+// `onnx-lens quantize MODEL -o OUT --mode weight|dynamic|static [--target …]`: weight-only int8/int4 (rounded to
+// nearest or by GPTQ on --calib data), dynamic
 // int8 (MatMulInteger; Conv weight-only), or static int8 QDQ calibrated on --calib data, for a target CPU. The
 // flags become one recipe step (src/core/recipe/quantizeStep.ts does the work); this file parses, writes and prints.
 import { Option, type Command } from 'commander';
@@ -8,8 +9,8 @@ import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/ca
 import { DEFAULT_TARGET, QUANT_TARGETS, reducedRange, TARGET_CPUS } from '../core/quantize/target';
 import { checkStep, type StepContext } from '../core/recipe/context';
 import { quantizeStep, type QuantizeSummary as StepSummary } from '../core/recipe/quantizeStep';
-import { cliOptionName } from '../core/recipe/stepChecks';
-import type { QuantizeMode, QuantizeStep } from '../core/recipe/types';
+import { cliOptionName, quantizeNeedsCalibration } from '../core/recipe/stepChecks';
+import type { QuantizeMode, QuantizeStep, WeightRoundingMethod } from '../core/recipe/types';
 import { addDataOptions, preprocessFromFlags, type DataFlags } from './dataOptions';
 import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
@@ -20,6 +21,7 @@ interface QuantizeFlags extends DataFlags, LayerFlags {
   bits?: string;
   perChannel?: boolean;
   blockSize?: string;
+  rounding?: WeightRoundingMethod;
   calib?: string;
   calibSamples?: string;
   method?: CalibrationMethod;
@@ -36,7 +38,7 @@ type QuantizeSummary = { input: string; output: string } & StepSummary;
 function stepFromFlags(flags: QuantizeFlags): QuantizeStep {
   return {
     kind: 'quantize', mode: flags.mode, bits: flags.bits === undefined ? undefined : positiveInt(flags.bits, '--bits') as 8 | 4,
-    perChannel: flags.perChannel, blockSize: positiveInt(flags.blockSize, '--block-size'), method: flags.method,
+    perChannel: flags.perChannel, blockSize: positiveInt(flags.blockSize, '--block-size'), rounding: flags.rounding, method: flags.method,
     activationType: flags.activationType, target: flags.target, reduceRange: flags.reduceRange, biasCorrection: flags.biasCorrection,
     calibSamples: positiveInt(flags.calibSamples, '--calib-samples'), ...layerSelection(flags),
   };
@@ -44,9 +46,9 @@ function stepFromFlags(flags: QuantizeFlags): QuantizeStep {
 
 async function quantizeFile(file: string, flags: QuantizeFlags): Promise<QuantizeSummary> {
   checkOutputPath(file, flags.output);
-  // The calibration data is the command's, not the step's: only static quantization reads it.
-  if (flags.calib !== undefined && flags.mode !== 'static') throw new UsageError(file, '--calib only applies to --mode static');
+  // The calibration data is the command's, not the step's: only static quantization and GPTQ rounding read it.
   const step = stepFromFlags(flags);
+  if (flags.calib !== undefined && !quantizeNeedsCalibration(step)) throw new UsageError(file, '--calib only applies to --mode static and --rounding gptq');
   const ctx: StepContext = {
     file, optionName: cliOptionName,
     calibration: flags.calib ? { data: flags.calib, labels: flags.labels, preprocess: preprocessFromFlags(flags) } : undefined,
@@ -75,7 +77,8 @@ function saturationLine(s: StepSummary): string | undefined {
 
 /** What the step did, in lines (`apply` prints them per step too). */
 export function summaryLines(s: StepSummary): string[] {
-  const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration)` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}`;
+  const rounded = s.rounding === 'gptq' ? ' (GPTQ rounding)' : '';
+  const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration)` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}${rounded}`;
   const target = s.target ? `, target ${s.target} (${reducedRange(s.target) ? '7-bit' : 'full int8'} weights)` : '';
   const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights${target}: ${s.layers.length} layers quantized`];
   for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${l.op.padEnd(18)} ${l.format}`);
@@ -97,7 +100,8 @@ export function register(program: Command): void {
     .option('--per-channel', 'one weight scale per output channel (default)')
     .option('--no-per-channel', 'one weight scale per tensor')
     .option('--block-size <n>', 'int4: block-wise scales, n elements along K / input channels (MatMul: MatMulNBits, default 32; Conv/Gemm: per-channel unless given)')
-    .option('--calib <data>', 'calibration data (image folder or .npy) for --mode static')
+    .addOption(new Option('--rounding <how>', 'weight: round to nearest (default) or gptq (GPTQ: each rounding error compensated through the layer\'s calibration Hessian; needs --calib)').choices(['nearest', 'gptq']))
+    .option('--calib <data>', 'calibration data (image folder or .npy) for --mode static and --rounding gptq')
     .option('--calib-samples <n>', 'calibration samples to use (default 256)')
     .addOption(new Option('--method <method>', 'activation range calibration (default minmax)').choices([...CALIBRATION_METHODS]))
     .addOption(new Option('--activation-type <type>', 'static: activation integer type (default uint8, which onnxruntime fuses fully)').choices(['uint8', 'int8']))

@@ -52,6 +52,27 @@ test('quantize --mode weight --bits 4 and --mode dynamic run in onnxruntime and 
   }
 });
 
+test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, agreement with fp32 at least nearest\'s', async () => {
+  const dir = tempDir();
+  const calib = writeMnistNpy(dir, 'calib', 128);
+  const split = writeMnistNpy(dir, 'test', 1000);
+  const data = await openDataset(split.data, { labels: split.labels });
+  const ref = await outputs(fs.readFileSync(MNIST_MODEL), data, 64);
+  const agreements: number[] = [];
+  for (const rounding of [[], ['--rounding', 'gptq', '--calib', calib.data, '--calib-samples', '64']]) {
+    const out = path.join(dir, `int4${rounding.length}.onnx`);
+    const r = cli('quantize', MNIST_MODEL, '-o', out, '--mode', 'weight', '--bits', '4', ...rounding, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).rounding, rounding.length ? 'gptq' : 'nearest');
+    agreements.push(compareOutputs(ref, await outputs(fs.readFileSync(out), data, 64)).agreement);
+  }
+  console.log(`CLI int4 weights on ${data.n} digits: agreement with fp32 nearest ${agreements[0]}, GPTQ ${agreements[1]}`);
+  assert.ok(agreements[1] >= agreements[0] - 1 / data.n, `${agreements}`);
+  const text = cli('quantize', MNIST_MODEL, '-o', path.join(dir, 'text.onnx'), '--mode', 'weight', '--bits', '4', '--rounding', 'gptq', '--calib', calib.data);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^weight-only int4 \(GPTQ rounding\), per-channel weights: 7 layers quantized/);
+});
+
 test('bad arguments give one line on stderr, a non-zero exit and no output file', () => {
   const dir = tempDir();
   const out = path.join(dir, 'x.onnx');
@@ -61,7 +82,10 @@ test('bad arguments give one line on stderr, a non-zero exit and no output file'
     [[MNIST_MODEL, '-o', out, '--mode', 'static', '--bits', '4', '--calib', 'x.npy'], /--bits 4 is only available with --mode weight/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--layers', 'no_such_layer'], /selector 'no_such_layer' matches no layer/],
     [[path.join(dir, 'missing.onnx'), '-o', out, '--mode', 'weight'], /file not found/],
-    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib', 'x.npy'], /--calib only applies to --mode static/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib', 'x.npy'], /--calib only applies to --mode static and --rounding gptq/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--rounding', 'gptq'], /--rounding gptq needs --calib DATA/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', 'x.npy', '--rounding', 'gptq'], /--rounding only applies to --mode weight/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib-samples', '10'], /--calib-samples only applies to --mode static and --rounding gptq/],
     [[MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--method', 'entropy'], /--method only applies to --mode static/],
     [[MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', 'x.npy', '--block-size', '32'], /--block-size only applies to --mode weight/],
     [[MNIST_MODEL, '-o', path.join(dir, 'no', 'such', 'folder', 'x.onnx'), '--mode', 'weight'], /output folder does not exist/],

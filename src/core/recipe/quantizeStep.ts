@@ -3,7 +3,9 @@
 // saturate 16-bit pair sums on x86 without VNNI (DESIGN.md "int8 and the CPU it runs on").
 import { measureSaturation, type MeasuredSaturation } from '../analysis/saturationMeasured';
 import { UsageError } from '../errors';
-import { indexGraph } from '../onnx/graph';
+import { gptqRounding } from '../obs/gptq';
+import { layerHessians } from '../obs/hessian';
+import { indexGraph, nodeLabel } from '../onnx/graph';
 import type { ModelProto, NodeProto } from '../onnx/proto';
 import type { Model } from '../onnx/read';
 import { encodeModel } from '../onnx/write';
@@ -16,11 +18,13 @@ import { quantizeWeightOnly, weightCandidates } from '../quantize/weightOnly';
 import { selectLayers } from '../select';
 import { calibSamples, checkStep, openCalibration, phase, type StepContext } from './context';
 import { integerTarget } from './stepChecks';
-import type { QuantizeMode, QuantizeStep } from './types';
+import type { QuantizeMode, QuantizeStep, WeightRoundingMethod } from './types';
 
 export interface QuantizeSummary {
   mode: QuantizeMode;
   bits: number;
+  /** weight: how the weights were rounded */
+  rounding?: WeightRoundingMethod;
   perChannel: boolean;
   /** static and dynamic: the CPUs the integer kernels are for */
   target?: QuantTarget;
@@ -75,11 +79,18 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     const measured = await measureSaturation({ ...model, proto }, calib, { file });
     saturation = { saturation: measured.layers, saturationSamples: measured.samples };
   } else {
-    phase(ctx, 0, 1, step.mode === 'weight' ? `quantizing weights to int${bits}` : 'quantizing to dynamic int8');
     const chosen = selectLayers(weightCandidates(model.proto), selection, graph.node, file);
     if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');
+    let rounding;
+    if (step.rounding === 'gptq') {
+      phase(ctx, 0, 2, 'collecting layer Hessians on the calibration data');
+      const calib = await openCalibration(ctx, model, calibSamples(step, ctx));
+      const hessians = await layerHessians(model, calib, chosen.map(nodeLabel), { file, signal: ctx.signal });
+      rounding = gptqRounding(model.proto, hessians, { file });
+    }
+    phase(ctx, rounding ? 1 : 0, rounding ? 2 : 1, step.mode === 'weight' ? `quantizing weights to int${bits}${rounding ? ' by GPTQ' : ''}` : 'quantizing to dynamic int8');
     const r = step.mode === 'weight'
-      ? quantizeWeightOnly(model.proto, chosen, { bits, perChannel, blockSize: step.blockSize }, model)
+      ? quantizeWeightOnly(model.proto, chosen, { bits, perChannel, blockSize: step.blockSize, rounding }, model)
       : quantizeDynamic(model.proto, chosen, { perChannel, target }, model);
     proto = r.proto;
     layers = r.layers.map((l) => ({ name: l.name || l.weight, op: l.op, format: `${l.format} int${l.bits}` }));
@@ -89,6 +100,7 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     model: { ...model, proto },
     summary: {
       mode: step.mode, bits, perChannel, target,
+      ...(step.mode === 'weight' ? { rounding: step.rounding ?? 'nearest' } : {}),
       ...(step.mode === 'static' ? { method: step.method ?? 'minmax' } : {}),
       bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
       ...(warnings.length > 0 ? { warnings } : {}),

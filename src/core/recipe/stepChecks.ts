@@ -38,13 +38,18 @@ function pruneProblem(step: PruneStep, { hasCalibration: calib, name: n }: Check
 
 /** Options that only mean something in one mode: given in another, they would be silently ignored. */
 const MODE_ONLY: [keyof QuantizeStep, QuantizeMode][] = [
-  ['calibSamples', 'static'], ['method', 'static'], ['activationType', 'static'], ['biasCorrection', 'static'], ['blockSize', 'weight'],
+  ['method', 'static'], ['activationType', 'static'], ['biasCorrection', 'static'], ['blockSize', 'weight'], ['rounding', 'weight'],
 ];
+
+/** The step reads calibration data: static QDQ, and GPTQ rounding's layer Hessians. */
+export const quantizeNeedsCalibration = (step: QuantizeStep): boolean => step.mode === 'static' || step.rounding === 'gptq';
 
 function quantizeProblem(step: QuantizeStep, { hasCalibration, name: n }: CheckEnv): string | undefined {
   for (const [key, mode] of MODE_ONLY) {
     if (step[key] !== undefined && step.mode !== mode) return `${n(key)} only applies to ${n('mode')} ${mode}`;
   }
+  if (step.calibSamples !== undefined && !quantizeNeedsCalibration(step)) return `${n('calibSamples')} only applies to ${n('mode')} static and ${n('rounding')} gptq`;
+  if (step.rounding === 'gptq' && !hasCalibration) return `${n('rounding')} gptq needs ${n('calib')} (calibration images or .npy) for the layers' Hessians`;
   const given = step.target ?? (step.reduceRange ? DEFAULT_TARGET : undefined);
   if (step.mode === 'weight') {
     if (given !== undefined) return `${n(step.target !== undefined ? 'target' : 'reduceRange')} only applies to ${n('mode')} static and dynamic (weight-only runs float kernels)`;

@@ -53,11 +53,16 @@ export interface PruneOptions extends SelectionOptions {
 
 export type QuantizeMode = 'weight' | 'dynamic' | 'static';
 
+/** nearest: round to nearest; gptq: GPTQ's sequential rounding with Hessian error feedback (src/core/obs/gptq.ts) */
+export type WeightRoundingMethod = 'nearest' | 'gptq';
+
 export interface QuantizeOptions extends SelectionOptions {
   mode: QuantizeMode;
   bits?: 8 | 4;
   perChannel?: boolean;
   blockSize?: number;
+  /** weight: how weights are rounded to the scales' grid (default nearest; gptq needs calibration data) */
+  rounding?: WeightRoundingMethod;
   method?: CalibrationMethod;
   activationType?: 'uint8' | 'int8';
   /** one of QUANT_TARGETS; a string so the CLI can hand its flag through and get the usual message */

@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import type { Dataset } from '../../../src/core/eval/datasets';
+import { openDataset } from '../../../src/core/eval/datasets';
+import { writeTextDirectionSet } from '../../../src/core/eval/textDirectionSet';
+import { nodeLabel } from '../../../src/core/onnx/graph';
+import { readModelSync } from '../../../src/core/onnx/read';
+import { quantizeWeightOnly, weightCandidates } from '../../../src/core/quantize/weightOnly';
+import { layerHessians } from '../../../src/core/obs/hessian';
+import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
+import { fromRoot } from '../../fixtures/repoRoot';
+import { accuracy, compareOutputs, outputs } from '../quantize/ortRun';
 import { dequantizeTensor, quantizeTensor, type WeightQuantOptions } from '../../../src/core/quantize/affine';
-import { gptqQuantize, type WeightMatrix } from '../../../src/core/obs/gptq';
+import { gptqQuantize, gptqRounding, type WeightMatrix } from '../../../src/core/obs/gptq';
 import type { LayerHessian } from '../../../src/core/obs/hessian';
 import { seededRandom } from '../../../src/core/random';
 
@@ -85,4 +97,40 @@ test('GPTQ\'s layer output error ‖XWᵀ − XŴᵀ‖² on correlated inputs: 
   console.log(`GPTQ vs nearest, int4 per-channel, ${trials} trials: mean output error ${(sumGptq / trials).toFixed(1)} vs ${(sumNearest / trials).toFixed(1)}, better in ${better}`);
   assert.ok(sumGptq < sumNearest, `${sumGptq} vs ${sumNearest}`);
   assert.ok(better >= 0.9 * trials, `better in ${better} of ${trials}`);
+});
+
+/**
+ * int4 per-channel weights of every layer, rounded to nearest and by GPTQ: top-1 and agreement with the fp32
+ * model's onnxruntime outputs on held-out data. GPTQ must not lose more than one sample to nearest on either.
+ */
+async function int4NearestVsGptq(name: string, file: string, calib: Dataset, held: Dataset): Promise<void> {
+  const m = readModelSync(file);
+  const ref = await outputs(fs.readFileSync(file), held);
+  const chosen = weightCandidates(m.proto);
+  const hessians = await layerHessians(m, calib, chosen.map(nodeLabel));
+  const nearest = await outputs(quantizeWeightOnly(m.proto, chosen, { bits: 4, perChannel: true }, m).proto, held);
+  const gptq = await outputs(quantizeWeightOnly(m.proto, chosen, { bits: 4, perChannel: true, rounding: gptqRounding(m.proto, hessians) }, m).proto, held);
+  const [fp32, n, g] = [ref, nearest, gptq].map((o) => accuracy(o, held.labels!));
+  const [an, ag] = [nearest, gptq].map((o) => compareOutputs(ref, o).agreement);
+  console.log(`${name} int4 per-channel weights, ${held.n} held-out samples: fp32 top-1 ${(100 * fp32).toFixed(2)} %; nearest ${(100 * n).toFixed(2)} % (agreement ${(100 * an).toFixed(2)} %); GPTQ ${(100 * g).toFixed(2)} % (agreement ${(100 * ag).toFixed(2)} %)`);
+  const oneSample = 1 / held.n + 1e-9;
+  assert.ok(g >= n - oneSample, `top-1: GPTQ ${g} vs nearest ${n}`);
+  assert.ok(ag >= an - oneSample, `agreement: GPTQ ${ag} vs nearest ${an}`);
+}
+
+test('MNIST CNN, int4 weights: GPTQ on 256 calibration digits keeps top-1 and agreement with fp32 at least at nearest\'s', async () => {
+  const dir = tempDir();
+  const { testSet, calib } = await mnistDatasets(dir);
+  await int4NearestVsGptq('MNIST CNN', MNIST_MODEL, calib, testSet);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('PaddleOCR text-direction classifier, int4 weights: GPTQ keeps top-1 and agreement with fp32 at least at nearest\'s', async () => {
+  const dir = tempDir('onnx-lens-gptq-');
+  await writeTextDirectionSet(path.join(dir, 'held'), { count: 400, seed: 1 });
+  await writeTextDirectionSet(path.join(dir, 'calib'), { count: 128, seed: 2 });
+  const preprocess = { size: [48, 192] as [number, number], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+  const cls = fromRoot('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+  await int4NearestVsGptq('PaddleOCR cls', cls, await openDataset(path.join(dir, 'calib'), { preprocess }), await openDataset(path.join(dir, 'held'), { preprocess }));
+  fs.rmSync(dir, { recursive: true, force: true });
 });

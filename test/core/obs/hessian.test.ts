@@ -3,16 +3,11 @@ import { test } from 'node:test';
 import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
 import { DataType } from '../../../src/core/onnx/dtypes';
 import { makeTensor } from '../../../src/core/onnx/tensor';
-import type { BatchSource } from '../../../src/core/eval/activations';
 import { groupHessian, inverseCholeskyUpper, layerHessians } from '../../../src/core/obs/hessian';
 import { seededRandom } from '../../../src/core/random';
+import { arraySource as source } from '../quantize/ortRun';
 
 const F = DataType.FLOAT;
-
-function source(data: Float32Array, sampleShape: number[]): BatchSource {
-  const size = sampleShape.reduce((a, b) => a * b, 1);
-  return { n: data.length / size, sampleShape, batch: async (start, count) => data.slice(start * size, (start + count) * size) };
-}
 
 function randoms(n: number, seed: number): Float32Array {
   const rnd = seededRandom(seed);
