@@ -1,9 +1,9 @@
-// GPTQ vs round-to-nearest for int4 (and int8) weight-only quantization on the MNIST CNN fixture and the
-// PaddleOCR text-direction classifier: top-1 and agreement with the fp32 model (onnxruntime outputs on held-out
-// data), and the cost — layer Hessians (one calibration pass), GPTQ per layer and for the whole model.
+// GPTQ vs round-to-nearest weights on the MNIST CNN fixture and the PaddleOCR text-direction classifier, for
+// weight-only int4/int8 and static int8 QDQ (W8A8): top-1 and agreement with the fp32 model (onnxruntime outputs
+// on held-out data), and the cost — layer Hessians (one calibration pass), GPTQ per layer and for the whole model.
 // Data: MNIST test digits (--held) with 256 calibration digits; PaddleOCR: text lines rendered with seed 1 (held
 // out, --held) and seed 2 (128 calibration images). Weights per output channel, symmetric; int4 Conv/Gemm
-// weights as DequantizeLinear (opset 21), the MNIST head MatMul-free.
+// weights as DequantizeLinear (opset 21); static QDQ with the default target (portable: 7-bit weights).
 //
 // usage: node bench/gptq.mjs [--held 1000] [--bits 4,8] [--act-order true]
 import fs from 'node:fs';
@@ -29,6 +29,7 @@ const lib = await loadTs('gptq', [
   "export { writeModel } from './src/core/onnx/write';",
   "export { nodeLabel } from './src/core/onnx/graph';",
   "export { quantizeWeightOnly, weightCandidates } from './src/core/quantize/weightOnly';",
+  "export { quantizeStatic } from './src/core/quantize/qdq';",
   "export { layerHessians } from './src/core/obs/hessian';",
   "export { gptqRounding } from './src/core/obs/gptq';",
   "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
@@ -74,7 +75,7 @@ for (const name of ['MNIST CNN', 'PaddleOCR cls']) {
   const hessianMs = performance.now() - t0;
   const labels = test.labels;
   console.log(`\n${name}: ${chosen.length} layers, fp32 top-1 ${pct(lib.topKAccuracy(ref, labels, 1))} % on ${test.n} held-out samples; Hessians ${(hessianMs / 1000).toFixed(2)} s on ${calib.n} calibration samples`);
-  console.log('bits | rounding | top-1 %  | Δ pp   | agreement % | rounding time');
+  console.log('scheme | rounding | top-1 %  | Δ pp   | agreement % | time (rounding, or the whole static quantization)');
   for (const bits of args.bits.split(',').map(Number)) {
     for (const rounding of ['nearest', 'gptq']) {
       const perLayer = [];
@@ -87,7 +88,16 @@ for (const name of ['MNIST CNN', 'PaddleOCR cls']) {
       const top1 = lib.topKAccuracy(out, labels, 1);
       const slowest = perLayer.sort((a, b) => b[1] - a[1])[0];
       const time = rounding === 'gptq' ? `${(ms / 1000).toFixed(2)} s (+ Hessians); slowest layer ${slowest[0]} ${slowest[1].toFixed(0)} ms, median ${perLayer[perLayer.length >> 1][1].toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
-      console.log(`${String(bits).padEnd(4)} | ${rounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${time}`);
+      console.log(`${`W${bits}`.padEnd(6)} | ${rounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${time}`);
     }
+  }
+  // Static int8 QDQ (W8A8, default target portable: 7-bit weights); GPTQ's time includes its own Hessian pass.
+  for (const weightRounding of ['nearest', 'gptq']) {
+    const t1 = performance.now();
+    const q = await lib.quantizeStatic(model.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding }, model);
+    const ms = performance.now() - t1;
+    const out = await run(q, test, `${name}-static-${weightRounding}`.replace(/\W/g, '_'));
+    const top1 = lib.topKAccuracy(out, labels, 1);
+    console.log(`W8A8   | ${weightRounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${(ms / 1000).toFixed(2)} s`);
   }
 }

@@ -77,8 +77,8 @@ function saturationLine(s: StepSummary): string | undefined {
 
 /** What the step did, in lines (`apply` prints them per step too). */
 export function summaryLines(s: StepSummary): string[] {
-  const rounded = s.rounding === 'gptq' ? ' (GPTQ rounding)' : '';
-  const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration)` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}${rounded}`;
+  const gptq = s.rounding === 'gptq';
+  const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration${gptq ? ', GPTQ rounding' : ''})` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}${gptq ? ' (GPTQ rounding)' : ''}`;
   const target = s.target ? `, target ${s.target} (${reducedRange(s.target) ? '7-bit' : 'full int8'} weights)` : '';
   const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights${target}: ${s.layers.length} layers quantized`];
   for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${l.op.padEnd(18)} ${l.format}`);
@@ -100,7 +100,7 @@ export function register(program: Command): void {
     .option('--per-channel', 'one weight scale per output channel (default)')
     .option('--no-per-channel', 'one weight scale per tensor')
     .option('--block-size <n>', 'int4: block-wise scales, n elements along K / input channels (MatMul: MatMulNBits, default 32; Conv/Gemm: per-channel unless given)')
-    .addOption(new Option('--rounding <how>', 'weight: round to nearest (default) or gptq (GPTQ: each rounding error compensated through the layer\'s calibration Hessian; needs --calib)').choices(['nearest', 'gptq']))
+    .addOption(new Option('--rounding <how>', 'weight and static: round weights to nearest (default) or gptq (GPTQ: each rounding error compensated through the layer\'s calibration Hessian; needs --calib)').choices(['nearest', 'gptq']))
     .option('--calib <data>', 'calibration data (image folder or .npy) for --mode static and --rounding gptq')
     .option('--calib-samples <n>', 'calibration samples to use (default 256)')
     .addOption(new Option('--method <method>', 'activation range calibration (default minmax)').choices([...CALIBRATION_METHODS]))

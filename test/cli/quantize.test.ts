@@ -52,7 +52,7 @@ test('quantize --mode weight --bits 4 and --mode dynamic run in onnxruntime and 
   }
 });
 
-test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, agreement with fp32 at least nearest\'s', async () => {
+test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, agreement with fp32 at least nearest\'s; --mode static --rounding gptq runs', async () => {
   const dir = tempDir();
   const calib = writeMnistNpy(dir, 'calib', 128);
   const split = writeMnistNpy(dir, 'test', 1000);
@@ -71,6 +71,11 @@ test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, ag
   const text = cli('quantize', MNIST_MODEL, '-o', path.join(dir, 'text.onnx'), '--mode', 'weight', '--bits', '4', '--rounding', 'gptq', '--calib', calib.data);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /^weight-only int4 \(GPTQ rounding\), per-channel weights: 7 layers quantized/);
+  const st = cli('quantize', MNIST_MODEL, '-o', path.join(dir, 'static.onnx'), '--mode', 'static', '--rounding', 'gptq', '--calib', calib.data, '--json');
+  assert.equal(st.status, 0, st.stderr);
+  assert.equal(JSON.parse(st.stdout).rounding, 'gptq');
+  const c = compareOutputs(ref, await outputs(fs.readFileSync(path.join(dir, 'static.onnx')), data, 64));
+  assert.ok(c.agreement >= 0.98, `static int8 with GPTQ weights: agreement ${c.agreement}`);
 });
 
 test('bad arguments give one line on stderr, a non-zero exit and no output file', () => {
@@ -84,7 +89,7 @@ test('bad arguments give one line on stderr, a non-zero exit and no output file'
     [[path.join(dir, 'missing.onnx'), '-o', out, '--mode', 'weight'], /file not found/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib', 'x.npy'], /--calib only applies to --mode static and --rounding gptq/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--rounding', 'gptq'], /--rounding gptq needs --calib DATA/],
-    [[MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', 'x.npy', '--rounding', 'gptq'], /--rounding only applies to --mode weight/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--rounding', 'gptq'], /--rounding only applies to --mode weight and static/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib-samples', '10'], /--calib-samples only applies to --mode static and --rounding gptq/],
     [[MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--method', 'entropy'], /--method only applies to --mode static/],
     [[MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', 'x.npy', '--block-size', '32'], /--block-size only applies to --mode weight/],

@@ -14,6 +14,9 @@ import { clone, ModelProtoSchema, type GraphProto, type ModelProto, type NodePro
 import { inlineExternalData, opsetVersion } from '../onnx/read';
 import { numel } from '../onnx/shapes';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import { gptqRounding } from '../obs/gptq';
+import { layerHessians } from '../obs/hessian';
+import { weightedLayers } from '../prune/layers';
 import { correctBiases, type BiasTarget } from '../recover/biasCorrection';
 import { selectLayers, type LayerSelection } from '../select';
 import { fittingRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantizedTensor, type QuantParams, type QuantType } from './affine';
@@ -24,6 +27,7 @@ import { fuseHardSwish } from './hardSwish';
 import type { TensorRange } from './calibrate/minmax';
 import { activationSlots, STATIC_RULES, type OpRule, type QuantRole } from './rules';
 import { DEFAULT_TARGET, recordTarget, reducedRange, type QuantTarget } from './target';
+import type { WeightRounding } from './weightOnly';
 
 export interface QdqOptions {
   /** one weight scale per output channel (needs opset ≥ 13) instead of one per tensor */
@@ -34,6 +38,8 @@ export interface QdqOptions {
   target?: QuantTarget;
   /** told about layers that cannot be quantized as asked (e.g. a bias int32 cannot hold) */
   onWarning?: (message: string) => void;
+  /** how weight integers are chosen (default round-to-nearest); called with the node of the model given to applyQdq */
+  roundWeights?: WeightRounding;
 }
 
 /** Which tensors get Q/DQ and which nodes change; made before calibration so only needed tensors are measured. */
@@ -145,6 +151,7 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
   const original = proto.graph!.node;
   const mapped = new Map(original.map((n, i) => [n, g.node[i]]));
   const quantized = new Set([...plan.nodes].map((n) => mapped.get(n)!));
+  const originalOf = new Map(original.map((n, i) => [g.node[i], n]));
   const removed = new Set([...plan.absorbed.keys()].map((n) => mapped.get(n)!));
   for (const [act, producer] of plan.absorbed) mapped.get(producer)!.output[0] = act.output[0];
   g.node = g.node.filter((n) => !removed.has(n));
@@ -223,7 +230,9 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
     const axis = opts.perChannel ? (rule.weightAxis!(n) + dims.length) % dims.length : undefined;
     let w = weightCache.get(wName);
     if (!w) {
-      const q = quantizeTensor(tensorValues(wTensor, src), dims, { type: 'int8', symmetric: true, axis, reduceRange: reducedRange(opts.target ?? DEFAULT_TARGET) });
+      const quant = { type: 'int8' as const, symmetric: true, axis, reduceRange: reducedRange(opts.target ?? DEFAULT_TARGET) };
+      const values = tensorValues(wTensor, src);
+      const q = opts.roundWeights ? opts.roundWeights(originalOf.get(n)!, values, dims, quant) : quantizeTensor(values, dims, quant);
       // Symmetric int8: the zero point is 0, DequantizeLinear's default, stored only where a fusion wants it.
       const wNames = [newName('w'), newName('ws')];
       const sDims = scaleDims(q, dims);
@@ -359,6 +368,8 @@ export interface StaticQuantOptions extends QdqOptions, CalibrationOptions {
   biasCorrection?: boolean;
   /** samples bias correction measures per layer (default 64: channel means settle quickly, and it runs once per layer) */
   biasCorrectionSamples?: number;
+  /** gptq: weights of Conv/Gemm/MatMul layers rounded by GPTQ with their Hessians on the calibration data (default nearest) */
+  weightRounding?: 'nearest' | 'gptq';
 }
 
 /**
@@ -462,10 +473,19 @@ export async function quantizeStatic(proto: ModelProto, source: BatchSource, opt
   const float = prep.float;
   const plan = planQdq(float.graph!, chooseStatic(prep, opts.selection, src.file), src);
   const ranges = await calibrate(float, [...plan.calibrated], source, { ...opts, file: src.file });
-  let quantized = applyQdq(float, plan, ranges, opts, src);
+  const roundWeights = opts.weightRounding === 'gptq' ? await gptqWeights(float, plan, source, opts, src) : undefined;
+  let quantized = applyQdq(float, plan, ranges, { ...opts, roundWeights }, src);
   if (opts.biasCorrection) {
     const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
     quantized = (await correctBiases(float, quantized, qdqBiasTargets(float, quantized), source, { ...opts, ...src, limit })).proto;
   }
   return finishStatic(quantized, opts.target);
+}
+
+/** GPTQ rounding for the planned layers that have a Hessian (Conv, Gemm, MatMul), round-to-nearest for other weighted ops. */
+async function gptqWeights(float: ModelProto, plan: QdqPlan, source: BatchSource, opts: StaticQuantOptions, src: TensorSource): Promise<WeightRounding> {
+  const layers = weightedLayers(float.graph!).filter((l) => plan.nodes.has(l.node)).map((l) => l.name);
+  const hessians = await layerHessians({ proto: float }, source, layers, { samples: opts.limit, threads: opts.threads, file: src.file });
+  const gptq = gptqRounding(float, hessians, { file: src.file });
+  return (n, values, dims, quant) => (hessians.has(nodeLabel(n)) ? gptq(n, values, dims, quant) : quantizeTensor(values, dims, quant));
 }

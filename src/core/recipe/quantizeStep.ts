@@ -23,7 +23,7 @@ import type { QuantizeMode, QuantizeStep, WeightRoundingMethod } from './types';
 export interface QuantizeSummary {
   mode: QuantizeMode;
   bits: number;
-  /** weight: how the weights were rounded */
+  /** weight and static: how the weights were rounded */
   rounding?: WeightRoundingMethod;
   perChannel: boolean;
   /** static and dynamic: the CPUs the integer kernels are for */
@@ -65,7 +65,7 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     phase(ctx, 0, 2, 'calibrating activation ranges and inserting QDQ');
     proto = await quantizeStatic(model.proto, calib, {
       perChannel, activationType: step.activationType ?? 'uint8', target,
-      method: step.method ?? 'minmax', selection, biasCorrection: step.biasCorrection, onWarning,
+      method: step.method ?? 'minmax', selection, biasCorrection: step.biasCorrection, weightRounding: step.rounding, onWarning,
     }, model);
     const index = indexGraph(proto.graph!);
     // Layers onnxruntime runs as integer kernels: quantized ops (not the float ones left between a DQ and a Q).
@@ -100,7 +100,7 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     model: { ...model, proto },
     summary: {
       mode: step.mode, bits, perChannel, target,
-      ...(step.mode === 'weight' ? { rounding: step.rounding ?? 'nearest' } : {}),
+      ...(step.mode !== 'dynamic' ? { rounding: step.rounding ?? 'nearest' } : {}),
       ...(step.mode === 'static' ? { method: step.method ?? 'minmax' } : {}),
       bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
       ...(warnings.length > 0 ? { warnings } : {}),

@@ -77,7 +77,7 @@ export const STEP_SCHEMAS: Record<StepKind, ObjectSpec> = {
       bits: { type: 'enum', values: [8, 4], description: 'weight bits (4 only with mode weight)' },
       perChannel: { type: 'boolean', description: 'one weight scale per output channel (default true)' },
       blockSize: { type: 'integer', minimum: 1, description: 'int4: block-wise scales, n elements along K / input channels' },
-      rounding: { type: 'enum', values: ['nearest', 'gptq'], description: 'weight: round to nearest (default) or GPTQ (error feedback through each layer\'s calibration Hessian; needs calibration data)' },
+      rounding: { type: 'enum', values: ['nearest', 'gptq'], description: 'weight and static: round weights to nearest (default) or GPTQ (error feedback through each layer\'s calibration Hessian; needs calibration data)' },
       method: { type: 'enum', values: METHODS, description: 'static: activation range calibration (default minmax)' },
       activationType: { type: 'enum', values: ['uint8', 'int8'], description: 'static: activation integer type (default uint8)' },
       target: { type: 'enum', values: QUANT_TARGETS, description: 'static/dynamic: the CPUs the int8 model runs on (default portable)' },

@@ -38,7 +38,7 @@ function pruneProblem(step: PruneStep, { hasCalibration: calib, name: n }: Check
 
 /** Options that only mean something in one mode: given in another, they would be silently ignored. */
 const MODE_ONLY: [keyof QuantizeStep, QuantizeMode][] = [
-  ['method', 'static'], ['activationType', 'static'], ['biasCorrection', 'static'], ['blockSize', 'weight'], ['rounding', 'weight'],
+  ['method', 'static'], ['activationType', 'static'], ['biasCorrection', 'static'], ['blockSize', 'weight'],
 ];
 
 /** The step reads calibration data: static QDQ, and GPTQ rounding's layer Hessians. */
@@ -48,6 +48,7 @@ function quantizeProblem(step: QuantizeStep, { hasCalibration, name: n }: CheckE
   for (const [key, mode] of MODE_ONLY) {
     if (step[key] !== undefined && step.mode !== mode) return `${n(key)} only applies to ${n('mode')} ${mode}`;
   }
+  if (step.rounding !== undefined && step.mode === 'dynamic') return `${n('rounding')} only applies to ${n('mode')} weight and static`;
   if (step.calibSamples !== undefined && !quantizeNeedsCalibration(step)) return `${n('calibSamples')} only applies to ${n('mode')} static and ${n('rounding')} gptq`;
   if (step.rounding === 'gptq' && !hasCalibration) return `${n('rounding')} gptq needs ${n('calib')} (calibration images or .npy) for the layers' Hessians`;
   const given = step.target ?? (step.reduceRange ? DEFAULT_TARGET : undefined);

@@ -61,7 +61,7 @@ export interface QuantizeOptions extends SelectionOptions {
   bits?: 8 | 4;
   perChannel?: boolean;
   blockSize?: number;
-  /** weight: how weights are rounded to the scales' grid (default nearest; gptq needs calibration data) */
+  /** weight and static: how weights are rounded to the scales' grid (default nearest; gptq needs calibration data) */
   rounding?: WeightRoundingMethod;
   method?: CalibrationMethod;
   activationType?: 'uint8' | 'int8';

@@ -7,6 +7,7 @@ import { openDataset } from '../../../src/core/eval/datasets';
 import { writeTextDirectionSet } from '../../../src/core/eval/textDirectionSet';
 import { nodeLabel } from '../../../src/core/onnx/graph';
 import { readModelSync } from '../../../src/core/onnx/read';
+import { quantizeStatic } from '../../../src/core/quantize/qdq';
 import { quantizeWeightOnly, weightCandidates } from '../../../src/core/quantize/weightOnly';
 import { layerHessians } from '../../../src/core/obs/hessian';
 import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
@@ -99,6 +100,8 @@ test('GPTQ\'s layer output error ‖XWᵀ − XŴᵀ‖² on correlated inputs: 
   assert.ok(better >= 0.9 * trials, `better in ${better} of ${trials}`);
 });
 
+const CLS = fromRoot('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+
 /**
  * int4 per-channel weights of every layer, rounded to nearest and by GPTQ: top-1 and agreement with the fp32
  * model's onnxruntime outputs on held-out data. GPTQ must not lose more than one sample to nearest on either.
@@ -130,7 +133,24 @@ test('PaddleOCR text-direction classifier, int4 weights: GPTQ keeps top-1 and ag
   await writeTextDirectionSet(path.join(dir, 'held'), { count: 400, seed: 1 });
   await writeTextDirectionSet(path.join(dir, 'calib'), { count: 128, seed: 2 });
   const preprocess = { size: [48, 192] as [number, number], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-  const cls = fromRoot('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
-  await int4NearestVsGptq('PaddleOCR cls', cls, await openDataset(path.join(dir, 'calib'), { preprocess }), await openDataset(path.join(dir, 'held'), { preprocess }));
+  await int4NearestVsGptq('PaddleOCR cls', CLS, await openDataset(path.join(dir, 'calib'), { preprocess }), await openDataset(path.join(dir, 'held'), { preprocess }));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('PaddleOCR classifier, static int8 QDQ: GPTQ-rounded weights agree with fp32 at least as well as nearest ones', async () => {
+  const dir = tempDir('onnx-lens-gptq-');
+  await writeTextDirectionSet(path.join(dir, 'held'), { count: 400, seed: 1 });
+  await writeTextDirectionSet(path.join(dir, 'calib'), { count: 128, seed: 2 });
+  const preprocess = { size: [48, 192] as [number, number], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+  const [calib, held] = await Promise.all(['calib', 'held'].map((s) => openDataset(path.join(dir, s), { preprocess })));
+  const m = readModelSync(CLS);
+  const ref = await outputs(fs.readFileSync(CLS), held);
+  const agreements: number[] = [];
+  for (const weightRounding of ['nearest', 'gptq'] as const) {
+    const q = await quantizeStatic(m.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding }, m);
+    agreements.push(compareOutputs(ref, await outputs(q, held)).agreement);
+  }
+  console.log(`PaddleOCR cls static int8 (portable, 7-bit weights), ${held.n} held-out samples: agreement with fp32 nearest ${agreements[0]}, GPTQ ${agreements[1]}`);
+  assert.ok(agreements[1] >= agreements[0] - 1 / held.n - 1e-9, `${agreements}`);
   fs.rmSync(dir, { recursive: true, force: true });
 });
