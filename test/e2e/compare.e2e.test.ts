@@ -123,9 +123,16 @@ test('Compare With… from the Explorer with two models selected opens them side
   const compareTabs = page.locator('.tabs-container .tab', { hasText: /Compare: small-net(\.int8)?\.onnx ↔ small-net(\.int8)?\.onnx/ });
   const before = await compareTabs.count();
   const row = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
+  // A single click opens the model in a preview editor, which reveals (and selects) its file in the Explorer once it
+  // is ready: let it settle before extending the selection, and check the selection holds before the right-click.
   await row('small-net.int8.onnx').click();
-  await row('small-net.onnx').click({ modifiers: ['Shift'] });
-  await waitFor('both models selected in the Explorer', 10_000, async () => ((await page.locator('.explorer-folders-view .monaco-list-row.selected').count()) === 2 ? true : undefined));
+  await vscode.editor();
+  const selected = page.locator('.explorer-folders-view .monaco-list-row.selected');
+  await waitFor('both models selected in the Explorer', 20_000, async () => {
+    if ((await selected.count()) !== 2) await row('small-net.onnx').click({ modifiers: ['Shift'] });
+    await new Promise((r) => setTimeout(r, 500));
+    return (await selected.count()) === 2 ? true : undefined;
+  });
   await row('small-net.onnx').click({ button: 'right' });
   const item = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: /^Compare With…$/ }) });
   // The menu acts on the focused item: hover focuses it, Enter runs it (a click right after the menu opens can be ignored).

@@ -267,17 +267,25 @@ export class VsCode {
    */
   async pickItem(title: string, label: string): Promise<void> {
     const widget = this.page.locator('.quick-input-widget');
-    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 15_000 });
+    const titled = widget.locator('.quick-input-title', { hasText: title });
+    await titled.waitFor({ state: 'visible', timeout: 15_000 });
+    const input = widget.locator('input.input');
     const focused = widget.locator('.quick-input-list .monaco-list-row.focused .label-name');
-    await waitFor(`the item '${label}' focused in '${title}'`, 15_000, async () => {
+    // Keys go to the quick pick's input only once it has the keyboard focus; a key sent while the pick is still
+    // opening goes elsewhere. So: focus the input, move to the row, press Enter, and again while the pick stays up.
+    await waitFor(`'${title}' accepting '${label}'`, 30_000, async () => {
+      if (!(await titled.isVisible())) return true;
+      await input.focus();
       const text = (await focused.count()) ? await focused.first().innerText() : undefined;
-      if (text === label) return true;
-      await this.page.keyboard.press('Down');
-      await sleep(100);
-      return undefined;
+      if (text !== label) {
+        await this.page.keyboard.press('Down');
+        await sleep(100);
+        return undefined;
+      }
+      await this.page.keyboard.press('Enter');
+      await titled.waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => undefined);
+      return (await titled.isVisible()) ? undefined : true;
     });
-    await this.page.keyboard.press('Enter');
-    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 15_000 });
   }
 
   /** Texts of the Problems panel rows. */
