@@ -128,21 +128,27 @@ test('MNIST CNN, int4 weights: GPTQ on 256 calibration digits keeps top-1 and ag
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** Rendered text-direction lines: 400 held out (seed 1) and 128 for calibration (seed 2), rendered once for both tests. */
+let textLines: Promise<{ calib: Dataset; held: Dataset }> | undefined;
+function textDirectionSets(): Promise<{ calib: Dataset; held: Dataset }> {
+  textLines ??= (async () => {
+    const dir = tempDir('onnx-lens-gptq-');
+    await writeTextDirectionSet(path.join(dir, 'held'), { count: 400, seed: 1 });
+    await writeTextDirectionSet(path.join(dir, 'calib'), { count: 128, seed: 2 });
+    const preprocess = { size: [48, 192] as [number, number], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+    const [calib, held] = await Promise.all(['calib', 'held'].map((s) => openDataset(path.join(dir, s), { preprocess })));
+    return { calib, held };
+  })();
+  return textLines;
+}
+
 test('PaddleOCR text-direction classifier, int4 weights: GPTQ keeps top-1 and agreement with fp32 at least at nearest\'s', async () => {
-  const dir = tempDir('onnx-lens-gptq-');
-  await writeTextDirectionSet(path.join(dir, 'held'), { count: 400, seed: 1 });
-  await writeTextDirectionSet(path.join(dir, 'calib'), { count: 128, seed: 2 });
-  const preprocess = { size: [48, 192] as [number, number], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-  await int4NearestVsGptq('PaddleOCR cls', CLS, await openDataset(path.join(dir, 'calib'), { preprocess }), await openDataset(path.join(dir, 'held'), { preprocess }));
-  fs.rmSync(dir, { recursive: true, force: true });
+  const { calib, held } = await textDirectionSets();
+  await int4NearestVsGptq('PaddleOCR cls', CLS, calib, held);
 });
 
 test('PaddleOCR classifier, static int8 QDQ: GPTQ-rounded weights agree with fp32 at least as well as nearest ones', async () => {
-  const dir = tempDir('onnx-lens-gptq-');
-  await writeTextDirectionSet(path.join(dir, 'held'), { count: 400, seed: 1 });
-  await writeTextDirectionSet(path.join(dir, 'calib'), { count: 128, seed: 2 });
-  const preprocess = { size: [48, 192] as [number, number], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-  const [calib, held] = await Promise.all(['calib', 'held'].map((s) => openDataset(path.join(dir, s), { preprocess })));
+  const { calib, held } = await textDirectionSets();
   const m = readModelSync(CLS);
   const ref = await outputs(fs.readFileSync(CLS), held);
   const agreements: number[] = [];
@@ -152,5 +158,4 @@ test('PaddleOCR classifier, static int8 QDQ: GPTQ-rounded weights agree with fp3
   }
   console.log(`PaddleOCR cls static int8 (portable, 7-bit weights), ${held.n} held-out samples: agreement with fp32 nearest ${agreements[0]}, GPTQ ${agreements[1]}`);
   assert.ok(agreements[1] >= agreements[0] - 1 / held.n - 1e-9, `${agreements}`);
-  fs.rmSync(dir, { recursive: true, force: true });
 });
