@@ -6,15 +6,17 @@ import { UsageError } from '../core/errors';
 import { readModel } from '../core/onnx/read';
 import { checkStep, type StepContext } from '../core/recipe/context';
 import { pruneStep, STRUCTURED_ROUND_TO, type PruneSummary as StepSummary } from '../core/recipe/pruneStep';
-import { cliOptionName } from '../core/recipe/stepChecks';
-import type { PruneStep } from '../core/recipe/types';
+import { cliOptionName, prunePattern } from '../core/recipe/stepChecks';
+import type { PruneMethod, PruneStep } from '../core/recipe/types';
 import { addDataOptions, preprocessFromFlags, type DataFlags } from './dataOptions';
 import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
 
 interface PruneFlags extends DataFlags, LayerFlags {
   output: string;
-  sparsity: string;
+  sparsity?: string;
+  method?: PruneMethod;
+  pattern?: string;
   scope?: 'layer' | 'global';
   norm?: 'l1' | 'l2';
   structured?: boolean;
@@ -40,8 +42,14 @@ function parseFraction(text: string, flag: string): number {
 
 /** The flags as one prune step (the same step a recipe's `- prune: {…}` gives). */
 function stepFromFlags(flags: PruneFlags): PruneStep {
+  // --pattern N:M alone prunes n/m of the weights; checkStep rejects a --sparsity that says otherwise.
+  const pattern = flags.pattern !== undefined ? prunePattern(flags.pattern) : undefined;
+  if (flags.sparsity === undefined && !pattern) {
+    throw new UsageError(undefined, flags.pattern !== undefined ? `--pattern must be N:M with 0 < N < M, e.g. 2:4, got '${flags.pattern}'` : 'give --sparsity (or --pattern N:M)');
+  }
+  const sparsity = flags.sparsity !== undefined ? parseFraction(flags.sparsity, '--sparsity') : pattern!.n / pattern!.m;
   return {
-    kind: 'prune', sparsity: parseFraction(flags.sparsity, '--sparsity'), scope: flags.scope, norm: flags.norm, plain: flags.plain,
+    kind: 'prune', sparsity, method: flags.method, pattern: flags.pattern, scope: flags.scope, norm: flags.norm, plain: flags.plain,
     structured: flags.structured, roundTo: positiveInt(flags.roundTo, '--round-to'), importance: flags.importance, search: flags.search,
     reconstruct: flags.reconstruct, biasCorrection: flags.biasCorrection, distillHead: flags.distillHead,
     calibSamples: positiveInt(flags.calibSamples, '--calib-samples'), ...layerSelection(flags),
@@ -69,9 +77,10 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export function summaryLines(s: StepSummary): string[] {
   const lines: string[] = [];
   if (s.mode === 'unstructured') {
-    const kind = s.ranking === 'lamp' ? 'global LAMP' : s.ranking === 'plain' ? 'global plain' : 'layer';
-    lines.push(`${s.mode} ${kind} magnitude pruning: ${pct(s.sparsity)} of ${s.paramsBefore.toLocaleString('en-US')} weights are zero`);
-    for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.params).padStart(10)}  ${pct(l.sparsity!)}`);
+    const kind = s.pattern ? `${s.pattern}` : s.ranking === 'lamp' ? 'global LAMP' : s.ranking === 'plain' ? 'global plain' : 'layer';
+    const method = s.method === 'obs' ? 'OBS (SparseGPT) pruning with Hessian updates' : 'magnitude pruning';
+    lines.push(`${s.mode} ${kind} ${method}: ${pct(s.sparsity)} of ${s.paramsBefore.toLocaleString('en-US')} weights are zero`);
+    for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.params).padStart(10)}  ${pct(l.sparsity!)}${l.skipped ? `  (left dense: ${l.skipped})` : ''}`);
   } else {
     lines.push(`structured channel pruning: ${s.paramsBefore.toLocaleString('en-US')} → ${s.paramsAfter.toLocaleString('en-US')} parameters (−${pct(s.sparsity)})${s.roundTo! > 1 ? `, channel counts rounded up to multiples of ${s.roundTo}` : ''}`);
     for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.channels).padStart(5)} → ${String(l.kept).padStart(5)} channels${l.blocked ? `  (kept: ${l.blocked})` : ''}`);
@@ -93,7 +102,9 @@ export function register(program: Command): void {
     .description('zero the smallest weights (unstructured) or remove whole channels (--structured)')
     .argument('<model>', 'ONNX model to prune')
     .requiredOption('-o, --output <file>', 'where to write the pruned model (never the input)')
-    .requiredOption('--sparsity <s>', 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or 50%')
+    .option('--sparsity <s>', 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or 50% (required unless --pattern)')
+    .addOption(new Option('--method <method>', 'unstructured: zero the smallest weights (magnitude, default) or choose by OBS saliency w²/[H⁻¹]ᵢᵢ and update the kept weights with each layer\'s Hessian (obs, SparseGPT); obs needs --calib').choices(['magnitude', 'obs']))
+    .option('--pattern <n:m>', 'unstructured N:M sparsity, e.g. 2:4: n of every m consecutive weights of each output channel (layers whose fan-in is not a multiple of m stay dense)')
     .addOption(new Option('--scope <scope>', 'one sparsity per layer, or one global ranking (default: global; layer with --structured)').choices(['layer', 'global']))
     .addOption(new Option('--norm <norm>', 'magnitude score |w| (l1) or w² (l2, default); unstructured: only changes the LAMP global ranking; structured: channel norm').choices(['l1', 'l2']))
     .option('--structured', 'remove output channels (and the matching inputs downstream)')
@@ -101,7 +112,7 @@ export function register(program: Command): void {
     .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default) or by the output energy they carry on --calib data').choices(['magnitude', 'activation']))
     .option('--search', 'structured: choose how many channels each group keeps by a greedy search (NetAdapt-style): blocks of --round-to channels go one at a time, each from the group whose removal adds the least output error per MAC saved after reconstruction, until the MACs fall by --sparsity; needs --calib and --reconstruct')
     .option('--plain', 'unstructured global: rank raw magnitudes across layers (plain global magnitude) instead of LAMP scores (the default)')
-    .option('--calib <data>', 'unlabelled calibration data (image folder or .npy) for --reconstruct / --distill-head')
+    .option('--calib <data>', 'unlabelled calibration data (image folder or .npy) for --method obs / --reconstruct / --distill-head')
     .option('--calib-samples <n>', 'calibration samples to use (default 256)')
     .option('--reconstruct', 're-fit the pruned layers by least squares to the original layer outputs')
     .option('--bias-correction', 'shift each pruned model layer\'s bias so its per-channel output mean matches the original')

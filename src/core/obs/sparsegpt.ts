@@ -1,6 +1,13 @@
 // OBS pruning with sequential Hessian updates as in SparseGPT (Frantar & Alistarh, ICML 2023; the OBS/ExactOBS
 // update of "Optimal Brain Compression", NeurIPS 2022): columns in order, the mask chosen per column block.
 import { roundHalfEven } from '../onnx/dtypes';
+import { indexGraph, type GraphIndex } from '../onnx/graph';
+import { clone, ModelProtoSchema, type ModelProto } from '../onnx/proto';
+import type { Model } from '../onnx/read';
+import { batchNormScale, readConstant, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
+import { magnitudePrune, prunableLayers, type LayerPruneResult, type MagnitudeOptions, type PruneResult } from '../prune/magnitude';
+import { factorDamped, solveRestricted, type NormalEquations } from '../recover/leastSquares';
+import { DEFAULT_DAMP, groupHessian, inverseCholeskyUpper, type LayerHessian } from './hessian';
 
 /**
  * One weight matrix sharing one Hessian: a dense layer, or one group of a grouped/depthwise conv.
@@ -134,4 +141,159 @@ function pruneNofM(
   const s = idx.map((c) => saliency(g, r, c));
   idx.sort((a, b) => s[a - q] - s[b - q] || a - b);
   for (let k = 0; k < pattern.n; k++) mask[r * g.cols + idx[k]] = 0;
+}
+
+export interface ObsModelOptions extends MagnitudeOptions {
+  /** N:M instead of unstructured (then `sparsity` is ignored; layers whose fan-in is not a multiple of m stay dense) */
+  pattern?: { n: number; m: number };
+  /**
+   * per-layer Hessians (layerHessians); a layer without one is pruned with H = I, which is magnitude pruning
+   * with no update (how `--pattern` without `--method obs` prunes)
+   */
+  hessians?: Map<string, LayerHessian>;
+  /** dampening of H relative to its mean diagonal (default GPTQ's 0.01) */
+  damp?: number;
+  blockSize?: number;
+}
+
+export interface ObsLayerResult extends LayerPruneResult {
+  /** why the layer was left dense */
+  skipped?: string;
+}
+
+/** A layer to prune and, unstructured, how many of its weights. */
+export interface ObsLayerPlan {
+  layer: WeightedLayer;
+  count?: number;
+  /** why an N:M pattern leaves the layer dense */
+  skipped?: string;
+}
+
+/**
+ * The layers to prune and a copy of the model to write them into. Unstructured: each layer prunes as many weights
+ * as magnitude pruning with the same options would (the global LAMP allocation by default; the copy holds that
+ * magnitude-pruned model), and OBS chooses which. N:M: every selected layer whose fan-in is a multiple of m.
+ */
+export function obsPlan(model: Model, opts: ObsModelOptions): { proto: ModelProto; plan: ObsLayerPlan[] } {
+  const { pattern } = opts;
+  if (pattern) {
+    const proto = clone(ModelProtoSchema, model.proto);
+    const plan = prunableLayers(proto, opts, opts.file).map((layer) => {
+      const { fanIn } = weightLayout(layer);
+      return fanIn % pattern.m === 0 ? { layer } : { layer, skipped: `fan-in ${fanIn} is not a multiple of ${pattern.m}` };
+    });
+    return { proto, plan };
+  }
+  const allocation = magnitudePrune(model, opts);
+  const byName = new Map(weightedLayers(allocation.proto.graph!).map((l) => [l.name, l]));
+  return { proto: allocation.proto, plan: allocation.layers.map((l) => ({ layer: byName.get(l.name)!, count: l.mask.reduce((a, k) => a + (k ? 0 : 1), 0) })) };
+}
+
+/**
+ * Prunes a model's layers with OBS in one pass: every layer's Hessian from the original model's inputs
+ * (`opts.hessians`), the kept weights updated by SparseGPT's rule. Returns a pruned copy.
+ */
+export function obsPruneModel(model: Model, opts: ObsModelOptions): PruneResult & { layers: ObsLayerResult[] } {
+  const { proto, plan } = obsPlan(model, opts);
+  const original = indexGraph(model.proto.graph!);
+  const index = indexGraph(proto.graph!);
+  const layers = plan.map(({ layer, count, skipped }) => (skipped
+    ? layerResult(layer, readConstant(original, layer.weightName, model), undefined, skipped)
+    : obsPruneLayer(model, original, index, layer, count, opts)));
+  return { proto, layers, sparsity: sparsityOf(layers) };
+}
+
+/** zeros / params over the layers. */
+export function sparsityOf(layers: readonly LayerPruneResult[]): number {
+  const params = layers.reduce((a, r) => a + r.params, 0);
+  return params > 0 ? layers.reduce((a, r) => a + r.zeros, 0) / params : 0;
+}
+
+/** The result for a layer from its final weights (stored order); mask omitted = all kept. */
+export function layerResult(layer: WeightedLayer, w: ArrayLike<number>, mask?: Uint8Array, skipped?: string): ObsLayerResult {
+  let zeros = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] === 0) zeros++;
+  return {
+    name: layer.name, op: layer.node.opType, weight: layer.weightName, params: w.length, zeros, sparsity: zeros / w.length,
+    mask: mask ?? new Uint8Array(w.length).fill(1), ...(skipped ? { skipped } : {}),
+  };
+}
+
+/**
+ * For reconstruction (sequential OBS): chooses a layer's mask from its normal equations on the pruned model's
+ * inputs and original outputs — OBS on the dense least-squares weights W* with H = XᵀX (the bias, when fit, is
+ * eliminated: H becomes its Schur complement, as if the bias were a last column that is never pruned). The fit
+ * then re-solves the kept weights exactly. `chosen` receives the mask.
+ */
+export function obsMaskChooser(
+  layer: WeightedLayer, count: number | undefined, opts: Pick<ObsModelOptions, 'pattern' | 'damp' | 'blockSize'> & { rowScale?: ArrayLike<number> },
+  chosen?: (mask: Uint8Array) => void,
+): (equations: readonly NormalEquations[], hasBias: boolean) => Uint8Array {
+  return (equations, hasBias) => {
+    const { outChannels, fanIn } = weightLayout(layer);
+    const damp = opts.damp ?? DEFAULT_DAMP;
+    const rows = outChannels / equations.length;
+    const groups: ObsGroup[] = equations.map((eq, g) => {
+      eq.symmetrize();
+      const n = eq.n;
+      const all = Array.from({ length: n }, (_, i) => i);
+      const factor = factorDamped(eq.gram, n, all, damp);
+      const weights = new Float64Array(rows * fanIn);
+      for (let r = 0; r < rows; r++) weights.set(solveRestricted(eq, all, r, damp, factor).subarray(0, fanIn), r * fanIn);
+      const h = new Float64Array(fanIn * fanIn);
+      const b = fanIn;
+      for (let i = 0; i < fanIn; i++) {
+        for (let j = 0; j < fanIn; j++) {
+          h[i * fanIn + j] = eq.gram[i * n + j] - (hasBias && eq.gram[b * n + b] > 0 ? (eq.gram[i * n + b] * eq.gram[j * n + b]) / eq.gram[b * n + b] : 0);
+        }
+      }
+      const rowScale = opts.rowScale ? Float64Array.from({ length: rows }, (_, r) => opts.rowScale![g * rows + r]) : undefined;
+      return { weights, rows, cols: fanIn, u: inverseCholeskyUpper(h, fanIn, damp), rowScale };
+    });
+    const { masks } = sparseGptPrune(groups, { count, pattern: opts.pattern, blockSize: opts.blockSize });
+    const mask = new Uint8Array(outChannels * fanIn);
+    masks.forEach((m, g) => {
+      for (let r = 0; r < rows; r++) for (let f = 0; f < fanIn; f++) mask[weightOffset(layer, g * rows + r, f)] = m[r * fanIn + f];
+    });
+    chosen?.(mask);
+    return mask;
+  };
+}
+
+/** Squared scale of a following BatchNormalization per output channel (LAMP weighs the weights the same way). */
+export function batchNormWeights(layer: WeightedLayer, index: GraphIndex, model: Model): Float64Array | undefined {
+  return batchNormScale(layer.node.output[0], index, model)?.map((c) => c * c);
+}
+
+function obsPruneLayer(
+  model: Model, original: GraphIndex, index: GraphIndex, layer: WeightedLayer, count: number | undefined, opts: ObsModelOptions,
+): ObsLayerResult {
+  const { outChannels, fanIn } = weightLayout(layer);
+  const w = readConstant(original, layer.weightName, model);
+  const hessian = opts.hessians?.get(layer.name);
+  if (hessian && hessian.n !== fanIn) throw new Error(`OBS '${layer.name}': Hessian of ${hessian.n} columns for a fan-in of ${fanIn}`);
+  const groupCount = hessian?.groups ?? 1;
+  const rows = outChannels / groupCount;
+  const bn = batchNormWeights(layer, original, model);
+  const identity = hessian ? undefined : Float64Array.from({ length: fanIn * fanIn }, (_, k) => (k % (fanIn + 1) === 0 ? 1 : 0));
+  const groups: ObsGroup[] = Array.from({ length: groupCount }, (_, g) => {
+    const weights = new Float64Array(rows * fanIn);
+    for (let r = 0; r < rows; r++) for (let f = 0; f < fanIn; f++) weights[r * fanIn + f] = w[weightOffset(layer, g * rows + r, f)];
+    const u = hessian ? inverseCholeskyUpper(groupHessian(hessian, g), fanIn, opts.damp ?? DEFAULT_DAMP) : identity!;
+    const rowScale = bn?.subarray(g * rows, (g + 1) * rows);
+    return { weights, rows, cols: fanIn, u, rowScale };
+  });
+  const { masks } = sparseGptPrune(groups, { count, pattern: opts.pattern, blockSize: opts.blockSize });
+  const mask = new Uint8Array(w.length);
+  groups.forEach((grp, g) => {
+    for (let r = 0; r < rows; r++) {
+      for (let f = 0; f < fanIn; f++) {
+        const at = weightOffset(layer, g * rows + r, f);
+        w[at] = grp.weights[r * fanIn + f];
+        mask[at] = masks[g][r * fanIn + f];
+      }
+    }
+  });
+  writeConstant(index, layer.weightName, layer.dims, w);
+  return layerResult(layer, w, mask);
 }

@@ -50,7 +50,7 @@ export interface PruneResult {
 }
 
 /** Weighted layers chosen by the selection; a weight tensor shared by several layers is pruned once. */
-function prunableLayers(proto: ModelProto, selection: LayerSelection, file?: string): WeightedLayer[] {
+export function prunableLayers(proto: ModelProto, selection: LayerSelection, file?: string): WeightedLayer[] {
   const graph = proto.graph!;
   const all = weightedLayers(graph);
   const chosen = selectLayers(all.map((l) => l.node), selection, graph.node, file);

@@ -4,18 +4,25 @@
 import type { ModelProto } from '../onnx/proto';
 import { inlineExternalData, type Model } from '../onnx/read';
 import { searchBlocks, type BlockSearchStep } from '../prune/blockSearch';
-import { weightedLayers, weightLayout } from '../prune/layers';
-import { magnitudePrune } from '../prune/magnitude';
+import { readConstant, weightedLayers, weightLayout } from '../prune/layers';
+import { layerHessians } from '../obs/hessian';
+import { batchNormWeights, layerResult, obsMaskChooser, obsPlan, obsPruneModel, sparsityOf, type ObsLayerResult } from '../obs/sparsegpt';
+import { indexGraph } from '../onnx/graph';
+import { magnitudePrune, prunableLayers, type PruneResult } from '../prune/magnitude';
 import { activationVariances, structuredPrune } from '../prune/structured';
 import { correctBiases, sameNameTargets, type BiasCorrection } from '../recover/biasCorrection';
 import { distillHead } from '../recover/headDistill';
 import { reconstructLayers, type LayerFitReport, type LayerToFit } from '../recover/reconstruct';
 import { calibSamples, checkStep, openCalibration, phase, type StepContext } from './context';
-import { pruneScope } from './stepChecks';
-import type { PruneStep } from './types';
+import { prunePattern, pruneScope } from './stepChecks';
+import type { PruneMethod, PruneStep } from './types';
 
 export interface PruneSummary {
   mode: 'unstructured' | 'structured';
+  /** unstructured: how the mask was chosen, when not by magnitude */
+  method?: PruneMethod;
+  /** unstructured N:M pattern (then scope does not matter: every output channel keeps m − n of each m) */
+  pattern?: string;
   scope: 'layer' | 'global';
   /** unstructured global: how weights are ranked across layers */
   ranking?: 'lamp' | 'plain';
@@ -25,7 +32,7 @@ export interface PruneSummary {
   sparsity: number;
   paramsBefore: number;
   paramsAfter: number;
-  layers: { name: string; params?: number; zeros?: number; sparsity?: number; channels?: number; kept?: number; blocked?: string }[];
+  layers: { name: string; params?: number; zeros?: number; sparsity?: number; skipped?: string; channels?: number; kept?: number; blocked?: string }[];
   /** structured search: the blocks removed, in order */
   search?: BlockSearchStep[];
   reconstructed: LayerFitReport[];
@@ -47,18 +54,19 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
   const { sparsity } = step;
   const scope = pruneScope(step);
   const recover = [step.reconstruct, step.biasCorrection, step.distillHead].filter(Boolean).length;
-  const phases = 1 + (step.search ? 1 : 0) + recover;
+  const phases = 1 + (step.search || (step.method === 'obs' && !step.reconstruct) ? 1 : 0) + recover;
   let done = 0;
   // Pruning, reconstruction and bias correction run the model in onnxruntime from memory.
   const model: Model = { ...input, proto: inlineExternalData(input.proto, input) };
   const selection = { layers: step.layers, exclude: step.exclude };
   const samples = calibSamples(step, ctx);
-  const needsCalib = recover > 0 || step.importance === 'activation' || step.search;
+  const needsCalib = recover > 0 || step.importance === 'activation' || step.search || step.method === 'obs';
   const calib = needsCalib ? await openCalibration(ctx, model, samples) : undefined;
 
   let proto: ModelProto;
   let toFit: LayerToFit[];
   let summary: Omit<PruneSummary, 'reconstructed'>;
+  let afterRecovery: (() => void) | undefined;
   if (step.structured) {
     const activationVariance = step.importance === 'activation' ? await activationVariances(model, calib!, { samples, file }) : undefined;
     const roundTo = step.roundTo ?? STRUCTURED_ROUND_TO;
@@ -76,17 +84,42 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
       ...(search ? { search: search.steps } : {}),
     };
   } else {
-    phase(ctx, done++, phases, 'zeroing the smallest weights');
-    const ranking = step.plain ? 'plain' : 'lamp';
-    const r = magnitudePrune(model, { ...selection, sparsity, scope, norm: step.norm, ranking, file });
-    proto = r.proto;
-    toFit = r.layers.map((l) => ({ name: l.name, mask: l.mask }));
-    const params = r.layers.reduce((a, l) => a + l.params, 0);
-    const zeros = r.layers.reduce((a, l) => a + l.zeros, 0);
-    summary = {
-      mode: 'unstructured', scope, ...(scope === 'global' ? { ranking } : {}), sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
-      layers: r.layers.map((l) => ({ name: l.name, params: l.params, zeros: l.zeros, sparsity: l.sparsity })),
-    };
+    const ranking: 'lamp' | 'plain' = step.plain ? 'plain' : 'lamp';
+    const options = { ...selection, sparsity, scope, norm: step.norm, ranking, file } as const;
+    const pattern = step.pattern !== undefined ? prunePattern(step.pattern) : undefined;
+    let r: PruneResult;
+    if (step.method === 'obs' && step.reconstruct) {
+      // Sequential OBS: each layer's mask is chosen during its reconstruction, from the pruned model's inputs.
+      phase(ctx, done++, phases, 'allocating the layers\' sparsity');
+      const plan = obsPlan(model, { ...options, pattern });
+      const original = indexGraph(model.proto.graph!);
+      proto = plan.proto;
+      toFit = plan.plan.filter((p) => !p.skipped).map(({ layer, count }) => ({
+        name: layer.name, chooseMask: obsMaskChooser(layer, count, { pattern, rowScale: batchNormWeights(layer, original, model) }),
+      }));
+      // The layers' zeros are known once reconstruction has chosen the masks.
+      r = { proto, layers: [], sparsity: 0 };
+      afterRecovery = () => {
+        const index = indexGraph(proto.graph!);
+        const layers = plan.plan.map((p) => layerResult(p.layer, readConstant(index, p.layer.weightName, model), undefined, p.skipped));
+        summary = unstructuredSummary(step, scope, ranking, pattern, { proto, layers, sparsity: sparsityOf(layers) });
+      };
+    } else {
+      if (step.method === 'obs') {
+        phase(ctx, done++, phases, 'collecting layer Hessians');
+        const names = prunableLayers(model.proto, selection, file).map((l) => l.name);
+        const hessians = await layerHessians(model, calib!, names, { samples, file, signal: ctx.signal });
+        phase(ctx, done++, phases, 'pruning by OBS saliency with Hessian updates');
+        r = obsPruneModel(model, { ...options, pattern, hessians });
+      } else {
+        phase(ctx, done++, phases, 'zeroing the smallest weights');
+        r = pattern ? obsPruneModel(model, { ...options, pattern }) : magnitudePrune(model, options);
+      }
+      proto = r.proto;
+      // Layers an N:M pattern left dense are not pruned: nothing to re-fit.
+      toFit = r.layers.filter((l: ObsLayerResult) => !l.skipped).map((l) => ({ name: l.name, mask: l.mask }));
+    }
+    summary = unstructuredSummary(step, scope, ranking, pattern, r);
   }
 
   const reconstructed: LayerFitReport[] = [];
@@ -108,10 +141,24 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
       headDistilled = await distillHead(model, { proto, dir: model.dir, file: model.file }, calib, { samples, file });
     }
   }
+  afterRecovery?.();
   phase(ctx, phases, phases, 'pruned');
   return {
     model: { ...model, proto },
     summary: { ...summary, reconstructed, ...(biasCorrected ? { biasCorrected } : {}), ...(headDistilled ? { headDistilled } : {}) },
+  };
+}
+
+function unstructuredSummary(
+  step: PruneStep, scope: 'layer' | 'global', ranking: 'lamp' | 'plain', pattern: { n: number; m: number } | undefined, r: PruneResult,
+): Omit<PruneSummary, 'reconstructed'> {
+  const params = r.layers.reduce((a, l) => a + l.params, 0);
+  const zeros = r.layers.reduce((a, l) => a + l.zeros, 0);
+  return {
+    mode: 'unstructured', scope, ...(step.method === 'obs' ? { method: step.method } : {}),
+    ...(pattern ? { pattern: `${pattern.n}:${pattern.m}` } : scope === 'global' ? { ranking } : {}),
+    sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
+    layers: r.layers.map((l: ObsLayerResult) => ({ name: l.name, params: l.params, zeros: l.zeros, sparsity: l.sparsity, ...(l.skipped ? { skipped: l.skipped } : {}) })),
   };
 }
 

@@ -55,6 +55,8 @@ export const STEP_SCHEMAS: Record<StepKind, ObjectSpec> = {
     required: ['sparsity'],
     properties: {
       sparsity: { type: 'fraction', description: 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or "50%"' },
+      method: { type: 'enum', values: ['magnitude', 'obs'], description: 'unstructured: zero the smallest weights (magnitude, default) or choose by OBS saliency and update the kept weights with the layer Hessian (obs, SparseGPT; needs calibration)' },
+      pattern: { type: 'string', description: 'unstructured N:M pattern, e.g. "2:4": n of every m consecutive weights of each output channel (sparsity must then be n/m)' },
       scope: { type: 'enum', values: ['layer', 'global'], description: 'one sparsity per layer, or one global ranking (default: global; layer when structured)' },
       norm: { type: 'enum', values: ['l1', 'l2'], description: 'magnitude score |w| (l1) or w² (l2, default)' },
       plain: { type: 'boolean', description: 'unstructured global: rank raw magnitudes instead of LAMP scores' },

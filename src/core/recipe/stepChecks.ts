@@ -22,6 +22,13 @@ export function stepProblem(step: Step, env: CheckEnv): string | undefined {
   return step.kind === 'prune' ? pruneProblem(step, env) : quantizeProblem(step, env);
 }
 
+/** An N:M pattern such as "2:4", or undefined when the text is not one (0 < N < M). */
+export function prunePattern(text: string): { n: number; m: number } | undefined {
+  const match = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(text);
+  const [n, m] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  return n > 0 && n < m ? { n, m } : undefined;
+}
+
 /** The default scope: one global ranking, except for structured pruning. */
 export const pruneScope = (step: PruneStep): 'layer' | 'global' => step.scope ?? (step.structured ? 'layer' : 'global');
 
@@ -29,6 +36,14 @@ function pruneProblem(step: PruneStep, { hasCalibration: calib, name: n }: Check
   if (!(Number.isFinite(step.sparsity) && step.sparsity >= 0 && step.sparsity < 1)) return `${n('sparsity')} must be a fraction in [0, 1) or a percentage, got '${step.sparsity}'`;
   if (step.plain && step.structured) return `${n('plain')} applies to unstructured global pruning only, not with ${n('structured')}`;
   if (step.plain && pruneScope(step) === 'layer') return `${n('plain')} applies to global pruning only, not with ${n('scope')} layer`;
+  if (step.method === 'obs' && step.structured) return `${n('method')} obs applies to unstructured pruning only, not with ${n('structured')}`;
+  if (step.method === 'obs' && !calib) return `${n('method')} obs needs ${n('calib')} (the layer Hessians come from calibration inputs)`;
+  if (step.pattern !== undefined) {
+    const p = prunePattern(step.pattern);
+    if (!p) return `${n('pattern')} must be N:M with 0 < N < M, e.g. 2:4, got '${step.pattern}'`;
+    if (step.structured) return `${n('pattern')} applies to unstructured pruning only, not with ${n('structured')}`;
+    if (Math.abs(step.sparsity - p.n / p.m) > 1e-9) return `${n('pattern')} ${step.pattern} prunes ${p.n}/${p.m} of the weights: ${n('sparsity')} must be ${p.n / p.m}, got ${step.sparsity}`;
+  }
   if (step.roundTo !== undefined && !step.structured) return `${n('roundTo')} applies to ${n('structured')} pruning only`;
   if ((step.reconstruct || step.biasCorrection || step.distillHead) && !calib) return `${n('reconstruct')}, ${n('biasCorrection')} and ${n('distillHead')} need ${n('calib')}`;
   if (step.importance === 'activation' && !(step.structured && calib)) return `${n('importance')} activation needs ${n('structured')} and ${n('calib')}`;

@@ -35,9 +35,15 @@ interface SelectionOptions {
   exclude?: readonly string[];
 }
 
+export type PruneMethod = 'magnitude' | 'obs';
+
 export interface PruneOptions extends SelectionOptions {
   /** unstructured: fraction of weights to zero; structured: of each group's channels (or of MACs with search) */
   sparsity: number;
+  /** unstructured: how the mask is chosen — smallest magnitudes (default), or OBS saliency with Hessian updates (SparseGPT; needs calibration) */
+  method?: PruneMethod;
+  /** unstructured N:M pattern, e.g. "2:4": n of every m consecutive weights along each output channel's fan-in */
+  pattern?: string;
   scope?: 'layer' | 'global';
   norm?: 'l1' | 'l2';
   plain?: boolean;

@@ -20,6 +20,11 @@ export interface LayerToFit {
   outChannels?: readonly number[];
   /** the original tensor to match; omitted = the tensor of the same name as the layer's output */
   target?: string;
+  /**
+   * chooses the kept weights (replacing `mask`) from the layer's normal equations on the pruned model's inputs,
+   * just before the fit: one per conv group, features in im2col order then, if hasBias, the bias (OBS pruning)
+   */
+  chooseMask?: (equations: readonly NormalEquations[], hasBias: boolean) => Uint8Array;
 }
 
 export interface ReconstructOptions {
@@ -285,7 +290,8 @@ async function fitLayer(
         if (g === 0) rowCount++;
       });
     });
-    solve(index, layer, spec, equations, hasBias, alpha, beta, opts.damping ?? 0.01);
+    const mask = spec.chooseMask?.(equations, hasBias);
+    solve(index, layer, mask ? { ...spec, mask } : spec, equations, hasBias, alpha, beta, opts.damping ?? 0.01);
     errAfter = await measure();
   } finally {
     fit.targets.clear();
