@@ -29,6 +29,10 @@ const pruneChoices = (perLayer: boolean): PruneChoice[] => [
   { label: 'magnitude', description: 'zero the smallest weights', options: perLayer ? { scope: 'layer' } : {} },
   { label: 'magnitude + reconstruct', description: 'then re-fit the pruned layers on calibration data', options: { ...(perLayer ? { scope: 'layer' } : {}), reconstruct: true }, calibrated: true },
   { label: 'structured channels', description: 'remove whole output channels', options: { structured: true } },
+  {
+    label: 'OBS (SparseGPT)', description: 'choose the weights by OBS saliency from calibration inputs, then re-fit the rest',
+    options: { ...(perLayer ? { scope: 'layer' } : {}), method: 'obs', reconstruct: true }, calibrated: true,
+  },
 ];
 
 export function registerEditCommands(provider: OnnxEditorProvider): vscode.Disposable {
@@ -214,7 +218,7 @@ export function stepsOfRecipe(text: string, file: string): ModelStep[] {
     const [kind, options] = entries[0] ?? [];
     if (entries.length !== 1 || (kind !== 'prune' && kind !== 'quantize')) throw new Error(`${path.basename(file)}: step ${i + 1} is not a one-key prune: or quantize: map`);
     const opts = (options ?? {}) as Record<string, unknown>;
-    const needsData = kind === 'quantize' ? opts.mode === 'static' : !!(opts.reconstruct || opts.distillHead || opts.search || opts.importance === 'activation' || opts.biasCorrection);
+    const needsData = kind === 'quantize' ? opts.mode === 'static' : !!(opts.reconstruct || opts.distillHead || opts.search || opts.importance === 'activation' || opts.biasCorrection || opts.method === 'obs');
     return { kind, options: opts, calibration: needsData ? data : undefined, label: `Recipe step ${i + 1}: ${kind}` };
   });
 }
