@@ -52,7 +52,7 @@ function denseRows(layer: WeightedLayer, yDims: number[], outMap: readonly numbe
       return out;
     },
     rows(x, _start, emit) {
-      if (x.dims[x.dims.length - 1] !== features) throw new UsageError(opts.file, `reconstruct '${layer.name}': input has ${x.dims.at(-1)} features, weight expects ${features}`);
+      if (x.dims[x.dims.length - 1] !== features) throw new UsageError(opts.file, `layer '${layer.name}': input has ${x.dims.at(-1)} features, weight expects ${features}`);
       const rows = x.data.length / features;
       const xr = new Float64Array(features + 1).fill(1);
       for (let r = 0; r < rows; r++) {
@@ -69,13 +69,19 @@ function denseRows(layer: WeightedLayer, yDims: number[], outMap: readonly numbe
  */
 function convRows(layer: WeightedLayer, yDims: number[], outMap: readonly number[], samples: number, opts: RowOptions): RowReader {
   const n = layer.node;
-  if (layer.dims.length !== 4 || yDims.length !== 4) throw new UsageError(opts.file, `reconstruct '${layer.name}': only 2-D convolutions are supported`);
+  if (layer.dims.length !== 4 || yDims.length !== 4) throw new UsageError(opts.file, `layer '${layer.name}': only 2-D convolutions are supported`);
   const autoPad = attrString(n, 'auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw new UsageError(opts.file, `reconstruct '${layer.name}': auto_pad ${autoPad} is not supported`);
+  if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) throw new UsageError(opts.file, `layer '${layer.name}': auto_pad ${autoPad} is not supported`);
   const [, cinG, kh, kw] = layer.dims;
   const [sh, sw] = attrInts(n, 'strides') ?? [1, 1];
   const [dh, dw] = attrInts(n, 'dilations') ?? [1, 1];
-  const [pt, pl] = autoPad === 'VALID' ? [0, 0] : attrInts(n, 'pads') ?? [0, 0, 0, 0];
+  const given = autoPad === 'NOTSET' ? attrInts(n, 'pads') ?? [0, 0, 0, 0] : [0, 0];
+  // SAME_*: the padding that gives the output size, split with the odd one at the end (UPPER) or the start (LOWER).
+  const padBefore = (inSize: number, outSize: number, stride: number, kernel: number, dilation: number, at: number): number => {
+    if (!autoPad.startsWith('SAME')) return given[at];
+    const total = Math.max(0, (outSize - 1) * stride + (kernel - 1) * dilation + 1 - inSize);
+    return autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+  };
   const groups = layer.group;
   const m = outMap.length;
   const outPerGroup = m / groups;
@@ -101,8 +107,9 @@ function convRows(layer: WeightedLayer, yDims: number[], outMap: readonly number
       return out;
     },
     rows(x, batchStart, emit) {
-      if (x.dims.length !== 4) throw new UsageError(opts.file, `reconstruct '${layer.name}': only 2-D convolutions are supported`);
+      if (x.dims.length !== 4) throw new UsageError(opts.file, `layer '${layer.name}': only 2-D convolutions are supported`);
       const [count, cin, h, w] = x.dims;
+      const pt = padBefore(h, oh, sh, kh, dh, 0), pl = padBefore(w, ow, sw, kw, dw, 1);
       const xr = new Float64Array(features + 1).fill(1);
       let row = 0;
       for (let i = 0; i < count; i++) {

@@ -80,6 +80,21 @@ test('grouped and depthwise Conv: one H per group, over that group\'s input chan
   }
 });
 
+test('auto_pad SAME_UPPER / SAME_LOWER give the Hessian of the explicit pads they stand for', async () => {
+  const x = randoms(3 * 2 * 25, 4);
+  const w = makeTensor('w', F, [2, 2, 2, 2], randoms(16, 8));
+  const conv = (attrs: Record<string, string | number[]>) => model(graph({
+    nodes: [node('Conv', ['x', 'w'], ['y'], attrs, 'conv')],
+    inputs: [valueInfo('x', F, ['N', 2, 5, 5])], outputs: [valueInfo('y', F, ['N', 2, 5, 5])], initializers: [w],
+  }));
+  // A 2×2 kernel keeping 5×5 needs one row and column of padding: at the end (UPPER) or the start (LOWER).
+  for (const [autoPad, pads] of [['SAME_UPPER', [0, 0, 1, 1]], ['SAME_LOWER', [1, 1, 0, 0]]] as const) {
+    const [same, explicit] = await Promise.all([conv({ auto_pad: autoPad }), conv({ pads: [...pads] })]
+      .map(async (m) => (await layerHessians({ proto: m }, source(x, [2, 5, 5]), ['conv'], { rows: 75 })).get('conv')!));
+    close(same.h, explicit.h, 1e-12);
+  }
+});
+
 test('inverseCholeskyUpper: UᵀU (H + λI) = I with λ = 1 % of the mean diagonal, U upper', () => {
   // Hand-picked SPD H with mean diagonal 3: λ = 0.03.
   const h = Float64Array.of(4, 1, 0, 1, 3, 1, 0, 1, 2);
