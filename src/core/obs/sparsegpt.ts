@@ -6,7 +6,7 @@ import { clone, ModelProtoSchema, type ModelProto } from '../onnx/proto';
 import type { Model } from '../onnx/read';
 import { batchNormScale, readConstant, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
 import { magnitudePrune, prunableLayers, type LayerPruneResult, type MagnitudeOptions, type PruneResult } from '../prune/magnitude';
-import { factorDamped, solveRestricted, type NormalEquations } from '../recover/leastSquares';
+import { choleskySolve, factorDamped, type NormalEquations } from '../recover/leastSquares';
 import { DEFAULT_DAMP, groupHessian, inverseCholeskyUpper, type LayerHessian } from './hessian';
 
 /**
@@ -221,13 +221,12 @@ export function layerResult(layer: WeightedLayer, w: ArrayLike<number>, mask?: U
 
 /**
  * For reconstruction (sequential OBS): chooses a layer's mask from its normal equations on the pruned model's
- * inputs and original outputs — OBS on the dense least-squares weights W* with H = XᵀX (the bias, when fit, is
- * eliminated: H becomes its Schur complement, as if the bias were a last column that is never pruned). The fit
- * then re-solves the kept weights exactly. `chosen` receives the mask.
+ * inputs and original outputs — OBS on the dense damped least-squares weights W* with H = XᵀX (the bias, when fit,
+ * is eliminated: H becomes its Schur complement, as if the bias were a last column that is never pruned). The fit
+ * then re-solves the kept weights.
  */
 export function obsMaskChooser(
   layer: WeightedLayer, count: number | undefined, opts: Pick<ObsModelOptions, 'pattern' | 'damp' | 'blockSize'> & { rowScale?: ArrayLike<number> },
-  chosen?: (mask: Uint8Array) => void,
 ): (equations: readonly NormalEquations[], hasBias: boolean) => Uint8Array {
   return (equations, hasBias) => {
     const { outChannels, fanIn } = weightLayout(layer);
@@ -235,17 +234,19 @@ export function obsMaskChooser(
     const rows = outChannels / equations.length;
     const groups: ObsGroup[] = equations.map((eq, g) => {
       eq.symmetrize();
-      const n = eq.n;
-      const all = Array.from({ length: n }, (_, i) => i);
-      const factor = factorDamped(eq.gram, n, all, damp);
-      const weights = new Float64Array(rows * fanIn);
-      for (let r = 0; r < rows; r++) weights.set(solveRestricted(eq, all, r, damp, factor).subarray(0, fanIn), r * fanIn);
-      const h = new Float64Array(fanIn * fanIn);
+      const { n, m, gram, cross } = eq;
+      // Eliminating the bias (column b = fanIn) centres both sides: H = G_ww − g_wb g_bwᵀ / g_bb, and likewise X̃ᵀy.
       const b = fanIn;
+      const bb = hasBias && gram[b * n + b] > 0 ? gram[b * n + b] : 0;
+      const h = new Float64Array(fanIn * fanIn);
       for (let i = 0; i < fanIn; i++) {
-        for (let j = 0; j < fanIn; j++) {
-          h[i * fanIn + j] = eq.gram[i * n + j] - (hasBias && eq.gram[b * n + b] > 0 ? (eq.gram[i * n + b] * eq.gram[j * n + b]) / eq.gram[b * n + b] : 0);
-        }
+        for (let j = 0; j < fanIn; j++) h[i * fanIn + j] = gram[i * n + j] - (bb ? (gram[i * n + b] * gram[j * n + b]) / bb : 0);
+      }
+      const factor = factorDamped(h, fanIn, Array.from({ length: fanIn }, (_, i) => i), damp);
+      const weights = new Float64Array(rows * fanIn);
+      for (let r = 0; r < rows; r++) {
+        const rhs = Float64Array.from({ length: fanIn }, (_, i) => cross[i * m + r] - (bb ? (gram[i * n + b] * cross[b * m + r]) / bb : 0));
+        weights.set(choleskySolve(factor, fanIn, rhs), r * fanIn);
       }
       const rowScale = opts.rowScale ? Float64Array.from({ length: rows }, (_, r) => opts.rowScale![g * rows + r]) : undefined;
       return { weights, rows, cols: fanIn, u: inverseCholeskyUpper(h, fanIn, damp), rowScale };
@@ -255,7 +256,6 @@ export function obsMaskChooser(
     masks.forEach((m, g) => {
       for (let r = 0; r < rows; r++) for (let f = 0; f < fanIn; f++) mask[weightOffset(layer, g * rows + r, f)] = m[r * fanIn + f];
     });
-    chosen?.(mask);
     return mask;
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sparseGptPrune, type ObsGroup } from '../../../src/core/obs/sparsegpt';
+import { obsMaskChooser, sparseGptPrune, type ObsGroup } from '../../../src/core/obs/sparsegpt';
+import type { WeightedLayer } from '../../../src/core/prune/layers';
 import { seededRandom } from '../../../src/core/random';
 import { cholesky, choleskySolve, NormalEquations, solveRestricted } from '../../../src/core/recover/leastSquares';
 
@@ -175,4 +176,25 @@ test('OBS output error ≤ magnitude\'s on random correlated inputs (unstructure
     }
     assert.ok(obsTotal < 0.8 * magTotal, `${JSON.stringify(opts)}: obs ${obsTotal} vs magnitude ${magTotal}`);
   }
+});
+
+test('OBS masks inside reconstruction: with a fitted bias, shifting every input by a constant changes nothing (H is the Schur complement, i.e. centred); the count is exact', () => {
+  const rand = seededRandom(21);
+  const n = 400, d = 12, rows = 5;
+  const x = correlatedInputs(rand, n, d);
+  const w = Float64Array.from({ length: rows * d }, () => rand() * 2 - 1);
+  // A Gemm with transB = 1: weight [rows, d], element (o, f) at o·d + f.
+  const layer = { kind: 'gemm', transB: true, dims: [rows, d], group: 1 } as unknown as WeightedLayer;
+  const maskFor = (shift: number) => {
+    const eq = new NormalEquations(d + 1, rows);
+    for (let i = 0; i < n; i++) {
+      const xi = [...x.subarray(i * d, (i + 1) * d)].map((v) => v + shift);
+      const y = Array.from({ length: rows }, (_, o) => xi.reduce((a, v, f) => a + v * w[o * d + f], 0) + 0.3 * o);
+      eq.add([...xi, 1], y);
+    }
+    return obsMaskChooser(layer, 30, {})([eq], true);
+  };
+  const centred = maskFor(0);
+  assert.equal(centred.filter((k) => k === 0).length, 30);
+  assert.deepEqual([...maskFor(5)], [...centred]);
 });
