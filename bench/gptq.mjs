@@ -91,13 +91,14 @@ for (const name of ['MNIST CNN', 'PaddleOCR cls']) {
       console.log(`${`W${bits}`.padEnd(6)} | ${rounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${time}`);
     }
   }
-  // Static int8 QDQ (W8A8, default target portable: 7-bit weights); GPTQ's time includes its own Hessian pass.
-  for (const weightRounding of ['nearest', 'gptq']) {
+  // Static QDQ with uint8 activations (W8A8 with the default target portable: 7-bit weights; W4A8: int4 weights
+  // run in float by onnxruntime); GPTQ's time includes its own Hessian pass.
+  for (const weightBits of [8, 4]) for (const weightRounding of ['nearest', 'gptq']) {
     const t1 = performance.now();
-    const q = await lib.quantizeStatic(model.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding }, model);
+    const q = await lib.quantizeStatic(model.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding, weightBits }, model);
     const ms = performance.now() - t1;
-    const out = await run(q, test, `${name}-static-${weightRounding}`.replace(/\W/g, '_'));
+    const out = await run(q, test, `${name}-static-${weightBits}-${weightRounding}`.replace(/\W/g, '_'));
     const top1 = lib.topKAccuracy(out, labels, 1);
-    console.log(`W8A8   | ${weightRounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${(ms / 1000).toFixed(2)} s`);
+    console.log(`W${weightBits}A8   | ${weightRounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${(ms / 1000).toFixed(2)} s`);
   }
 }

@@ -78,7 +78,7 @@ function saturationLine(s: StepSummary): string | undefined {
 /** What the step did, in lines (`apply` prints them per step too). */
 export function summaryLines(s: StepSummary): string[] {
   const gptq = s.rounding === 'gptq';
-  const scheme = s.mode === 'static' ? `static int8 QDQ (${s.method} calibration${gptq ? ', GPTQ rounding' : ''})` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}${gptq ? ' (GPTQ rounding)' : ''}`;
+  const scheme = s.mode === 'static' ? `static ${s.bits === 4 ? 'W4A8' : 'int8'} QDQ (${s.method} calibration${gptq ? ', GPTQ rounding' : ''})` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}${gptq ? ' (GPTQ rounding)' : ''}`;
   const target = s.target ? `, target ${s.target} (${reducedRange(s.target) ? '7-bit' : 'full int8'} weights)` : '';
   const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights${target}: ${s.layers.length} layers quantized`];
   for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${l.op.padEnd(18)} ${l.format}`);
@@ -96,7 +96,7 @@ export function register(program: Command): void {
     .argument('<model>', 'ONNX model to quantize')
     .requiredOption('-o, --output <file>', 'where to write the quantized model (never the input)')
     .addOption(new Option('--mode <mode>', 'weight: int8/int4 weights only; dynamic: int8 MatMul/Gemm with run-time activation scales; static: int8 QDQ from --calib').choices(['weight', 'dynamic', 'static']).makeOptionMandatory())
-    .addOption(new Option('--bits <n>', 'weight bits (4 only with --mode weight)').choices(['8', '4']))
+    .addOption(new Option('--bits <n>', 'weight bits (4 with --mode weight, or static for W4A8: int4 weights, int8 activations, run in float by onnxruntime)').choices(['8', '4']))
     .option('--per-channel', 'one weight scale per output channel (default)')
     .option('--no-per-channel', 'one weight scale per tensor')
     .option('--block-size <n>', 'int4: block-wise scales, n elements along K / input channels (MatMul: MatMulNBits, default 32; Conv/Gemm: per-channel unless given)')

@@ -52,7 +52,7 @@ test('quantize --mode weight --bits 4 and --mode dynamic run in onnxruntime and 
   }
 });
 
-test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, agreement with fp32 at least nearest\'s; --mode static --rounding gptq runs', async () => {
+test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, agreement with fp32 at least nearest\'s; --mode static [--bits 4] --rounding gptq runs', async () => {
   const dir = tempDir();
   const calib = writeMnistNpy(dir, 'calib', 128);
   const split = writeMnistNpy(dir, 'test', 1000);
@@ -76,6 +76,15 @@ test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, ag
   assert.equal(JSON.parse(st.stdout).rounding, 'gptq');
   const c = compareOutputs(ref, await outputs(fs.readFileSync(path.join(dir, 'static.onnx')), data, 64));
   assert.ok(c.agreement >= 0.98, `static int8 with GPTQ weights: agreement ${c.agreement}`);
+  // W4A8: int4 weights (opset 21 DequantizeLinear, float kernels in onnxruntime), uint8 activations.
+  const w4a8 = cli('quantize', MNIST_MODEL, '-o', path.join(dir, 'w4a8.onnx'), '--mode', 'static', '--bits', '4', '--rounding', 'gptq', '--calib', calib.data);
+  assert.equal(w4a8.status, 0, w4a8.stderr);
+  assert.match(w4a8.stdout, /^static W4A8 QDQ \(minmax calibration, GPTQ rounding\)/);
+  const g = readModelSync(path.join(dir, 'w4a8.onnx')).proto.graph!;
+  const int4 = new Set(g.initializer.filter((t) => t.dataType === DataType.INT4).map((t) => t.name));
+  assert.equal(g.node.filter((n) => n.opType === 'DequantizeLinear' && int4.has(n.input[0])).length, 7, 'one int4 weight per Conv/Gemm');
+  const c4 = compareOutputs(ref, await outputs(fs.readFileSync(path.join(dir, 'w4a8.onnx')), data, 64));
+  assert.ok(c4.agreement >= 0.98, `W4A8 with GPTQ weights: agreement ${c4.agreement}`);
 });
 
 test('bad arguments give one line on stderr, a non-zero exit and no output file', () => {
@@ -84,7 +93,7 @@ test('bad arguments give one line on stderr, a non-zero exit and no output file'
   const cases: [string[], RegExp][] = [
     [[MNIST_MODEL, '-o', MNIST_MODEL, '--mode', 'weight'], /overwrite the input/],
     [[MNIST_MODEL, '-o', out, '--mode', 'static'], /needs --calib/],
-    [[MNIST_MODEL, '-o', out, '--mode', 'static', '--bits', '4', '--calib', 'x.npy'], /--bits 4 is only available with --mode weight/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--bits', '4'], /--bits 4 is only available with --mode weight and static/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--layers', 'no_such_layer'], /selector 'no_such_layer' matches no layer/],
     [[path.join(dir, 'missing.onnx'), '-o', out, '--mode', 'weight'], /file not found/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib', 'x.npy'], /--calib only applies to --mode static and --rounding gptq/],

@@ -16,7 +16,7 @@ import { STATIC_RULES } from '../quantize/rules';
 import { weightCandidates } from '../quantize/weightOnly';
 import { applyStep } from '../recipe/apply';
 import { calibSamples, checkStep, openCalibration, type CalibrationData, type StepContext } from '../recipe/context';
-import { integerTarget } from '../recipe/stepChecks';
+import { integerTarget, recipeOptionName } from '../recipe/stepChecks';
 import type { QuantizeStep } from '../recipe/types';
 import { exactSelector } from '../select';
 import type { Dataset } from './datasets';
@@ -94,6 +94,8 @@ export async function layerSensitivity(model: Model, data: Dataset, opts: Sensit
   };
   const ctx: StepContext = { file, calibration: opts.calibration, optionName: opts.optionName, signal: opts.signal };
   checkStep(step, ctx, file);
+  const name = opts.optionName ?? recipeOptionName;
+  if (opts.mode === 'static' && bits === 4) throw new UsageError(file, `${name('bits')} 4 is only available with ${name('mode')} weight here: static sensitivity measures int8 layers`);
   const units = opts.mode === 'static' ? 2 : 1;
   const progress = (p: Omit<SensitivityProgress, 'fraction'>, fraction: number) => opts.onProgress?.({ ...p, fraction });
 

@@ -19,7 +19,7 @@ import { layerHessians } from '../obs/hessian';
 import { weightedLayers } from '../prune/layers';
 import { correctBiases, type BiasTarget } from '../recover/biasCorrection';
 import { selectLayers, type LayerSelection } from '../select';
-import { fittingRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantizedTensor, type QuantParams, type QuantType } from './affine';
+import { fittingRange, fullRange, quantDataType, quantizeTensor, quantizeValue, scaleDims, scaleZeroPoint, type QuantizedTensor, type QuantParams, type QuantType } from './affine';
 import { calibrate, type CalibrationOptions } from './calibrate/calibrate';
 import { compactQdq, dropUnusedConstants } from './compact';
 import { foldConvAffine } from './convAffine';
@@ -32,6 +32,11 @@ import type { WeightRounding } from './weightOnly';
 export interface QdqOptions {
   /** one weight scale per output channel (needs opset ≥ 13) instead of one per tensor */
   perChannel: boolean;
+  /**
+   * 4: int4 weights (W4A8; DequantizeLinear of int4 needs opset 21). onnxruntime has no int4 Conv/Gemm kernels:
+   * those layers run in float after DequantizeLinear, so this is a size and accuracy result, not a speed-up.
+   */
+  weightBits?: 8 | 4;
   /** activation type: uint8 (U8S8) fuses completely in onnxruntime's CPU provider */
   activationType: 'uint8' | 'int8';
   /** the CPUs the model is for (default portable: 7-bit weights, no U8S8 saturation on x86 without VNNI) */
@@ -221,6 +226,7 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
 
   // Weights and biases of weighted ops.
   const weightCache = new Map<string, { q: ReturnType<typeof quantizeTensor>; names: string[] }>();
+  const weightType: QuantType = opts.weightBits === 4 ? 'int4' : 'int8';
   for (const n of g.node) {
     const rule = STATIC_RULES[n.opType];
     if (!quantized.has(n) || rule?.role !== 'weighted') continue;
@@ -230,16 +236,16 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
     const axis = opts.perChannel ? (rule.weightAxis!(n) + dims.length) % dims.length : undefined;
     let w = weightCache.get(wName);
     if (!w) {
-      const quant = { type: 'int8' as const, symmetric: true, axis, reduceRange: reducedRange(opts.target ?? DEFAULT_TARGET) };
+      const quant = { type: weightType, symmetric: true, axis, reduceRange: weightType === 'int8' && reducedRange(opts.target ?? DEFAULT_TARGET) };
       const values = tensorValues(wTensor, src);
       const q = opts.roundWeights ? opts.roundWeights(originalOf.get(n)!, values, dims, quant) : quantizeTensor(values, dims, quant);
       // Symmetric int8: the zero point is 0, DequantizeLinear's default, stored only where a fusion wants it.
       const wNames = [newName('w'), newName('ws')];
       const sDims = scaleDims(q, dims);
-      newInits.push(makeTensor(wNames[0], DataType.INT8, dims, q.values), makeTensor(wNames[1], DataType.FLOAT, sDims, q.scales));
+      newInits.push(makeTensor(wNames[0], quantDataType(weightType), dims, q.values), makeTensor(wNames[1], DataType.FLOAT, sDims, q.scales));
       if (!rule.implicitZeroPoints) {
         wNames.push(newName('wz'));
-        newInits.push(makeTensor(wNames[2], DataType.INT8, sDims, q.zeroPoints));
+        newInits.push(makeTensor(wNames[2], quantDataType(weightType), sDims, q.zeroPoints));
       }
       w = { q, names: wNames };
       weightCache.set(wName, w);
@@ -262,10 +268,10 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
     // quantizer does (_adjust_weight_scale_for_int32_bias): weights that small lose nothing to coarser steps.
     // A weight shared with other layers keeps its scales (their biases use them): the bias is clamped.
     const shared = (index.consumers.get(wName)?.length ?? 0) > 1;
-    const raised = shared ? [] : raiseScalesForBias(w.q, tensorValues(wTensor, src), dims, bias, beta, inputScale);
+    const raised = shared ? [] : raiseScalesForBias(w.q, tensorValues(wTensor, src), dims, bias, beta, inputScale, fullRange(weightType));
     if (raised.length > 0) {
       const at = (name: string) => newInits.findIndex((t) => t.name === name);
-      newInits[at(w.names[0])] = makeTensor(w.names[0], DataType.INT8, dims, w.q.values);
+      newInits[at(w.names[0])] = makeTensor(w.names[0], quantDataType(weightType), dims, w.q.values);
       newInits[at(w.names[1])] = makeTensor(w.names[1], DataType.FLOAT, scaleDims(w.q, dims), w.q.scales);
       opts.onWarning?.(`'${nodeLabel(n)}': the bias of ${raised.length} channel(s) (first: ${raised[0]}) exceeds int32 at scale input scale × weight scale; their weight scales were raised so it fits`);
     }
@@ -336,7 +342,7 @@ export function applyQdq(proto: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<s
  * s_in · s_w, to |β·b| / (s_in · (2³¹ − 1)) with onnxruntime's 1.0001 margin, and re-quantizes the weights
  * under the raised scales. Returns the channels raised.
  */
-function raiseScalesForBias(q: QuantizedTensor, weights: ArrayLike<number>, dims: readonly number[], bias: ArrayLike<number>, beta: number, inputScale: number): number[] {
+function raiseScalesForBias(q: QuantizedTensor, weights: ArrayLike<number>, dims: readonly number[], bias: ArrayLike<number>, beta: number, inputScale: number, [qmin, qmax]: [number, number]): number[] {
   const perChannel = q.scales.length > 1;
   const raised: number[] = [];
   for (let c = 0; c < bias.length; c++) {
@@ -349,7 +355,7 @@ function raiseScalesForBias(q: QuantizedTensor, weights: ArrayLike<number>, dims
   const changed = new Set(perChannel ? raised : raised.length > 0 ? [0] : []);
   for (let k = 0; k < weights.length; k++) {
     const s = perChannel ? Math.floor(k / inner) % q.scales.length : 0;
-    if (changed.has(s)) q.values[k] = quantizeValue(weights[k], q.scales[s], 0, -128, 127);
+    if (changed.has(s)) q.values[k] = quantizeValue(weights[k], q.scales[s], 0, qmin, qmax);
   }
   return raised;
 }
@@ -403,10 +409,11 @@ export interface StaticPreparation {
   given: ModelProto;
 }
 
-/** The first half of quantizeStatic: opset upgrade to 13 when needed, BN and Conv-affine folding, hard-swish fusion. */
-export async function prepareStatic(proto: ModelProto, opts: Pick<StaticQuantOptions, 'optimize'>, src: TensorSource = {}): Promise<StaticPreparation> {
+/** The first half of quantizeStatic: opset upgrade to 13 (21 for int4 weights) when needed, BN and Conv-affine folding, hard-swish fusion. */
+export async function prepareStatic(proto: ModelProto, opts: Pick<StaticQuantOptions, 'optimize' | 'weightBits'>, src: TensorSource = {}): Promise<StaticPreparation> {
   let float = inlineExternalData(proto, src);
-  if (opsetVersion(float) < 13) float = upgradeOpset(float, 13, src);
+  const opset = opts.weightBits === 4 ? 21 : 13;
+  if (opsetVersion(float) < opset) float = upgradeOpset(float, opset, src);
   if (opts.optimize ?? true) float = fuseHardSwish(foldConvAffine(await optimizeModel(float, 'basic', src.file), src), src);
   const candidates = float.graph!.node.filter((n) => STATIC_RULES[n.opType] && n.domain === '');
   const leads = candidates.filter((n) => !FOLLOWER_ROLES.has(STATIC_RULES[n.opType].role));
@@ -465,7 +472,7 @@ export function finishStatic(quantized: ModelProto, target: QuantTarget | undefi
 }
 
 /**
- * The whole static pipeline: opset upgrade to 13 when needed, BN and Conv-affine folding, hard-swish fusion, planning over the selected
+ * The whole static pipeline: opset upgrade to 13 (21 for int4 weights) when needed, BN and Conv-affine folding, hard-swish fusion, planning over the selected
  * layers, calibration of the planned activations on the float model, and the QDQ rewrite.
  */
 export async function quantizeStatic(proto: ModelProto, source: BatchSource, opts: StaticQuantOptions, src: TensorSource = {}): Promise<ModelProto> {

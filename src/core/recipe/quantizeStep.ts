@@ -65,7 +65,7 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     phase(ctx, 0, 2, 'calibrating activation ranges and inserting QDQ');
     proto = await quantizeStatic(model.proto, calib, {
       perChannel, activationType: step.activationType ?? 'uint8', target,
-      method: step.method ?? 'minmax', selection, biasCorrection: step.biasCorrection, weightRounding: step.rounding, onWarning,
+      method: step.method ?? 'minmax', selection, biasCorrection: step.biasCorrection, weightRounding: step.rounding, weightBits: bits, onWarning,
     }, model);
     const index = indexGraph(proto.graph!);
     // Layers onnxruntime runs as integer kernels: quantized ops (not the float ones left between a DQ and a Q).
@@ -73,11 +73,14 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     layers = proto.graph!.node
       .filter((n) => integerOp(n) && n.input.some((i) => index.producer.get(i)?.opType === 'DequantizeLinear'))
       .filter((n) => n.output.some((o) => index.consumers.get(o)?.some((c) => c.opType === 'QuantizeLinear')) || ['Gemm', 'MatMul'].includes(n.opType))
-      .map((n) => ({ name: n.name || n.output[0], op: n.opType, format: 'QDQ int8' }));
-    // Does the quantized model saturate AVX2's 16-bit pair sums on (some of) the calibration data?
-    phase(ctx, 1, 2, 'measuring 16-bit saturation');
-    const measured = await measureSaturation({ ...model, proto }, calib, { file });
-    saturation = { saturation: measured.layers, saturationSamples: measured.samples };
+      .map((n) => ({ name: n.name || n.output[0], op: n.opType, format: bits === 4 ? 'QDQ W4A8' : 'QDQ int8' }));
+    // Does the quantized model saturate AVX2's 16-bit pair sums on (some of) the calibration data? (int4
+    // weights run in float: nothing to saturate.)
+    if (bits === 8) {
+      phase(ctx, 1, 2, 'measuring 16-bit saturation');
+      const measured = await measureSaturation({ ...model, proto }, calib, { file });
+      saturation = { saturation: measured.layers, saturationSamples: measured.samples };
+    }
   } else {
     const chosen = selectLayers(weightCandidates(model.proto), selection, graph.node, file);
     if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');

@@ -76,7 +76,7 @@ export const STEP_SCHEMAS: Record<StepKind, ObjectSpec> = {
     required: ['mode'],
     properties: {
       mode: { type: 'enum', values: ['weight', 'dynamic', 'static'], description: 'weight: int8/int4 weights only; dynamic: int8 with run-time activation scales; static: int8 QDQ calibrated on the calibration data' },
-      bits: { type: 'enum', values: [8, 4], description: 'weight bits (4 only with mode weight)' },
+      bits: { type: 'enum', values: [8, 4], description: 'weight bits (4 with mode weight, or static for W4A8: int4 weights, int8 activations)' },
       perChannel: { type: 'boolean', description: 'one weight scale per output channel (default true)' },
       blockSize: { type: 'integer', minimum: 1, description: 'int4: block-wise scales, n elements along K / input channels' },
       rounding: { type: 'enum', values: ['nearest', 'gptq'], description: 'weight and static: round weights to nearest (default) or GPTQ (error feedback through each layer\'s calibration Hessian; needs calibration data)' },

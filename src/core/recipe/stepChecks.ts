@@ -75,7 +75,7 @@ function quantizeProblem(step: QuantizeStep, { hasCalibration, name: n }: CheckE
   }
   const bits = step.bits ?? 8;
   if (bits !== 8 && bits !== 4) return `${n('bits')} must be 8 or 4, got ${bits}`;
-  if (bits === 4 && step.mode !== 'weight') return `${n('bits')} 4 is only available with ${n('mode')} weight`;
+  if (bits === 4 && step.mode === 'dynamic') return `${n('bits')} 4 is only available with ${n('mode')} weight and static (W4A8)`;
   if (step.mode === 'static' && !hasCalibration) return `${n('mode')} static needs ${n('calib')} (calibration images or .npy)`;
   return undefined;
 }

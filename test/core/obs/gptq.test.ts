@@ -147,15 +147,21 @@ test('PaddleOCR text-direction classifier, int4 weights: GPTQ keeps top-1 and ag
   await int4NearestVsGptq('PaddleOCR cls', CLS, calib, held);
 });
 
-test('PaddleOCR classifier, static int8 QDQ: GPTQ-rounded weights agree with fp32 at least as well as nearest ones', async () => {
+test('PaddleOCR classifier, static QDQ W8A8 and W4A8: GPTQ-rounded weights keep top-1 and agreement with fp32 at least at nearest\'s', async () => {
   const { calib, held } = await textDirectionSets();
   const m = readModelSync(CLS);
   const ref = await outputs(fs.readFileSync(CLS), held);
-  const agreements: number[] = [];
-  for (const weightRounding of ['nearest', 'gptq'] as const) {
-    const q = await quantizeStatic(m.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding }, m);
-    agreements.push(compareOutputs(ref, await outputs(q, held)).agreement);
+  const oneSample = 1 / held.n + 1e-9;
+  for (const weightBits of [8, 4] as const) {
+    const measured = [];
+    for (const weightRounding of ['nearest', 'gptq'] as const) {
+      const q = await quantizeStatic(m.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding, weightBits }, m);
+      const out = await outputs(q, held);
+      measured.push({ top1: accuracy(out, held.labels!), agreement: compareOutputs(ref, out).agreement });
+    }
+    const [n, g] = measured;
+    console.log(`PaddleOCR cls static W${weightBits}A8 (portable), ${held.n} held-out samples: fp32 top-1 ${accuracy(ref, held.labels!)}; nearest top-1 ${n.top1} agreement ${n.agreement}; GPTQ top-1 ${g.top1} agreement ${g.agreement}`);
+    assert.ok(g.top1 >= n.top1 - oneSample, `W${weightBits}A8 top-1: ${JSON.stringify(measured)}`);
+    assert.ok(g.agreement >= n.agreement - oneSample, `W${weightBits}A8 agreement: ${JSON.stringify(measured)}`);
   }
-  console.log(`PaddleOCR cls static int8 (portable, 7-bit weights), ${held.n} held-out samples: agreement with fp32 nearest ${agreements[0]}, GPTQ ${agreements[1]}`);
-  assert.ok(agreements[1] >= agreements[0] - 1 / held.n - 1e-9, `${agreements}`);
 });
