@@ -259,9 +259,8 @@ test('prune --method obs on the trained MNIST CNN and the depthwise MobileNet: t
       assert.ok(acc.obs > acc.magnitude, 'OBS updates beat plain magnitude');
       if (sparsity !== '0.7') continue;
       // The pruned logits are closer to the fp32 model's with OBS masks on both models. Top-1: on the depthwise
-      // MobileNet OBS wins clearly; on the CNN both stay within a few digits of fp32 and OBS came out 3–5 of 1,994
-      // digits below magnitude + reconstruct (run to run of the code, not of the data), so top-1 is asserted on the
-      // MobileNet only.
+      // MobileNet OBS wins clearly; on the CNN both stay within a few digits of fp32 and OBS came out 3 to 5 of the
+      // 1,994 digits below magnitude + reconstruct in our runs, so top-1 is asserted on the MobileNet only.
       assert.ok(logitSqnr['obs+reconstruct'] > logitSqnr['magnitude+reconstruct'], 'OBS masks leave logits closer to fp32');
       if (model === MNIST_MOBILENET) assert.ok(acc['obs+reconstruct'] >= acc['magnitude+reconstruct'] - oneSample, 'OBS masks are no worse than magnitude + reconstruct');
     }
