@@ -21,6 +21,8 @@ const QUANTIZE_CHOICES: QuantizeChoice[] = [
   { label: 'int4 weights only', description: 'weights stored as int4', options: { mode: 'weight', bits: 4 } },
   { label: 'dynamic int8', description: 'int8 MatMul/Gemm, activation scales at run time', options: { mode: 'dynamic' } },
   { label: 'static int8', description: 'int8 weights and activations (QDQ), calibrated on data', options: { mode: 'static' }, calibrated: true },
+  { label: 'int4 weights, GPTQ', description: 'int4 weights rounded with each layer\'s calibration inputs (GPTQ)', options: { mode: 'weight', bits: 4, rounding: 'gptq' }, calibrated: true },
+  { label: 'static W4A8, GPTQ', description: 'int4 weights (GPTQ) and int8 activations (QDQ), calibrated on data', options: { mode: 'static', bits: 4, rounding: 'gptq' }, calibrated: true },
 ];
 
 interface PruneChoice extends vscode.QuickPickItem { options: Record<string, unknown>; calibrated?: boolean }
@@ -218,7 +220,7 @@ export function stepsOfRecipe(text: string, file: string): ModelStep[] {
     const [kind, options] = entries[0] ?? [];
     if (entries.length !== 1 || (kind !== 'prune' && kind !== 'quantize')) throw new Error(`${path.basename(file)}: step ${i + 1} is not a one-key prune: or quantize: map`);
     const opts = (options ?? {}) as Record<string, unknown>;
-    const needsData = kind === 'quantize' ? opts.mode === 'static' : !!(opts.reconstruct || opts.distillHead || opts.search || opts.importance === 'activation' || opts.biasCorrection || opts.method === 'obs');
+    const needsData = kind === 'quantize' ? opts.mode === 'static' || opts.rounding === 'gptq' : !!(opts.reconstruct || opts.distillHead || opts.search || opts.importance === 'activation' || opts.biasCorrection || opts.method === 'obs');
     return { kind, options: opts, calibration: needsData ? data : undefined, label: `Recipe step ${i + 1}: ${kind}` };
   });
 }
