@@ -1,6 +1,6 @@
-// The prune step: unstructured magnitude (global LAMP, plain, or per layer) or structured channel pruning
-// (optionally with a NetAdapt-style block search), then the no-retraining recovery on calibration data:
-// layer-wise reconstruction → bias correction → classifier-head distillation.
+// The prune step: unstructured magnitude (global LAMP, plain, or per layer) or OBS (SparseGPT) masks, optionally
+// N:M, or structured channel pruning (optionally with a NetAdapt-style block search), then the no-retraining
+// recovery on calibration data: layer-wise reconstruction → bias correction → classifier-head distillation.
 import type { ModelProto } from '../onnx/proto';
 import { inlineExternalData, type Model } from '../onnx/read';
 import { searchBlocks, type BlockSearchStep } from '../prune/blockSearch';
