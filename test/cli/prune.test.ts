@@ -174,6 +174,8 @@ test('options that would be ignored or cannot work are refused: one line, exit 1
     [['--sparsity', '0.5', '--method', 'obs', '--structured', '--calib', 'calib.npy'], /--method obs applies to unstructured pruning only/],
     [['--pattern', '2:4', '--sparsity', '0.7'], /--pattern 2:4 prunes 2\/4 of the weights: --sparsity must be 0.5/],
     [['--pattern', '4:2'], /--pattern must be N:M with 0 < N < M/],
+    [['--pattern', '2:4', '--scope', 'layer'], /--scope does not apply with --pattern/],
+    [['--pattern', '2:4', '--plain'], /--plain does not apply with --pattern/],
     [['--pattern', '2:4', '--structured', '--sparsity', '0.5'], /--pattern applies to unstructured pruning only/],
     [[], /give --sparsity \(or --pattern N:M\)/],
   ];

@@ -42,6 +42,8 @@ function pruneProblem(step: PruneStep, { hasCalibration: calib, name: n }: Check
     const p = prunePattern(step.pattern);
     if (!p) return `${n('pattern')} must be N:M with 0 < N < M, e.g. 2:4, got '${step.pattern}'`;
     if (step.structured) return `${n('pattern')} applies to unstructured pruning only, not with ${n('structured')}`;
+    const ignored = (['scope', 'plain', 'norm'] as const).find((k) => step[k] !== undefined);
+    if (ignored) return `${n(ignored)} does not apply with ${n('pattern')} (every output channel gets ${p.n} of each ${p.m})`;
     if (Math.abs(step.sparsity - p.n / p.m) > 1e-9) return `${n('pattern')} ${step.pattern} prunes ${p.n}/${p.m} of the weights: ${n('sparsity')} must be ${p.n / p.m}, got ${step.sparsity}`;
   }
   if (step.roundTo !== undefined && !step.structured) return `${n('roundTo')} applies to ${n('structured')} pruning only`;
