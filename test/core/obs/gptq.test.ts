@@ -106,16 +106,16 @@ const CLS = fromRoot('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppo
  * int4 per-channel weights of every layer, rounded to nearest and by GPTQ: top-1 and agreement with the fp32
  * model's onnxruntime outputs on held-out data. GPTQ must not lose more than one sample to nearest on either.
  */
-async function int4NearestVsGptq(name: string, file: string, calib: Dataset, held: Dataset): Promise<void> {
+async function int4NearestVsGptq(name: string, file: string, calib: Dataset, held: Dataset, blockSize?: number): Promise<void> {
   const m = readModelSync(file);
   const ref = await outputs(fs.readFileSync(file), held);
   const chosen = weightCandidates(m.proto);
   const hessians = await layerHessians(m, calib, chosen.map(nodeLabel));
-  const nearest = await outputs(quantizeWeightOnly(m.proto, chosen, { bits: 4, perChannel: true }, m).proto, held);
-  const gptq = await outputs(quantizeWeightOnly(m.proto, chosen, { bits: 4, perChannel: true, rounding: gptqRounding(m.proto, hessians) }, m).proto, held);
+  const nearest = await outputs(quantizeWeightOnly(m.proto, chosen, { bits: 4, perChannel: true, blockSize }, m).proto, held);
+  const gptq = await outputs(quantizeWeightOnly(m.proto, chosen, { bits: 4, perChannel: true, blockSize, rounding: gptqRounding(m.proto, hessians) }, m).proto, held);
   const [fp32, n, g] = [ref, nearest, gptq].map((o) => accuracy(o, held.labels!));
   const [an, ag] = [nearest, gptq].map((o) => compareOutputs(ref, o).agreement);
-  console.log(`${name} int4 per-channel weights, ${held.n} held-out samples: fp32 top-1 ${(100 * fp32).toFixed(2)} %; nearest ${(100 * n).toFixed(2)} % (agreement ${(100 * an).toFixed(2)} %); GPTQ ${(100 * g).toFixed(2)} % (agreement ${(100 * ag).toFixed(2)} %)`);
+  console.log(`${name} int4 ${blockSize ? `blocks of ${blockSize}` : 'per-channel'} weights, ${held.n} held-out samples: fp32 top-1 ${(100 * fp32).toFixed(2)} %; nearest ${(100 * n).toFixed(2)} % (agreement ${(100 * an).toFixed(2)} %); GPTQ ${(100 * g).toFixed(2)} % (agreement ${(100 * ag).toFixed(2)} %)`);
   const oneSample = 1 / held.n + 1e-9;
   assert.ok(g >= n - oneSample, `top-1: GPTQ ${g} vs nearest ${n}`);
   assert.ok(ag >= an - oneSample, `agreement: GPTQ ${ag} vs nearest ${an}`);
@@ -142,9 +142,10 @@ function textDirectionSets(): Promise<{ calib: Dataset; held: Dataset }> {
   return textLines;
 }
 
-test('PaddleOCR text-direction classifier, int4 weights: GPTQ keeps top-1 and agreement with fp32 at least at nearest\'s', async () => {
+test('PaddleOCR text-direction classifier, int4 weights per channel and in blocks of 16: GPTQ keeps top-1 and agreement with fp32 at least at nearest\'s', async () => {
   const { calib, held } = await textDirectionSets();
   await int4NearestVsGptq('PaddleOCR cls', CLS, calib, held);
+  await int4NearestVsGptq('PaddleOCR cls', CLS, calib, held, 16);
 });
 
 test('PaddleOCR classifier, static QDQ W8A8 and W4A8: GPTQ-rounded weights keep top-1 and agreement with fp32 at least at nearest\'s', async () => {
