@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator } from 'playwright-core';
 import type { ModelReport } from '../../src/core/analysis/report';
 import { VsCode } from './harness';
 import { SMALL_NET, smallNet } from './models';
@@ -43,12 +43,6 @@ async function selectTwo(editor: FrameLocator): Promise<void> {
 }
 
 /** Accepts the focused quick-pick row (after checking that a row with `label` is there) with Enter. */
-async function pick(page: Page, label: string): Promise<void> {
-  const rowWith = page.locator('.quick-input-list .monaco-list-row', { hasText: label });
-  await rowWith.first().waitFor({ timeout: 15_000 });
-  await rowWith.first().click();
-}
-
 const EXPECT_QUANTIZED = { conv1: 8, conv2: 8, fc: 32 };
 const EXPECT_FLOAT = { conv1: 32, conv2: 32, fc: 32 };
 
@@ -76,7 +70,7 @@ test('quantize two selected layers to int8 weights only, undo, redo, Save As: in
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'int8 weights only' }).waitFor({ timeout: 15_000 });
   const choices = await page.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts();
   for (const c of ['int8 weights only', 'int4 weights only', 'dynamic int8', 'static int8']) assert.ok(choices.some((t) => t.includes(c)), `quick pick offers ${c}: ${choices}`);
-  await pick(page, 'int8 weights only');
+  await vscode.pickItem('Quantize 2 layers', 'int8 weights only');
   await waitForBits(editor, EXPECT_QUANTIZED, 'after Quantize Selected Layers → int8 weights only');
   // Before → after: the table marks the original bit width, the tab is dirty, the selection survived the re-render.
   assert.match(await row(editor, 'conv1').locator('td.changed').first().innerText(), /32 → 8/);
@@ -178,7 +172,7 @@ test('hot exit: an unsaved edit is restored after the window reloads', { timeout
     let editor = await hot.editor();
     await selectTwo(editor);
     await hot.runCommand('ONNX Lens: Quantize Selected Layers…');
-    await pick(page, 'int8 weights only');
+    await hot.pickItem('Quantize 2 layers', 'int8 weights only');
     await waitForBits(editor, EXPECT_QUANTIZED, 'after the edit');
     await page.locator('.tabs-container .tab.dirty', { hasText: 'hot.onnx' }).waitFor({ timeout: 15_000 });
     // VS Code backs dirty documents up a moment after they change.

@@ -268,7 +268,11 @@ export class VsCode {
   async pickItem(title: string, label: string): Promise<void> {
     const widget = this.page.locator('.quick-input-widget');
     const titled = widget.locator('.quick-input-title', { hasText: title });
-    await titled.waitFor({ state: 'visible', timeout: 15_000 });
+    await titled.waitFor({ state: 'visible', timeout: 15_000 }).catch(async (e: Error) => {
+      const shown = await widget.locator('.quick-input-title').first().innerText({ timeout: 1_000 }).catch(() => 'none');
+      await this.screenshot('pick-item-failed').catch(() => undefined);
+      throw new Error(`the quick pick '${title}' did not open (title shown: '${shown}'): ${e.message}`);
+    });
     const input = widget.locator('input.input');
     const focused = widget.locator('.quick-input-list .monaco-list-row.focused .label-name');
     // Keys go to the quick pick's input only once it has the keyboard focus; a key sent while the pick is still
