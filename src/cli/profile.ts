@@ -77,9 +77,11 @@ function formatProfile(r: LayerProfile, warmup: number): string {
       cumulative += l.share;
       return row(l.name, l.op, l.ms, l.share, pct(cumulative), l.fusedInto ? `  fused into ${l.fusedInto}` : '');
     }),
-    row('(other)', `${r.other.kernels} kernels`, r.other.ms, share(r.other.ms), ''),
-    ...r.other.ops.map((o) => row(`  ${o.op}`, `${o.kernels} kernels`, o.ms, share(o.ms), '')),
+    row('(other)', kernels(r.other.kernels), r.other.ms, share(r.other.ms), ''),
+    ...r.other.ops.map((o) => row(`  ${o.op}`, kernels(o.kernels), o.ms, share(o.ms), '')),
     `total ${ms(r.totalMs)} ms of kernel time per run: ${r.layers.length} layers ${ms(r.totalMs - r.other.ms)} ms, other ${ms(r.other.ms)} ms`,
   ];
   return `${lines.join('\n')}\n`;
 }
+
+const kernels = (n: number) => `${n} kernel${n === 1 ? '' : 's'}`;
