@@ -8,7 +8,7 @@ const production = args.has('--production');
 const watch = args.has('--watch');
 
 // Native or VS Code-provided modules stay outside the bundles.
-const nodeExternals = ['vscode', 'onnxruntime-node', 'sharp', 'playwright-core', '@vscode/test-electron'];
+const nodeExternals = ['vscode', 'onnxruntime-node', 'sharp', 'playwright-core', '@vscode/test-electron', 'node-tflite'];
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', target: 'es2022' };
 

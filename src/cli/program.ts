@@ -4,6 +4,7 @@ import * as apply from './apply';
 import * as bench from './bench';
 import * as compare from './compare';
 import * as demo from './demo';
+import * as exportTflite from './export';
 import * as fit from './fit';
 import * as inspect from './inspect';
 import * as plan from './plan';
@@ -19,6 +20,6 @@ export function createProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const command of [inspect, prune, quantize, apply, bench, sensitivity, profile, plan, compare, fit, demo]) command.register(program);
+  for (const command of [inspect, prune, quantize, apply, bench, sensitivity, profile, plan, compare, fit, exportTflite, demo]) command.register(program);
   return program;
 }

@@ -1,0 +1,425 @@
+// ONNX QDQ int8 → TensorFlow Lite full-integer int8, following TFLite's quantization spec
+// (tensorflow.org/lite/performance/quantization_spec): int8 activations (uint8 q − 128), symmetric int8 weights
+// (per-channel for convolutions, per-tensor for FULLY_CONNECTED), int32 biases with scale s_in·s_w, NHWC layout.
+import { UnsupportedOperator } from '../errors';
+import { attrInt, attrInts } from '../onnx/build';
+import { DataType, roundHalfEven } from '../onnx/dtypes';
+import { indexGraph, nodeLabel, topologicalOrder, type GraphIndex } from '../onnx/graph';
+import type { ModelProto, NodeProto } from '../onnx/proto';
+import { inferShapes, isKnown, type ShapeInfo } from '../onnx/shapes';
+import { tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
+import {
+  Activation, BuiltinOperator, encodeTflite, Padding, TensorType,
+  type BuiltinOptions, type Quantization, type TfliteModel, type TfliteTensor,
+} from './schema';
+
+export interface ExportOptions {
+  /** int8: the model takes and returns int8 tensors (float edges come later) */
+  io: 'int8';
+  source?: TensorSource;
+}
+
+export interface EdgeTensor { name: string; shape: number[]; scale: number; zeroPoint: number }
+
+export interface ExportResult {
+  bytes: Uint8Array;
+  inputs: EdgeTensor[];
+  outputs: EdgeTensor[];
+  /** TFLite builtin operators used, by name (the ops to register in TFLite Micro's resolver) */
+  ops: string[];
+}
+
+/** An int8 activation tensor of the TFLite graph, with its ONNX (NCHW) shape. */
+interface Activation8 {
+  index: number; scale: number; zeroPoint: number; onnxShape: number[];
+  /** [C, H, W] of the NCHW map this tensor flattens (in TFLite's HWC order) */
+  flattenedFrom?: number[];
+}
+
+interface QuantConst { values: Float64Array; dims: number[]; scale: Float64Array; zeroPoint: Float64Array; axis: number }
+
+const INT8_MIN = -128;
+const INT8_MAX = 127;
+const clampInt8 = (v: number) => Math.min(INT8_MAX, Math.max(INT8_MIN, v));
+
+/** NCHW → NHWC for rank-4 shapes; other ranks are kept. */
+const nhwc = (s: number[]) => (s.length === 4 ? [s[0], s[2], s[3], s[1]] : s);
+
+class Exporter {
+  readonly tensors: TfliteTensor[] = [];
+  readonly buffers: Uint8Array[] = [new Uint8Array(0)];
+  readonly codes: { builtin: number; version: number }[] = [];
+  readonly operators: TfliteModel['operators'] = [];
+  /** ONNX tensor name (a QuantizeLinear output or its DequantizeLinear) → TFLite int8 tensor */
+  readonly activations = new Map<string, Activation8>();
+  readonly fusedRelus = new Set<NodeProto>();
+
+  constructor(readonly index: GraphIndex, readonly shapes: ShapeInfo, readonly source: TensorSource) {}
+
+  addTensor(t: Omit<TfliteTensor, 'buffer'>, data?: Uint8Array): number {
+    let buffer = 0;
+    if (data) { buffer = this.buffers.length; this.buffers.push(data); }
+    this.tensors.push({ ...t, buffer });
+    return this.tensors.length - 1;
+  }
+
+  addOperator(builtin: number, version: number, inputs: number[], outputs: number[], options?: BuiltinOptions): void {
+    let opcodeIndex = this.codes.findIndex((c) => c.builtin === builtin && c.version === version);
+    if (opcodeIndex < 0) { opcodeIndex = this.codes.length; this.codes.push({ builtin, version }); }
+    this.operators.push({ opcodeIndex, inputs, outputs, options });
+  }
+
+  onnxShape(name: string, node: NodeProto): number[] {
+    const shape = this.shapes.types.get(name)?.shape;
+    if (!isKnown(shape)) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: the shape of '${name}' is not known (fixed input shapes are needed)`);
+    return shape;
+  }
+
+  /** A QuantizeLinear/DequantizeLinear scale and zero point as int8 parameters (uint8 zero points shift by −128). */
+  activationParams(q: NodeProto): { scale: number; zeroPoint: number } {
+    const scale = Number(tensorValues(this.constant(q.input[1], q), this.source)[0]);
+    const zp = q.input[2] ? this.constant(q.input[2], q) : undefined;
+    const unsigned = !zp || zp.dataType === DataType.UINT8;
+    const zeroPoint = zp ? Number(tensorValues(zp, this.source)[0]) : 0;
+    if (zp && zp.dataType !== DataType.UINT8 && zp.dataType !== DataType.INT8) {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(q)}: only 8-bit activations can be exported`);
+    }
+    return { scale, zeroPoint: unsigned ? zeroPoint - 128 : zeroPoint };
+  }
+
+  constant(name: string, node: NodeProto) {
+    const t = this.index.constants.get(name);
+    if (!t) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: '${name}' must be a constant`);
+    return t;
+  }
+
+  /** A constant behind DequantizeLinear (weights, biases) with its scale/zero point per element of `axis`. */
+  quantConst(name: string, node: NodeProto): QuantConst {
+    const dq = this.index.producer.get(name);
+    if (!dq || dq.opType !== 'DequantizeLinear' || !this.index.constants.has(dq.input[0])) {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: weights must be quantized constants (DequantizeLinear of an initializer)`);
+    }
+    const q = this.constant(dq.input[0], dq);
+    const values = Float64Array.from(tensorValues(q, this.source) as ArrayLike<number>, Number);
+    const scale = Float64Array.from(tensorValues(this.constant(dq.input[1], dq), this.source) as ArrayLike<number>, Number);
+    const zeroPoint = dq.input[2] ? Float64Array.from(tensorValues(this.constant(dq.input[2], dq), this.source) as ArrayLike<number>, Number) : new Float64Array(scale.length);
+    const dims = tensorDims(q);
+    const axis = scale.length > 1 ? (attrInt(dq, 'axis', 1) + dims.length) % dims.length : 0;
+    return { values, dims, scale, zeroPoint, axis };
+  }
+
+  /** The int8 activation feeding `name` (through DequantizeLinear). */
+  input(name: string, node: NodeProto): Activation8 {
+    const a = this.activations.get(name);
+    if (!a) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: input '${name}' is not a quantized activation (QuantizeLinear → DequantizeLinear)`);
+    return a;
+  }
+
+  /**
+   * The int8 tensor a compute node writes: the QuantizeLinear after it (through a Relu, which is fused), or, for a
+   * float graph output, `fallback` parameters. Returns the fused activation too.
+   */
+  output(node: NodeProto, fallback?: () => { scale: number; zeroPoint: number }): { tensor: number; activation: number } {
+    let name = node.output[0];
+    let activation: number = Activation.NONE;
+    let consumers = this.index.consumers.get(name) ?? [];
+    if (consumers.length === 1 && consumers[0].opType === 'Relu' && !this.index.graphOutputs.has(name)) {
+      activation = Activation.RELU;
+      this.fusedRelus.add(consumers[0]);
+      name = consumers[0].output[0];
+      consumers = this.index.consumers.get(name) ?? [];
+    }
+    const shape = this.onnxShape(name, node);
+    const q = consumers.length === 1 && consumers[0].opType === 'QuantizeLinear' ? consumers[0] : undefined;
+    let params: { scale: number; zeroPoint: number };
+    let onnxName: string;
+    if (q) {
+      params = this.activationParams(q);
+      onnxName = q.output[0];
+    } else if (this.index.graphOutputs.has(name) && consumers.length === 0 && fallback) {
+      params = fallback();
+      onnxName = name;
+    } else {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: its output '${name}' is not quantized (no QuantizeLinear after it)`);
+    }
+    // ReLU with an output zero point at the int8 minimum is the clamp itself; fusing it keeps the intent visible.
+    if (activation === Activation.NONE && params.zeroPoint === INT8_MIN) activation = Activation.RELU;
+    const tensor = this.addTensor({ name: onnxName, shape: nhwc(shape), type: TensorType.INT8, quantization: { scale: [params.scale], zeroPoint: [params.zeroPoint] } });
+    const act: Activation8 = { index: tensor, ...params, onnxShape: shape };
+    this.activations.set(onnxName, act);
+    for (const dq of this.index.consumers.get(onnxName) ?? []) if (dq.opType === 'DequantizeLinear') this.activations.set(dq.output[0], act);
+    return { tensor, activation };
+  }
+
+  int8Weights(name: string, values: Int8Array, shape: number[], q: Quantization): number {
+    return this.addTensor({ name, shape, type: TensorType.INT8, quantization: q }, new Uint8Array(values.buffer.slice(0)));
+  }
+
+  int32Tensor(name: string, values: number[], shape: number[], q?: Quantization): number {
+    return this.addTensor({ name, shape, type: TensorType.INT32, ...(q ? { quantization: q } : {}) }, new Uint8Array(Int32Array.from(values).buffer));
+  }
+
+  /** Bias requantized to int32 with scale s_in·s_w per output channel. */
+  bias(node: NodeProto, inputScale: number, weightScales: number[]): number {
+    const n = weightScales.length;
+    const scales = weightScales.map((s) => inputScale * s);
+    let values = new Array<number>(n).fill(0);
+    if (node.input[2]) {
+      const b = this.quantConst(node.input[2], node);
+      values = Array.from({ length: n }, (_, c) => {
+        const k = b.scale.length > 1 ? c : 0;
+        return roundHalfEven(((b.values[c] - b.zeroPoint[k]) * b.scale[k]) / scales[c]);
+      });
+    }
+    // A per-tensor weight scale gives a per-tensor bias scale (TFLite reads one scale only from one-element lists).
+    const q = scales.every((s) => s === scales[0]) ? { scale: [scales[0]], zeroPoint: [0] } : { scale: scales, zeroPoint: scales.map(() => 0) };
+    return this.int32Tensor(`${node.name || node.output[0]}/bias`, values, [n], q);
+  }
+}
+
+/** Symmetric int8 per output channel (axis 0 of `dims`), zero point 0; asymmetric/uint8 inputs are requantized. */
+function symmetricPerChannel(w: QuantConst): { values: Int8Array; scales: number[] } {
+  const outCh = w.dims[0];
+  const perCh = w.values.length / outCh;
+  const values = new Int8Array(w.values.length);
+  const scales: number[] = [];
+  for (let c = 0; c < outCh; c++) {
+    const k = w.scale.length > 1 ? c : 0;
+    if (w.axis !== 0 && w.scale.length > 1) throw new Error('per-channel weights must be quantized along the output channels');
+    let maxAbs = 0;
+    for (let i = 0; i < perCh; i++) maxAbs = Math.max(maxAbs, Math.abs((w.values[c * perCh + i] - w.zeroPoint[k]) * w.scale[k]));
+    const keep = w.zeroPoint[k] === 0 && w.values.subarray(c * perCh, (c + 1) * perCh).every((v) => v >= -127 && v <= 127);
+    const scale = keep ? w.scale[k] : maxAbs > 0 ? maxAbs / 127 : w.scale[k];
+    for (let i = 0; i < perCh; i++) {
+      const real = (w.values[c * perCh + i] - w.zeroPoint[k]) * w.scale[k];
+      values[c * perCh + i] = keep ? w.values[c * perCh + i] : clampInt8(roundHalfEven(real / scale));
+    }
+    scales.push(scale);
+  }
+  return { values, scales };
+}
+
+/** TFLite padding for ONNX pads, or undefined when neither SAME nor VALID gives them (explicit PAD comes later). */
+function tflitePadding(node: NodeProto, inHW: number[], kernel: number[], strides: number[], dilations: number[]): number | undefined {
+  const autoPad = node.attribute.find((a) => a.name === 'auto_pad');
+  const mode = autoPad ? new TextDecoder().decode(autoPad.s) : 'NOTSET';
+  if (mode === 'VALID') return Padding.VALID;
+  if (mode === 'SAME_UPPER') return Padding.SAME;
+  if (mode !== 'NOTSET') return undefined;
+  const pads = attrInts(node, 'pads') ?? [0, 0, 0, 0];
+  if (pads.every((p) => p === 0)) return Padding.VALID;
+  for (let d = 0; d < 2; d++) {
+    const out = Math.ceil(inHW[d] / strides[d]);
+    const total = Math.max((out - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - inHW[d], 0);
+    if (pads[d] !== Math.floor(total / 2) || pads[d + 2] !== total - Math.floor(total / 2)) return undefined;
+  }
+  return Padding.SAME;
+}
+
+/**
+ * Strides, dilations and TFLite padding of a Conv/pool. Pads that SAME cannot express (e.g. PyTorch's symmetric
+ * padding 1 with stride 2 on an even size) become an explicit PAD with the zero point, when `explicitPad` is given.
+ */
+function spatial(node: NodeProto, x: Activation8, kernel: number[], explicitPad?: Exporter) {
+  const strides = attrInts(node, 'strides') ?? [1, 1];
+  const dilations = attrInts(node, 'dilations') ?? [1, 1];
+  const padding = tflitePadding(node, x.onnxShape.slice(2), kernel, strides, dilations);
+  if (padding !== undefined) return { strides, dilations, padding, input: x };
+  const pads = attrInts(node, 'pads');
+  if (!explicitPad || !pads || pads.some((p) => p < 0)) {
+    throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: pads ${JSON.stringify(pads)} are neither SAME nor VALID`);
+  }
+  const e = explicitPad;
+  const [n, c, h, w] = x.onnxShape;
+  const padded = [n, c, h + pads[0] + pads[2], w + pads[1] + pads[3]];
+  const name = `${node.name || node.output[0]}/padded`;
+  const paddings = e.int32Tensor(`${name}/paddings`, [0, 0, pads[0], pads[2], pads[1], pads[3], 0, 0], [4, 2]);
+  const out = e.addTensor({ name, shape: nhwc(padded), type: TensorType.INT8, quantization: { scale: [x.scale], zeroPoint: [x.zeroPoint] } });
+  e.addOperator(BuiltinOperator.PAD, 2, [x.index, paddings], [out], { kind: 'pad' });
+  return { strides, dilations, padding: Padding.VALID, input: { index: out, scale: x.scale, zeroPoint: x.zeroPoint, onnxShape: padded } };
+}
+
+type Converter = (e: Exporter, node: NodeProto) => void;
+
+/** Per-op conversion: ONNX op type → TFLite operators. */
+const CONVERTERS: Record<string, Converter> = {
+  Conv(e, node) {
+    const x = e.input(node.input[0], node);
+    const w = e.quantConst(node.input[1], node);
+    const [outCh, inPerGroup, kh, kw] = w.dims;
+    const group = attrInt(node, 'group', 1);
+    const inCh = x.onnxShape[1];
+    const { strides, dilations, padding, input } = spatial(node, x, [kh, kw], e);
+    const { values, scales } = symmetricPerChannel(w);
+    const bias = e.bias(node, x.scale, scales);
+    const weightName = `${node.name || node.output[0]}/weights`;
+    const depthwise = group === inCh && inPerGroup === 1 && group > 1;
+    if (group !== 1 && !depthwise) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: grouped convolution (group ${group}) is not exported yet`);
+    let weights: number;
+    if (depthwise) {
+      // [C·M, 1, kh, kw] → [1, kh, kw, C·M]
+      const t = new Int8Array(values.length);
+      for (let o = 0; o < outCh; o++) for (let i = 0; i < kh * kw; i++) t[i * outCh + o] = values[o * kh * kw + i];
+      weights = e.int8Weights(weightName, t, [1, kh, kw, outCh], { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: 3 });
+    } else {
+      // OIHW → OHWI
+      const t = new Int8Array(values.length);
+      for (let o = 0; o < outCh; o++) for (let i = 0; i < inPerGroup; i++) for (let k = 0; k < kh * kw; k++) {
+        t[(o * kh * kw + k) * inPerGroup + i] = values[(o * inPerGroup + i) * kh * kw + k];
+      }
+      weights = e.int8Weights(weightName, t, [outCh, kh, kw, inPerGroup], { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: 0 });
+    }
+    const out = e.output(node);
+    const common = { padding, strideW: strides[1], strideH: strides[0], activation: out.activation, dilationW: dilations[1], dilationH: dilations[0] };
+    if (depthwise) e.addOperator(BuiltinOperator.DEPTHWISE_CONV_2D, 3, [input.index, weights, bias], [out.tensor], { kind: 'depthwiseConv2d', ...common, depthMultiplier: outCh / inCh });
+    else e.addOperator(BuiltinOperator.CONV_2D, 3, [input.index, weights, bias], [out.tensor], { kind: 'conv2d', ...common });
+  },
+
+  Gemm(e, node) {
+    const x = e.input(node.input[0], node);
+    if (attrInt(node, 'transA', 0) !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Gemm with transA is not exported`);
+    const w = e.quantConst(node.input[1], node);
+    const transB = attrInt(node, 'transB', 0) === 1;
+    const [outF, inF] = transB ? w.dims : [w.dims[1], w.dims[0]];
+    // Real weights [out, in]; columns in TFLite's flatten order (HWC) when the input was flattened from NHWC.
+    const real = new Float64Array(outF * inF);
+    const [c, h, wd] = x.flattenedFrom ?? [inF, 1, 1];
+    for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) {
+      const src = transB ? o * inF + i : i * outF + o;
+      const k = w.scale.length > 1 ? (w.axis === 0 ? (transB ? o : i) : (transB ? i : o)) : 0;
+      // ONNX column i = (ch, y, x) in CHW order → TFLite column (y, x, ch) in HWC order
+      const ch = Math.floor(i / (h * wd)), y = Math.floor((i % (h * wd)) / wd), xx = i % wd;
+      real[o * inF + (y * wd + xx) * c + ch] = (w.values[src] - w.zeroPoint[k]) * w.scale[k];
+    }
+    // FULLY_CONNECTED weights per tensor: TFLite 2.2 and TFLite Micro before 2024 mishandle per-channel FC.
+    let maxAbs = 0;
+    for (const v of real) maxAbs = Math.max(maxAbs, Math.abs(v));
+    const scale = maxAbs > 0 ? maxAbs / 127 : 1;
+    const q = Int8Array.from(real, (v) => clampInt8(roundHalfEven(v / scale)));
+    const weights = e.int8Weights(`${node.name || node.output[0]}/weights`, q, [outF, inF], { scale: [scale], zeroPoint: [0] });
+    const bias = e.bias(node, x.scale, new Array(outF).fill(scale));
+    const biasValues = e.buffers[e.tensors[bias].buffer];
+    const out = e.output(node, () => fcOutputRange(x, q, scale, new Int32Array(biasValues.buffer.slice(0)), x.scale * scale));
+    e.addOperator(BuiltinOperator.FULLY_CONNECTED, 4, [x.index, weights, bias], [out.tensor], { kind: 'fullyConnected', activation: out.activation });
+  },
+
+  Add(e, node) {
+    const a = e.input(node.input[0], node);
+    const b = e.input(node.input[1], node);
+    if (a.onnxShape.join() !== b.onnxShape.join()) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Add with broadcasting is not exported yet`);
+    const out = e.output(node);
+    e.addOperator(BuiltinOperator.ADD, 2, [a.index, b.index], [out.tensor], { kind: 'add', activation: out.activation });
+  },
+
+  MaxPool(e, node) {
+    const x = e.input(node.input[0], node);
+    const kernel = attrInts(node, 'kernel_shape')!;
+    const { strides, padding } = spatial(node, x, kernel);
+    const out = e.output(node);
+    e.addOperator(BuiltinOperator.MAX_POOL_2D, 2, [x.index], [out.tensor], {
+      kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
+    });
+  },
+
+  GlobalAveragePool(e, node) {
+    const x = e.input(node.input[0], node);
+    const axes = e.int32Tensor(`${node.name || node.output[0]}/axes`, [1, 2], [2]);
+    const out = e.output(node);
+    // MEAN requantizes to the output's parameters (AVERAGE_POOL_2D would need them equal to the input's).
+    e.addOperator(BuiltinOperator.MEAN, 2, [x.index, axes], [out.tensor], { kind: 'reducer', keepDims: true });
+  },
+
+  Flatten(e, node) { reshape(e, node); },
+  Reshape(e, node) { reshape(e, node); },
+};
+
+function reshape(e: Exporter, node: NodeProto): void {
+  const x = e.input(node.input[0], node);
+  const out = e.output(node);
+  const target = e.tensors[out.tensor];
+  const outAct = e.activations.get(target.name)!;
+  if (x.scale !== outAct.scale || x.zeroPoint !== outAct.zeroPoint) {
+    throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} with different input and output quantization`);
+  }
+  if (x.onnxShape.length === 4 && target.shape.length !== 4) {
+    if (target.shape.length !== 2 || target.shape[1] !== x.onnxShape[1] * x.onnxShape[2] * x.onnxShape[3]) {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: only a flatten of NCHW to [N, C·H·W] is exported`);
+    }
+    // TFLite flattens NHWC in HWC order; a following Gemm permutes its weight columns to match.
+    if (x.onnxShape[2] * x.onnxShape[3] > 1) outAct.flattenedFrom = x.onnxShape.slice(1);
+  }
+  const shape = e.int32Tensor(`${target.name}/shape`, target.shape, [target.shape.length]);
+  e.addOperator(BuiltinOperator.RESHAPE, 1, [x.index, shape], [out.tensor], { kind: 'reshape', newShape: target.shape });
+}
+
+/** Output parameters of a FULLY_CONNECTED whose ONNX output is float: the exact range its inputs can reach. */
+function fcOutputRange(x: Activation8, w: Int8Array, wScale: number, bias: Int32Array, accScale: number) {
+  const xmin = (INT8_MIN - x.zeroPoint) * x.scale;
+  const xmax = (INT8_MAX - x.zeroPoint) * x.scale;
+  const outF = bias.length;
+  const inF = w.length / outF;
+  let lo = 0, hi = 0;
+  for (let o = 0; o < outF; o++) {
+    let a = bias[o] * accScale, b = a;
+    for (let i = 0; i < inF; i++) {
+      const v = w[o * inF + i] * wScale;
+      a += Math.min(v * xmin, v * xmax);
+      b += Math.max(v * xmin, v * xmax);
+    }
+    lo = Math.min(lo, a); hi = Math.max(hi, b);
+  }
+  const scale = (hi - lo) / 255 || 1;
+  return { scale, zeroPoint: clampInt8(roundHalfEven(INT8_MIN - lo / scale)) };
+}
+
+const OP_NAMES = Object.fromEntries(Object.entries(BuiltinOperator).map(([k, v]) => [v, k]));
+
+/** Converts a QDQ int8 ONNX model (as ONNX Lens's static quantizer writes it) to a .tflite flatbuffer. */
+export function exportTflite(proto: ModelProto, opts: ExportOptions): ExportResult {
+  const graph = proto.graph!;
+  const index = indexGraph(graph);
+  const shapes = inferShapes(graph, { source: opts.source }, index);
+  const e = new Exporter(index, shapes, opts.source ?? {});
+  const inputs: EdgeTensor[] = [];
+  const inputIndices: number[] = [];
+  for (const name of index.graphInputs) {
+    const consumers = index.consumers.get(name) ?? [];
+    const q = consumers[0];
+    if (consumers.length !== 1 || q.opType !== 'QuantizeLinear') throw new UnsupportedOperator(undefined, `input '${name}': the model input must go straight into one QuantizeLinear (a static int8 QDQ model)`);
+    const shape = e.onnxShape(name, q);
+    const params = e.activationParams(q);
+    const tensor = e.addTensor({ name, shape: nhwc(shape), type: TensorType.INT8, quantization: { scale: [params.scale], zeroPoint: [params.zeroPoint] } });
+    const act = { index: tensor, ...params, onnxShape: shape };
+    e.activations.set(q.output[0], act);
+    for (const dq of index.consumers.get(q.output[0]) ?? []) if (dq.opType === 'DequantizeLinear') e.activations.set(dq.output[0], act);
+    inputs.push({ name, shape: nhwc(shape), ...params });
+    inputIndices.push(tensor);
+  }
+  for (const node of topologicalOrder(graph)) {
+    if (node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear' || node.opType === 'Relu') continue;
+    const convert = node.domain === '' || node.domain === 'ai.onnx' ? CONVERTERS[node.opType] : undefined;
+    if (!convert) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} cannot be exported to TFLite yet`);
+    convert(e, node);
+  }
+  for (const node of graph.node) {
+    // A Relu is only exported fused into the op before it.
+    if (node.opType === 'Relu' && !e.fusedRelus.has(node)) {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a Relu that cannot be fused into the op before it is not exported yet`);
+    }
+  }
+  const outputs: EdgeTensor[] = [];
+  const outputIndices: number[] = [];
+  for (const v of graph.output) {
+    const act = e.activations.get(v.name);
+    if (!act) throw new UnsupportedOperator(undefined, `output '${v.name}' is not the output of an exported op`);
+    if (act.flattenedFrom) throw new UnsupportedOperator(undefined, `output '${v.name}': a flattened feature map as model output is not exported yet`);
+    const t = e.tensors[act.index];
+    outputs.push({ name: v.name, shape: t.shape, scale: act.scale, zeroPoint: act.zeroPoint });
+    outputIndices.push(act.index);
+  }
+  const model: TfliteModel = {
+    description: 'ONNX Lens export', operatorCodes: e.codes, tensors: e.tensors,
+    inputs: inputIndices, outputs: outputIndices, operators: e.operators, buffers: e.buffers,
+  };
+  return { bytes: encodeTflite(model), inputs, outputs, ops: [...new Set(e.codes.map((c) => OP_NAMES[c.builtin]))] };
+}

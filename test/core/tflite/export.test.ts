@@ -1,0 +1,120 @@
+// The exported .tflite run by a real TFLite runtime (node-tflite, TFLite 2.2) against onnxruntime running the
+// same ONNX int8 model.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Interpreter } from 'node-tflite';
+import { UnsupportedOperator } from '../../../src/core/errors';
+import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
+import { DataType } from '../../../src/core/onnx/dtypes';
+import type { ModelProto } from '../../../src/core/onnx/proto';
+import { readModelSync } from '../../../src/core/onnx/read';
+import { makeTensor } from '../../../src/core/onnx/tensor';
+import { quantizeStatic } from '../../../src/core/quantize/qdq';
+import { exportTflite, type EdgeTensor } from '../../../src/core/tflite/export';
+import { seededRandom } from '../../../src/core/random';
+import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, mnistSamples } from '../../fixtures/mnist';
+import { arraySource, outputs } from '../quantize/ortRun';
+
+const quantizeInput = (x: number, p: EdgeTensor) => Math.min(127, Math.max(-128, Math.round(x / p.scale) + p.zeroPoint));
+
+/** Runs the .tflite on n samples of `data` (NCHW float, one channel or transposed here to NHWC), dequantized outputs. */
+function runTflite(bytes: Uint8Array, data: Float32Array, nchw: number[], n: number, input: EdgeTensor, output: EdgeTensor): Float32Array {
+  const interpreter = new Interpreter(bytes);
+  interpreter.allocateTensors();
+  const [c, h, w] = nchw;
+  const outSize = output.shape.reduce((a, b) => a * b, 1);
+  const result = new Float32Array(n * outSize);
+  const x = new Int8Array(c * h * w);
+  const y = new Int8Array(outSize);
+  for (let s = 0; s < n; s++) {
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) x[i * c + ch] = quantizeInput(data[s * c * h * w + ch * h * w + i], input);
+    interpreter.inputs[0].copyFrom(x);
+    interpreter.invoke();
+    interpreter.outputs[0].copyTo(y);
+    for (let k = 0; k < outSize; k++) result[s * outSize + k] = (y[k] - output.zeroPoint) * output.scale;
+  }
+  return result;
+}
+
+const argmax = (v: Float32Array, off: number, width: number) => {
+  let best = 0;
+  for (let k = 1; k < width; k++) if (v[off + k] > v[off + best]) best = k;
+  return best;
+};
+
+async function mnistInt8(): Promise<ModelProto> {
+  const calib = mnistSamples('calib', 128);
+  const x = calib.pixels.map((p) => (p - MNIST_MEAN) / MNIST_STD);
+  return quantizeStatic(readModelSync(MNIST_MODEL).proto, arraySource(x, [1, 28, 28]), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+}
+
+test('MNIST CNN int8 QDQ → .tflite: node-tflite and onnxruntime agree on top-1 for ≥ 99 % of the test digits', async () => {
+  const q = await mnistInt8();
+  const r = exportTflite(q, { io: 'int8' });
+  assert.deepEqual(r.inputs.map((i) => i.shape), [[1, 28, 28, 1]]);
+  assert.deepEqual(r.outputs.map((o) => o.shape), [[1, 10]]);
+  assert.deepEqual(new TextDecoder().decode(r.bytes.subarray(4, 8)), 'TFL3');
+  assert.equal(r.bytes.byteOffset, 0);
+  assert.equal(r.bytes.buffer.byteLength, r.bytes.length, 'the array owns its buffer (node-tflite reads .buffer whole)');
+
+  const data = mnistSamples('test');
+  const x = data.pixels.map((p) => (p - MNIST_MEAN) / MNIST_STD);
+  const ref = await outputs(q, arraySource(x, [1, 28, 28]), 64);
+  const got = runTflite(r.bytes, x, [1, 28, 28], data.n, r.inputs[0], r.outputs[0]);
+  let same = 0, correctOnnx = 0, correctTflite = 0, maxDiff = 0, maxRef = 0;
+  for (let s = 0; s < data.n; s++) {
+    const a = argmax(ref.values, s * 10, 10), b = argmax(got, s * 10, 10);
+    same += a === b ? 1 : 0;
+    correctOnnx += a === data.labels[s] ? 1 : 0;
+    correctTflite += b === data.labels[s] ? 1 : 0;
+    for (let k = 0; k < 10; k++) {
+      maxDiff = Math.max(maxDiff, Math.abs(ref.values[s * 10 + k] - got[s * 10 + k]));
+      maxRef = Math.max(maxRef, Math.abs(ref.values[s * 10 + k]));
+    }
+  }
+  const pct = (v: number) => `${((100 * v) / data.n).toFixed(2)} %`;
+  console.log(`MNIST .tflite (${r.bytes.length} B, ops ${r.ops.join(' ')}) on ${data.n} test digits: top-1 agreement with onnxruntime ${pct(same)}, `
+    + `accuracy onnxruntime int8 ${pct(correctOnnx)} / TFLite ${pct(correctTflite)}, max |Δ logit| ${maxDiff.toFixed(3)} (max |logit| ${maxRef.toFixed(2)}, output step ${r.outputs[0].scale.toFixed(4)})`);
+  assert.ok(same / data.n >= 0.99, `agreement ${same / data.n}`);
+});
+
+/** One Conv (+ fused Relu) on an 8×8 map with 3 → 4 channels, quantized by our quantizer. */
+function convModel(): ModelProto {
+  const rnd = seededRandom(3);
+  const w = Float32Array.from({ length: 4 * 3 * 3 * 3 }, () => rnd() - 0.5);
+  const b = Float32Array.from({ length: 4 }, () => rnd() - 0.5);
+  return model(graph({
+    nodes: [node('Conv', ['x', 'w', 'b'], ['c'], { pads: [1, 1, 1, 1], strides: [2, 2] }, 'conv'), node('Relu', ['c'], ['y'], {}, 'relu')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 8, 8])], outputs: [valueInfo('y', DataType.FLOAT, [1, 4, 4, 4])],
+    initializers: [makeTensor('w', DataType.FLOAT, [4, 3, 3, 3], w), makeTensor('b', DataType.FLOAT, [4], b)],
+  }), { opset: 13 });
+}
+
+test('single Conv with stride 2, pads 1 (an explicit PAD) and a fused Relu: TFLite within 2 quantization steps of onnxruntime', async () => {
+  const rnd = seededRandom(5);
+  const calib = Float32Array.from({ length: 32 * 3 * 64 }, () => rnd() * 2 - 1);
+  const float = convModel();
+  const q = await quantizeStatic(float, arraySource(calib, [3, 8, 8]), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+  const r = exportTflite(q, { io: 'int8' });
+  const n = 8;
+  const x = calib.slice(0, n * 3 * 64);
+  const ref = await outputs(q, arraySource(x, [3, 8, 8]), 8);
+  // onnxruntime's output is the DequantizeLinear of the int8 QDQ output, NCHW; TFLite's is NHWC.
+  const got = runTflite(r.bytes, x, [3, 8, 8], n, r.inputs[0], r.outputs[0]);
+  const step = r.outputs[0].scale;
+  let maxSteps = 0;
+  for (let s = 0; s < n; s++) for (let c = 0; c < 4; c++) for (let i = 0; i < 16; i++) {
+    maxSteps = Math.max(maxSteps, Math.abs(ref.values[s * 64 + c * 16 + i] - got[s * 64 + i * 4 + c]) / step);
+  }
+  console.log(`single Conv: max difference ${maxSteps.toFixed(2)} quantization steps`);
+  assert.ok(maxSteps <= 2, `max ${maxSteps} steps`);
+});
+
+test('an unsupported op is one error naming the node', () => {
+  const m = model(graph({
+    nodes: [node('QuantizeLinear', ['x', 's'], ['q']), node('DequantizeLinear', ['q', 's'], ['d']), node('Sin', ['d'], ['y'], {}, 'the_sine')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 4])], outputs: [valueInfo('y', DataType.FLOAT, [1, 4])],
+    initializers: [makeTensor('s', DataType.FLOAT, [], [0.1])],
+  }), { opset: 13 });
+  assert.throws(() => exportTflite(m, { io: 'int8' }), (e: unknown) => e instanceof UnsupportedOperator && /the_sine: Sin cannot be exported/.test((e as Error).message));
+});
