@@ -78,36 +78,58 @@ test('MNIST CNN int8 QDQ → .tflite: node-tflite and onnxruntime agree on top-1
   assert.ok(same / data.n >= 0.99, `agreement ${same / data.n}`);
 });
 
-/** One Conv (+ fused Relu) on an 8×8 map with 3 → 4 channels, quantized by our quantizer. */
-function convModel(): ModelProto {
-  const rnd = seededRandom(3);
-  const w = Float32Array.from({ length: 4 * 3 * 3 * 3 }, () => rnd() - 0.5);
-  const b = Float32Array.from({ length: 4 }, () => rnd() - 0.5);
-  return model(graph({
-    nodes: [node('Conv', ['x', 'w', 'b'], ['c'], { pads: [1, 1, 1, 1], strides: [2, 2] }, 'conv'), node('Relu', ['c'], ['y'], {}, 'relu')],
-    inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 8, 8])], outputs: [valueInfo('y', DataType.FLOAT, [1, 4, 4, 4])],
-    initializers: [makeTensor('w', DataType.FLOAT, [4, 3, 3, 3], w), makeTensor('b', DataType.FLOAT, [4], b)],
-  }), { opset: 13 });
+const conv = (rnd: () => number, name: string, input: string, output: string, outCh: number, inCh: number, attrs: Record<string, number[]>) => ({
+  node: node('Conv', [input, `${name}.w`, `${name}.b`], [output], attrs, name),
+  init: [makeTensor(`${name}.w`, DataType.FLOAT, [outCh, inCh, 3, 3], Float32Array.from({ length: outCh * inCh * 9 }, () => rnd() - 0.5)),
+    makeTensor(`${name}.b`, DataType.FLOAT, [outCh], Float32Array.from({ length: outCh }, () => rnd() - 0.5))],
+});
+
+/** Quantizes `float` with our quantizer, exports it, runs both; the largest difference in output quantization steps. */
+async function stepsApart(float: ModelProto, inShape: number[]): Promise<number> {
+  const rnd = seededRandom(5);
+  const size = inShape.reduce((a, b) => a * b, 1);
+  const calib = Float32Array.from({ length: 32 * size }, () => rnd() * 2 - 1);
+  const q = await quantizeStatic(float, arraySource(calib, inShape), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+  const r = exportTflite(q, { io: 'int8' });
+  const n = 8;
+  const x = calib.slice(0, n * size);
+  const ref = await outputs(q, arraySource(x, inShape), 8);
+  const got = runTflite(r.bytes, x, inShape, n, r.inputs[0], r.outputs[0]);
+  const outShape = r.outputs[0].shape;
+  // TFLite's rank-4 output is NHWC, onnxruntime's NCHW.
+  const [h, w, c] = outShape.length === 4 ? outShape.slice(1) : [1, 1, outShape[1]];
+  const outSize = h * w * c;
+  let maxSteps = 0;
+  for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) {
+    maxSteps = Math.max(maxSteps, Math.abs(ref.values[s * outSize + ch * h * w + i] - got[s * outSize + i * c + ch]) / r.outputs[0].scale);
+  }
+  return maxSteps;
 }
 
 test('single Conv with stride 2, pads 1 (an explicit PAD) and a fused Relu: TFLite within 2 quantization steps of onnxruntime', async () => {
-  const rnd = seededRandom(5);
-  const calib = Float32Array.from({ length: 32 * 3 * 64 }, () => rnd() * 2 - 1);
-  const float = convModel();
-  const q = await quantizeStatic(float, arraySource(calib, [3, 8, 8]), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
-  const r = exportTflite(q, { io: 'int8' });
-  const n = 8;
-  const x = calib.slice(0, n * 3 * 64);
-  const ref = await outputs(q, arraySource(x, [3, 8, 8]), 8);
-  // onnxruntime's output is the DequantizeLinear of the int8 QDQ output, NCHW; TFLite's is NHWC.
-  const got = runTflite(r.bytes, x, [3, 8, 8], n, r.inputs[0], r.outputs[0]);
-  const step = r.outputs[0].scale;
-  let maxSteps = 0;
-  for (let s = 0; s < n; s++) for (let c = 0; c < 4; c++) for (let i = 0; i < 16; i++) {
-    maxSteps = Math.max(maxSteps, Math.abs(ref.values[s * 64 + c * 16 + i] - got[s * 64 + i * 4 + c]) / step);
-  }
-  console.log(`single Conv: max difference ${maxSteps.toFixed(2)} quantization steps`);
-  assert.ok(maxSteps <= 2, `max ${maxSteps} steps`);
+  const c = conv(seededRandom(3), 'conv', 'x', 'c', 4, 3, { pads: [1, 1, 1, 1], strides: [2, 2] });
+  const float = model(graph({
+    nodes: [c.node, node('Relu', ['c'], ['y'], {}, 'relu')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 8, 8])], outputs: [valueInfo('y', DataType.FLOAT, [1, 4, 4, 4])], initializers: c.init,
+  }), { opset: 13 });
+  const steps = await stepsApart(float, [3, 8, 8]);
+  console.log(`single Conv: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
+
+test('Conv → MaxPool → Flatten of a 4×4 map → Gemm (weight columns permuted CHW → HWC): within 2 steps of onnxruntime', async () => {
+  const rnd = seededRandom(8);
+  const c = conv(rnd, 'conv', 'x', 'c', 4, 3, { pads: [1, 1, 1, 1] });
+  const float = model(graph({
+    nodes: [c.node, node('Relu', ['c'], ['r']), node('MaxPool', ['r'], ['p'], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool'),
+      node('Flatten', ['p'], ['f'], { axis: 1 }, 'flatten'), node('Gemm', ['f', 'fc.w', 'fc.b'], ['y'], { transB: 1 }, 'fc')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 8, 8])], outputs: [valueInfo('y', DataType.FLOAT, [1, 5])],
+    initializers: [...c.init, makeTensor('fc.w', DataType.FLOAT, [5, 64], Float32Array.from({ length: 320 }, () => rnd() - 0.5)),
+      makeTensor('fc.b', DataType.FLOAT, [5], [0.1, -0.2, 0.3, 0, 0.05])],
+  }), { opset: 13 });
+  const steps = await stepsApart(float, [3, 8, 8]);
+  console.log(`Conv → MaxPool → Flatten → Gemm: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
 });
 
 test('an unsupported op is one error naming the node', () => {
