@@ -7,10 +7,21 @@ import type { VsCode } from './harness';
 
 export const cli = (...args: string[]) => execFileSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
 
+/**
+ * The MNIST CNN as model.onnx and `samples` test digits as test_x.npy / test_y.npy; with `calibration`, that many
+ * calibration digits (a split of their own) as calib_x.npy.
+ */
+export function mnistWorkspace(samples: number, calibration = 0): Record<string, { copy: string }> {
+  const dir = tempDir();
+  const split = writeMnistNpy(dir, 'test', samples);
+  const files: Record<string, { copy: string }> = { 'model.onnx': { copy: MNIST_MODEL }, 'test_x.npy': { copy: split.data }, 'test_y.npy': { copy: split.labels } };
+  if (calibration) files['calib_x.npy'] = { copy: writeMnistNpy(dir, 'calib', calibration).data };
+  return files;
+}
+
 /** `tasks`: label → the model to benchmark and other task properties (`runs`, `budget`, …). */
 export function benchWorkspace(samples: number, tasks: Record<string, { model: string } & Record<string, unknown>>): Record<string, { copy: string } | string> {
   const dir = tempDir();
-  const split = writeMnistNpy(dir, 'test', samples);
   const int8 = path.join(dir, 'model.int8.onnx');
   const pruned = path.join(dir, 'model.pruned95.onnx');
   cli('quantize', MNIST_MODEL, '-o', int8, '--mode', 'weight');
@@ -19,11 +30,9 @@ export function benchWorkspace(samples: number, tasks: Record<string, { model: s
     label, type: 'onnx-lens', command: 'bench', baseline: 'model.onnx', data: 'test_x.npy', labels: 'test_y.npy', runs: 10, problemMatcher: [], ...more,
   }));
   return {
-    'model.onnx': { copy: MNIST_MODEL },
+    ...mnistWorkspace(samples),
     'model.int8.onnx': { copy: int8 },
     'model.pruned95.onnx': { copy: pruned },
-    'test_x.npy': { copy: split.data },
-    'test_y.npy': { copy: split.labels },
     '.vscode/tasks.json': JSON.stringify({ version: '2.0.0', tasks: taskList }, null, 2),
   };
 }
