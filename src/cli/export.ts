@@ -1,4 +1,4 @@
-// `onnx-lens export MODEL -o OUT.tflite --io int8 [--json]`: a static int8 QDQ model (from `quantize --mode static`)
+// `onnx-lens export MODEL -o OUT.tflite [--io float|int8] [--json]`: a static int8 QDQ model (from `quantize --mode static`)
 // as a full-integer TensorFlow Lite flatbuffer, written atomically; nothing is written when an op cannot be exported.
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -10,23 +10,22 @@ import { checkOutputPath } from './modelOutput';
 
 interface ExportFlags { output?: string; io: 'int8' | 'float'; json?: boolean }
 
-const edge = (kind: string, t: EdgeTensor) => `${kind.padEnd(7)}${t.name} [${t.shape.join(',')}] int8, scale ${t.scale}, zero point ${t.zeroPoint}`;
+const edge = (kind: string, t: EdgeTensor) => `${kind.padEnd(7)}${t.name} [${t.shape.join(',')}] ${t.type === 'int8' ? 'int8' : 'float32 (int8 inside)'}, scale ${t.scale}, zero point ${t.zeroPoint}`;
 
 export function register(program: Command): void {
   program.command('export')
     .description('write a static int8 QDQ model as a full-integer TensorFlow Lite model (.tflite)')
     .argument('<model>', 'int8 QDQ ONNX model (onnx-lens quantize --mode static)')
     .option('-o, --output <file>', 'where to write the .tflite')
-    .addOption(new Option('--io <type>', 'input/output type: int8 keeps int8 tensors (their scale and zero point are printed)')
+    .addOption(new Option('--io <type>', 'input/output type: float adds QUANTIZE/DEQUANTIZE at the edges (float32 NHWC in, float32 out); int8 keeps int8 tensors (their scale and zero point are printed)')
       .choices(['int8', 'float']).default('float'))
     .option('--json', 'print a JSON summary')
     .action(async (file: string, flags: ExportFlags) => {
       checkOutputPath(file, flags.output);
-      if (flags.io !== 'int8') throw new UsageError(file, 'export --io float is not available yet: pass --io int8 (int8 input and output with their scale and zero point)');
       const model = await readModel(file);
       let result;
       try {
-        result = exportTflite(model.proto, { io: 'int8', source: model });
+        result = exportTflite(model.proto, { io: flags.io, source: model });
       } catch (e) {
         if (e instanceof OnnxLensError && !e.file) throw new UnsupportedOperator(file, e.reason);
         throw e;
@@ -44,7 +43,7 @@ export function register(program: Command): void {
         return;
       }
       process.stdout.write([
-        `TFLite full-integer int8, ops ${result.ops.join(', ')}`,
+        `TFLite full-integer int8 (${flags.io} input/output), ops ${result.ops.join(', ')}`,
         ...result.inputs.map((t) => edge('input', t)),
         ...result.outputs.map((t) => edge('output', t)),
         `size ${onnxBytes.toLocaleString('en-US')} → ${result.bytes.length.toLocaleString('en-US')} bytes`,

@@ -10,7 +10,7 @@ import { writeModel } from '../../src/core/onnx/write';
 import { cli } from '../fixtures/cli';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
 
-test('export --io int8 --json: the quantized MNIST CNN as a .tflite that TFLite loads, with its int8 edges reported', () => {
+test('export --io int8 --json and the default --io float: the quantized MNIST CNN as a .tflite that TFLite loads, with its int8 edges reported', () => {
   const dir = tempDir();
   const calib = writeMnistNpy(dir, 'calib', 64);
   const int8 = path.join(dir, 'int8.onnx');
@@ -37,9 +37,18 @@ test('export --io int8 --json: the quantized MNIST CNN as a .tflite that TFLite 
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /^input  input \[1,28,28,1\] int8, scale [\d.e-]+, zero point -?\d+$/m);
   assert.match(text.stdout, /^output logits \[1,10\] int8, scale [\d.e-]+, zero point -?\d+$/m);
+
+  // The default --io float: float32 NHWC in, float32 out, QUANTIZE/DEQUANTIZE at the edges.
+  const floatOut = path.join(dir, 'float.tflite');
+  const f = cli('export', int8, '-o', floatOut);
+  assert.equal(f.status, 0, f.stderr);
+  assert.match(f.stdout, /^input  input \[1,28,28,1\] float32 \(int8 inside\), scale [\d.e-]+, zero point -?\d+$/m);
+  const floatModel = new Interpreter(new Uint8Array(fs.readFileSync(floatOut)));
+  floatModel.allocateTensors();
+  assert.deepEqual([floatModel.inputs[0].type, floatModel.inputs[0].dims, floatModel.outputs[0].type], ['Float32', [1, 28, 28, 1], 'Float32']);
 });
 
-test('export: an unsupported op, a float model, --io float and a missing output folder are one line, exit 1, nothing written', () => {
+test('export: an unsupported op, a float model and a missing output folder are one line, exit 1, nothing written', () => {
   const dir = tempDir();
   const sine = path.join(dir, 'sine.onnx');
   writeModel(model(graph({
@@ -51,7 +60,6 @@ test('export: an unsupported op, a float model, --io float and a missing output 
   const cases: [string[], RegExp][] = [
     [[sine, '-o', out, '--io', 'int8'], /sine\.onnx: the_sine: Sin cannot be exported to TFLite yet/],
     [[MNIST_MODEL, '-o', out, '--io', 'int8'], /must go straight into one QuantizeLinear/],
-    [[sine, '-o', out], /--io float is not available yet/],
     [[sine, '-o', path.join(dir, 'missing', 'out.tflite'), '--io', 'int8'], /the output folder does not exist/],
   ];
   for (const [args, message] of cases) {

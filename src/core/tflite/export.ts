@@ -14,12 +14,13 @@ import {
 } from './schema';
 
 export interface ExportOptions {
-  /** int8: the model takes and returns int8 tensors (float edges come later) */
-  io: 'int8';
+  /** float: QUANTIZE/DEQUANTIZE at the edges, the model takes and returns float32; int8: int8 tensors as they are */
+  io: 'int8' | 'float';
   source?: TensorSource;
 }
 
-export interface EdgeTensor { name: string; shape: number[]; scale: number; zeroPoint: number }
+/** A model input or output; scale and zero point are those of the int8 tensor (behind QUANTIZE/DEQUANTIZE for float). */
+export interface EdgeTensor { name: string; shape: number[]; type: 'int8' | 'float32'; scale: number; zeroPoint: number }
 
 export interface ExportResult {
   bytes: Uint8Array;
@@ -63,10 +64,14 @@ class Exporter {
     return this.tensors.length - 1;
   }
 
-  addOperator(builtin: number, version: number, inputs: number[], outputs: number[], options?: BuiltinOptions): void {
+  opcode(builtin: number, version: number): number {
     let opcodeIndex = this.codes.findIndex((c) => c.builtin === builtin && c.version === version);
     if (opcodeIndex < 0) { opcodeIndex = this.codes.length; this.codes.push({ builtin, version }); }
-    this.operators.push({ opcodeIndex, inputs, outputs, options });
+    return opcodeIndex;
+  }
+
+  addOperator(builtin: number, version: number, inputs: number[], outputs: number[], options?: BuiltinOptions): void {
+    this.operators.push({ opcodeIndex: this.opcode(builtin, version), inputs, outputs, options });
   }
 
   onnxShape(name: string, node: NodeProto): number[] {
@@ -380,6 +385,7 @@ export function exportTflite(proto: ModelProto, opts: ExportOptions): ExportResu
   const index = indexGraph(graph);
   const shapes = inferShapes(graph, { source: opts.source }, index);
   const e = new Exporter(index, shapes, opts.source ?? {});
+  const float = opts.io === 'float';
   const inputs: EdgeTensor[] = [];
   const inputIndices: number[] = [];
   for (const name of index.graphInputs) {
@@ -388,12 +394,19 @@ export function exportTflite(proto: ModelProto, opts: ExportOptions): ExportResu
     if (consumers.length !== 1 || q.opType !== 'QuantizeLinear') throw new UnsupportedOperator(undefined, `input '${name}': the model input must go straight into one QuantizeLinear (a static int8 QDQ model)`);
     const shape = e.onnxShape(name, q);
     const params = e.activationParams(q);
-    const tensor = e.addTensor({ name, shape: nhwc(shape), type: TensorType.INT8, quantization: { scale: [params.scale], zeroPoint: [params.zeroPoint] } });
+    const quantization = { scale: [params.scale], zeroPoint: [params.zeroPoint] };
+    const tensor = e.addTensor({ name: float ? `${name}/int8` : name, shape: nhwc(shape), type: TensorType.INT8, quantization });
     const act = { index: tensor, ...params, onnxShape: shape };
     e.activations.set(q.output[0], act);
     for (const dq of index.consumers.get(q.output[0]) ?? []) if (dq.opType === 'DequantizeLinear') e.activations.set(dq.output[0], act);
-    inputs.push({ name, shape: nhwc(shape), ...params });
-    inputIndices.push(tensor);
+    inputs.push({ name, shape: nhwc(shape), type: float ? 'float32' : 'int8', ...params });
+    if (float) {
+      const input = e.addTensor({ name, shape: nhwc(shape), type: TensorType.FLOAT32 });
+      e.operators.unshift({ opcodeIndex: e.opcode(BuiltinOperator.QUANTIZE, 2), inputs: [input], outputs: [tensor] });
+      inputIndices.push(input);
+    } else {
+      inputIndices.push(tensor);
+    }
   }
   for (const node of topologicalOrder(graph)) {
     if (node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear' || node.opType === 'Relu') continue;
@@ -414,8 +427,15 @@ export function exportTflite(proto: ModelProto, opts: ExportOptions): ExportResu
     if (!act) throw new UnsupportedOperator(undefined, `output '${v.name}' is not the output of an exported op`);
     if (act.flattenedFrom) throw new UnsupportedOperator(undefined, `output '${v.name}': a flattened feature map as model output is not exported yet`);
     const t = e.tensors[act.index];
-    outputs.push({ name: v.name, shape: t.shape, scale: act.scale, zeroPoint: act.zeroPoint });
-    outputIndices.push(act.index);
+    outputs.push({ name: v.name, shape: t.shape, type: float ? 'float32' : 'int8', scale: act.scale, zeroPoint: act.zeroPoint });
+    if (float) {
+      t.name = `${v.name}/int8`;
+      const output = e.addTensor({ name: v.name, shape: t.shape, type: TensorType.FLOAT32 });
+      e.addOperator(BuiltinOperator.DEQUANTIZE, 2, [act.index], [output]);
+      outputIndices.push(output);
+    } else {
+      outputIndices.push(act.index);
+    }
   }
   const model: TfliteModel = {
     description: 'ONNX Lens export', operatorCodes: e.codes, tensors: e.tensors,
