@@ -2,10 +2,11 @@
 // (tensorflow.org/lite/performance/quantization_spec): int8 activations (uint8 q − 128), symmetric int8 weights
 // (per-channel for convolutions, per-tensor for FULLY_CONNECTED), int32 biases with scale s_in·s_w, NHWC layout.
 import { UnsupportedOperator } from '../errors';
-import { attrInt, attrInts } from '../onnx/build';
+import { attrInt, attrInts, attrString } from '../onnx/build';
 import { DataType, roundHalfEven } from '../onnx/dtypes';
 import { indexGraph, nodeLabel, topologicalOrder, type GraphIndex } from '../onnx/graph';
 import type { ModelProto, NodeProto } from '../onnx/proto';
+import { opsetVersion } from '../onnx/read';
 import { inferShapes, isKnown, type ShapeInfo } from '../onnx/shapes';
 import { tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import {
@@ -39,6 +40,7 @@ interface Activation8 {
 
 interface QuantConst { values: Float64Array; dims: number[]; scale: Float64Array; zeroPoint: Float64Array; axis: number }
 
+const SOFTMAX_OUTPUT = { scale: 1 / 256, zeroPoint: -128 };
 const INT8_MIN = -128;
 const INT8_MAX = 127;
 const clampInt8 = (v: number) => Math.min(INT8_MAX, Math.max(INT8_MIN, v));
@@ -55,7 +57,7 @@ class Exporter {
   readonly activations = new Map<string, Activation8>();
   readonly fusedRelus = new Set<NodeProto>();
 
-  constructor(readonly index: GraphIndex, readonly shapes: ShapeInfo, readonly source: TensorSource) {}
+  constructor(readonly index: GraphIndex, readonly shapes: ShapeInfo, readonly source: TensorSource, readonly opset: number) {}
 
   addTensor(t: Omit<TfliteTensor, 'buffer'>, data?: Uint8Array): number {
     let buffer = 0;
@@ -124,7 +126,7 @@ class Exporter {
    * The int8 tensor a compute node writes: the QuantizeLinear after it (through a Relu, which is fused), or, for a
    * float graph output, `fallback` parameters. Returns the fused activation too.
    */
-  output(node: NodeProto, fallback?: () => { scale: number; zeroPoint: number }): { tensor: number; activation: number } {
+  output(node: NodeProto, fallback?: () => { scale: number; zeroPoint: number }, fixed?: { scale: number; zeroPoint: number }): { tensor: number; activation: number } {
     let name = node.output[0];
     let activation: number = Activation.NONE;
     let consumers = this.index.consumers.get(name) ?? [];
@@ -139,10 +141,10 @@ class Exporter {
     let params: { scale: number; zeroPoint: number };
     let onnxName: string;
     if (q) {
-      params = this.activationParams(q);
+      params = fixed ?? this.activationParams(q);
       onnxName = q.output[0];
-    } else if (this.index.graphOutputs.has(name) && consumers.length === 0 && fallback) {
-      params = fallback();
+    } else if (this.index.graphOutputs.has(name) && consumers.length === 0 && (fixed || fallback)) {
+      params = fixed ?? fallback!();
       onnxName = name;
     } else {
       throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: its output '${name}' is not quantized (no QuantizeLinear after it)`);
@@ -316,6 +318,45 @@ const CONVERTERS: Record<string, Converter> = {
     e.addOperator(BuiltinOperator.ADD, 2, [a.index, b.index], [out.tensor], { kind: 'add', activation: out.activation });
   },
 
+  Mul(e, node) {
+    const a = e.input(node.input[0], node);
+    const b = e.input(node.input[1], node);
+    const rank = Math.max(a.onnxShape.length, b.onnxShape.length);
+    if (a.onnxShape.length !== rank || b.onnxShape.length !== rank) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Mul of tensors of different ranks is not exported`);
+    // NHWC keeps numpy broadcasting: [N,C,1,1] → [N,1,1,C] against [N,H,W,C] (squeeze-excitation).
+    const out = e.output(node);
+    e.addOperator(BuiltinOperator.MUL, 2, [a.index, b.index], [out.tensor], { kind: 'mul', activation: out.activation });
+  },
+
+  AveragePool(e, node) {
+    const x = e.input(node.input[0], node);
+    const kernel = attrInts(node, 'kernel_shape')!;
+    // TFLite averages over the valid inputs of a SAME window, as ONNX does with count_include_pad = 0.
+    const anyPads = (attrInts(node, 'pads') ?? []).some((p) => p !== 0) || attrString(node, 'auto_pad', 'NOTSET').startsWith('SAME');
+    if (anyPads && attrInt(node, 'count_include_pad', 0) !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: AveragePool with count_include_pad = 1 is not exported`);
+    if (attrInt(node, 'ceil_mode', 0) !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: AveragePool with ceil_mode = 1 is not exported`);
+    const { strides, padding } = spatial(node, x, kernel);
+    const out = e.output(node);
+    const outAct = e.activations.get(e.tensors[out.tensor].name)!;
+    // TFLite 2.2's int8 AVERAGE_POOL_2D does not requantize.
+    if (outAct.scale !== x.scale || outAct.zeroPoint !== x.zeroPoint) {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: AveragePool with different input and output quantization`);
+    }
+    e.addOperator(BuiltinOperator.AVERAGE_POOL_2D, 2, [x.index], [out.tensor], {
+      kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
+    });
+  },
+
+  Softmax(e, node) {
+    const x = e.input(node.input[0], node);
+    const rank = x.onnxShape.length;
+    const axis = attrInt(node, 'axis', e.opset >= 13 ? -1 : 1);
+    if ((axis + rank) % rank !== rank - 1 || rank === 4) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Softmax is exported over the last axis of a non-image tensor only`);
+    // TFLite's int8 SOFTMAX writes with scale 1/256 and zero point −128 whatever the ONNX model chose.
+    const out = e.output(node, undefined, SOFTMAX_OUTPUT);
+    e.addOperator(BuiltinOperator.SOFTMAX, 2, [x.index], [out.tensor], { kind: 'softmax', beta: 1 });
+  },
+
   MaxPool(e, node) {
     const x = e.input(node.input[0], node);
     const kernel = attrInts(node, 'kernel_shape')!;
@@ -384,7 +425,7 @@ export function exportTflite(proto: ModelProto, opts: ExportOptions): ExportResu
   const graph = proto.graph!;
   const index = indexGraph(graph);
   const shapes = inferShapes(graph, { source: opts.source }, index);
-  const e = new Exporter(index, shapes, opts.source ?? {});
+  const e = new Exporter(index, shapes, opts.source ?? {}, opsetVersion(proto));
   const float = opts.io === 'float';
   const inputs: EdgeTensor[] = [];
   const inputIndices: number[] = [];

@@ -12,6 +12,7 @@ import { makeTensor } from '../../../src/core/onnx/tensor';
 import { quantizeStatic } from '../../../src/core/quantize/qdq';
 import { exportTflite, type EdgeTensor } from '../../../src/core/tflite/export';
 import { seededRandom } from '../../../src/core/random';
+import { QdqBuilder, singleOpQdq } from '../../builders/qdqOps';
 import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, mnistSamples } from '../../fixtures/mnist';
 import { arraySource, outputs } from '../quantize/ortRun';
 
@@ -103,11 +104,15 @@ async function stepsApart(float: ModelProto, inShape: number[]): Promise<number>
   const size = inShape.reduce((a, b) => a * b, 1);
   const calib = Float32Array.from({ length: 32 * size }, () => rnd() * 2 - 1);
   const q = await quantizeStatic(float, arraySource(calib, inShape), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+  return qdqStepsApart(q, inShape, calib.slice(0, 8 * size));
+}
+
+/** Exports the int8 QDQ model `q`, runs it and onnxruntime on `x` (NCHW samples); the largest difference in output steps. */
+async function qdqStepsApart(q: ModelProto, inShape: number[], x: Float32Array): Promise<number> {
   const r = exportTflite(q, { io: 'int8' });
-  const n = 8;
-  const x = calib.slice(0, n * size);
+  const n = x.length / inShape.reduce((a, b) => a * b, 1);
   const ref = await outputs(q, arraySource(x, inShape), 8);
-  const got = runTflite(r.bytes, x, inShape, n, r.inputs[0], r.outputs[0]);
+  const got = runTflite(r.bytes, x, inShape.length === 3 ? inShape : [inShape[0], 1, 1], n, r.inputs[0], r.outputs[0]);
   const outShape = r.outputs[0].shape;
   // TFLite's rank-4 output is NHWC, onnxruntime's NCHW.
   const [h, w, c] = outShape.length === 4 ? outShape.slice(1) : [1, 1, outShape[1]];
@@ -118,6 +123,40 @@ async function stepsApart(float: ModelProto, inShape: number[]): Promise<number>
   }
   return maxSteps;
 }
+
+const uniform = (seed: number, n: number, lo: number, hi: number) => {
+  const rnd = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * rnd());
+};
+
+test('Softmax (output scale 1/256, zero point −128): TFLite within 2 quantization steps of onnxruntime', async () => {
+  const q = singleOpQdq('Softmax', [1, 10], [1, 10], { scale: 8 / 255, zeroPoint: 0 }, { scale: 1 / 256, zeroPoint: -128 }, { axis: -1 });
+  assert.ok(exportTflite(q, { io: 'int8' }).ops.includes('SOFTMAX'));
+  const steps = await qdqStepsApart(q, [10], uniform(11, 80, -4, 4));
+  console.log(`Softmax: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
+
+test('AveragePool 3×3 stride 2 with SAME pads (count_include_pad 0): TFLite within 2 quantization steps of onnxruntime', async () => {
+  const p = { scale: 4 / 255, zeroPoint: -3 };
+  const q = singleOpQdq('AveragePool', [1, 3, 8, 8], [1, 3, 4, 4], p, p, { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] });
+  assert.ok(exportTflite(q, { io: 'int8' }).ops.includes('AVERAGE_POOL_2D'));
+  const steps = await qdqStepsApart(q, [3, 8, 8], uniform(12, 8 * 192, -2, 2));
+  console.log(`AveragePool: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
+
+test('Mul of [N,C,H,W] by [N,C,1,1] (squeeze-excitation, broadcast in NHWC): TFLite within 2 quantization steps of onnxruntime', async () => {
+  const b = new QdqBuilder();
+  const x = b.quantized('x', { scale: 4 / 255, zeroPoint: 0 });
+  const gate = b.quantized(b.op('GlobalAveragePool', [x], 'pooled'), { scale: 1 / 255, zeroPoint: 0 });
+  const y = b.quantized(b.op('Mul', [x, gate], 'y'), { scale: 2 / 255, zeroPoint: 5 });
+  const q = b.model([1, 4, 5, 5], y, [1, 4, 5, 5]);
+  assert.ok(exportTflite(q, { io: 'int8' }).ops.includes('MUL'));
+  const steps = await qdqStepsApart(q, [4, 5, 5], uniform(13, 8 * 100, -2, 2));
+  console.log(`Mul (broadcast): max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
 
 test('single Conv with stride 2, pads 1 (an explicit PAD) and a fused Relu: TFLite within 2 quantization steps of onnxruntime', async () => {
   const c = conv(seededRandom(3), 'conv', 'x', 'c', 4, 3, { pads: [1, 1, 1, 1], strides: [2, 2] });
