@@ -2,7 +2,7 @@
 // (tensorflow.org/lite/performance/quantization_spec): int8 activations (uint8 q − 128), symmetric int8 weights
 // (per-channel for convolutions, per-tensor for FULLY_CONNECTED), int32 biases with scale s_in·s_w, NHWC layout.
 import { UnsupportedOperator } from '../errors';
-import { attrInt, attrInts, attrString } from '../onnx/build';
+import { attrFloat, attrInt, attrInts, attrString } from '../onnx/build';
 import { DataType, roundHalfEven } from '../onnx/dtypes';
 import { indexGraph, nodeLabel, topologicalOrder, type GraphIndex } from '../onnx/graph';
 import type { ModelProto, NodeProto } from '../onnx/proto';
@@ -55,7 +55,7 @@ class Exporter {
   readonly operators: TfliteModel['operators'] = [];
   /** ONNX tensor name (a QuantizeLinear output or its DequantizeLinear) → TFLite int8 tensor */
   readonly activations = new Map<string, Activation8>();
-  readonly fusedRelus = new Set<NodeProto>();
+  readonly fusedActivations = new Set<NodeProto>();
 
   constructor(readonly index: GraphIndex, readonly shapes: ShapeInfo, readonly source: TensorSource, readonly opset: number) {}
 
@@ -123,16 +123,17 @@ class Exporter {
   }
 
   /**
-   * The int8 tensor a compute node writes: the QuantizeLinear after it (through a Relu, which is fused), or, for a
+   * The int8 tensor a compute node writes: the QuantizeLinear after it (through a Relu or Clip, which is fused), or, for a
    * float graph output, `fallback` parameters. Returns the fused activation too.
    */
   output(node: NodeProto, fallback?: () => { scale: number; zeroPoint: number }, fixed?: { scale: number; zeroPoint: number }): { tensor: number; activation: number } {
     let name = node.output[0];
     let activation: number = Activation.NONE;
     let consumers = this.index.consumers.get(name) ?? [];
-    if (consumers.length === 1 && consumers[0].opType === 'Relu' && !this.index.graphOutputs.has(name)) {
-      activation = Activation.RELU;
-      this.fusedRelus.add(consumers[0]);
+    const fused = consumers.length === 1 && !this.index.graphOutputs.has(name) ? this.fusableActivation(consumers[0]) : undefined;
+    if (fused !== undefined) {
+      activation = fused;
+      this.fusedActivations.add(consumers[0]);
       name = consumers[0].output[0];
       consumers = this.index.consumers.get(name) ?? [];
     }
@@ -156,6 +157,22 @@ class Exporter {
     this.activations.set(onnxName, act);
     for (const dq of this.index.consumers.get(onnxName) ?? []) if (dq.opType === 'DequantizeLinear') this.activations.set(dq.output[0], act);
     return { tensor, activation };
+  }
+
+  /** TFLite's fused activation for a Relu, or a Clip to [0, 6] (RELU6) or [0, ∞) (RELU); undefined for others. */
+  fusableActivation(act: NodeProto): number | undefined {
+    if (act.opType === 'Relu') return Activation.RELU;
+    if (act.opType !== 'Clip') return undefined;
+    const bound = (slot: number, attr: string, fallback: number) => {
+      if (this.opset < 11) return attrFloat(act, attr, fallback);
+      if (!act.input[slot]) return fallback;
+      const t = this.index.constants.get(act.input[slot]);
+      return t ? Number(tensorValues(t, this.source)[0]) : NaN;
+    };
+    const lo = bound(1, 'min', -Infinity), hi = bound(2, 'max', Infinity);
+    if (lo !== 0) return undefined;
+    if (hi === 6) return Activation.RELU6;
+    return hi === Infinity ? Activation.RELU : undefined;
   }
 
   int8Weights(name: string, values: Int8Array, shape: number[], q: Quantization): number {
@@ -450,15 +467,15 @@ export function exportTflite(proto: ModelProto, opts: ExportOptions): ExportResu
     }
   }
   for (const node of topologicalOrder(graph)) {
-    if (node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear' || node.opType === 'Relu') continue;
+    if (node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear' || node.opType === 'Relu' || node.opType === 'Clip') continue;
     const convert = node.domain === '' || node.domain === 'ai.onnx' ? CONVERTERS[node.opType] : undefined;
     if (!convert) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} cannot be exported to TFLite yet`);
     convert(e, node);
   }
   for (const node of graph.node) {
-    // A Relu is only exported fused into the op before it.
-    if (node.opType === 'Relu' && !e.fusedRelus.has(node)) {
-      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a Relu that cannot be fused into the op before it is not exported yet`);
+    // Relu and Clip are only exported fused into the op before it.
+    if ((node.opType === 'Relu' || node.opType === 'Clip') && !e.fusedActivations.has(node)) {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a ${node.opType} that cannot be fused into the op before it (Relu, Clip to [0, 6] or [0, ∞)) is not exported yet`);
     }
   }
   const outputs: EdgeTensor[] = [];

@@ -184,6 +184,29 @@ test('Conv → MaxPool → Flatten of a 4×4 map → Gemm (weight columns permut
   assert.ok(steps <= 2, `max ${steps} steps`);
 });
 
+test('Conv → Clip(0, 6) left in a QDQ model (output range wider than [0, 6]) → CONV_2D with fused RELU6: within 2 quantization steps of onnxruntime', async () => {
+  const c = conv(seededRandom(4), 'conv', 'x', 'y', 4, 3, { pads: [1, 1, 1, 1] });
+  for (const t of c.init) if (t.name === 'conv.w') t.rawData = new Uint8Array(Float32Array.from(new Float32Array(t.rawData.slice().buffer), (v) => 4 * v).buffer);
+  const float = model(graph({
+    nodes: [c.node], inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 6, 6])], outputs: [valueInfo('y', DataType.FLOAT, [1, 4, 6, 6])], initializers: c.init,
+  }), { opset: 13 });
+  const rnd = seededRandom(6);
+  const calib = Float32Array.from({ length: 16 * 108 }, () => rnd() * 2 - 1);
+  const q = await quantizeStatic(float, arraySource(calib, [3, 6, 6]), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+  // Clip between the Conv and its QuantizeLinear, as other tools leave it.
+  const convNode = q.graph!.node.find((n) => n.opType === 'Conv')!;
+  const clipped = convNode.output[0];
+  convNode.output[0] = `${clipped}.preclip`;
+  q.graph!.initializer.push(makeTensor('six', DataType.FLOAT, [], [6]), makeTensor('zero', DataType.FLOAT, [], [0]));
+  q.graph!.node.push(node('Clip', [`${clipped}.preclip`, 'zero', 'six'], [clipped], {}, 'relu6'));
+  const r = exportTflite(q, { io: 'int8' });
+  const range = [(-128 - r.outputs[0].zeroPoint) * r.outputs[0].scale, (127 - r.outputs[0].zeroPoint) * r.outputs[0].scale];
+  assert.ok(range[0] < -1 && range[1] > 7, `output range ${range}`);
+  const steps = await qdqStepsApart(q, [3, 6, 6], calib.slice(0, 8 * 108));
+  console.log(`Conv + Clip(0, 6) → fused RELU6: max difference ${steps.toFixed(2)} quantization steps (output range ${range.map((v) => v.toFixed(2)).join('..')})`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
+
 test('an unsupported op is one error naming the node', () => {
   const m = model(graph({
     nodes: [node('QuantizeLinear', ['x', 's'], ['q']), node('DequantizeLinear', ['q', 's'], ['d']), node('Sin', ['d'], ['y'], {}, 'the_sine')],
