@@ -32,18 +32,18 @@ export class QdqBuilder {
   }
 
   /** The model from float input `x` to the float output `last` (its DQ), with fixed shapes. */
-  model(inShape: number[], last: string, outShape: number[]): ModelProto {
+  model(inShape: number[], last: string, outShape: number[], opset = 13): ModelProto {
     return model(graph({
       nodes: this.nodes, initializers: this.initializers,
       inputs: [valueInfo('x', DataType.FLOAT, inShape)], outputs: [valueInfo(last, DataType.FLOAT, outShape)],
-    }), { opset: 13 });
+    }), { opset });
   }
 }
 
 /** x → Q/DQ → `opType` → Q/DQ with the given input and output parameters. */
-export function singleOpQdq(opType: string, inShape: number[], outShape: number[], input: Int8Params, output: Int8Params, attrs: Record<string, AttrValue> = {}): ModelProto {
+export function singleOpQdq(opType: string, inShape: number[], outShape: number[], input: Int8Params, output: Int8Params, attrs: Record<string, AttrValue> = {}, opset = 13): ModelProto {
   const b = new QdqBuilder();
   const x = b.quantized('x', input);
   const y = b.quantized(b.op(opType, [x], 'y', attrs), output);
-  return b.model(inShape, y, outShape);
+  return b.model(inShape, y, outShape, opset);
 }

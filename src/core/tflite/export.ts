@@ -7,6 +7,7 @@ import { DataType, roundHalfEven } from '../onnx/dtypes';
 import { indexGraph, nodeLabel, topologicalOrder, type GraphIndex } from '../onnx/graph';
 import type { ModelProto, NodeProto } from '../onnx/proto';
 import { opsetVersion } from '../onnx/read';
+import { fuseHardSwish } from '../quantize/hardSwish';
 import { inferShapes, isKnown, type ShapeInfo } from '../onnx/shapes';
 import { tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
 import {
@@ -44,6 +45,9 @@ const SOFTMAX_OUTPUT = { scale: 1 / 256, zeroPoint: -128 };
 const INT8_MIN = -128;
 const INT8_MAX = 127;
 const clampInt8 = (v: number) => Math.min(INT8_MAX, Math.max(INT8_MIN, v));
+
+/** An NCHW axis's position in NHWC. */
+const NHWC_AXIS = [0, 3, 1, 2];
 
 /** NCHW → NHWC for rank-4 shapes; other ranks are kept. */
 const nhwc = (s: number[]) => (s.length === 4 ? [s[0], s[2], s[3], s[1]] : s);
@@ -374,6 +378,28 @@ const CONVERTERS: Record<string, Converter> = {
     e.addOperator(BuiltinOperator.SOFTMAX, 2, [x.index], [out.tensor], { kind: 'softmax', beta: 1 });
   },
 
+  Concat(e, node) {
+    const inputs = node.input.map((name) => e.input(name, node));
+    const rank = inputs[0].onnxShape.length;
+    const axis = (attrInt(node, 'axis', 1) + rank) % rank;
+    const out = e.output(node);
+    const outAct = e.activations.get(e.tensors[out.tensor].name)!;
+    // TFLite 2.2's int8 CONCATENATION copies bytes: every input must carry the output's parameters.
+    if (inputs.some((x) => x.scale !== outAct.scale || x.zeroPoint !== outAct.zeroPoint)) {
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Concat with inputs quantized differently from its output is not exported yet`);
+    }
+    if (inputs.some((x) => x.flattenedFrom)) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Concat of flattened feature maps is not exported`);
+    e.addOperator(BuiltinOperator.CONCATENATION, 2, inputs.map((x) => x.index), [out.tensor], {
+      kind: 'concatenation', axis: rank === 4 ? NHWC_AXIS[axis] : axis, activation: out.activation,
+    });
+  },
+
+  HardSwish(e, node) {
+    const x = e.input(node.input[0], node);
+    const out = e.output(node);
+    e.addOperator(BuiltinOperator.HARD_SWISH, 1, [x.index], [out.tensor]);
+  },
+
   MaxPool(e, node) {
     const x = e.input(node.input[0], node);
     const kernel = attrInts(node, 'kernel_shape')!;
@@ -438,7 +464,9 @@ function fcOutputRange(x: Activation8, w: Int8Array, wScale: number, bias: Int32
 const OP_NAMES = Object.fromEntries(Object.entries(BuiltinOperator).map(([k, v]) => [v, k]));
 
 /** Converts a QDQ int8 ONNX model (as ONNX Lens's static quantizer writes it) to a .tflite flatbuffer. */
-export function exportTflite(proto: ModelProto, opts: ExportOptions): ExportResult {
+export function exportTflite(onnx: ModelProto, opts: ExportOptions): ExportResult {
+  // Add → Clip(0, 6) → Mul → Div as exporters write hard-swish becomes one HardSwish (TFLite's HARD_SWISH).
+  const proto = fuseHardSwish(onnx, opts.source);
   const graph = proto.graph!;
   const index = indexGraph(graph);
   const shapes = inferShapes(graph, { source: opts.source }, index);

@@ -7,7 +7,7 @@ export const TensorType = { FLOAT32: 0, INT32: 2, UINT8: 3, INT64: 4, INT8: 9 } 
 
 export const BuiltinOperator = {
   ADD: 0, AVERAGE_POOL_2D: 1, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6, FULLY_CONNECTED: 9, MAX_POOL_2D: 17,
-  MUL: 18, RESHAPE: 22, SOFTMAX: 25, PAD: 34, MEAN: 40, QUANTIZE: 114,
+  CONCATENATION: 2, MUL: 18, RESHAPE: 22, SOFTMAX: 25, PAD: 34, MEAN: 40, QUANTIZE: 114, HARD_SWISH: 117,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -22,12 +22,13 @@ export type BuiltinOptions =
   | { kind: 'add'; activation: number }
   | { kind: 'mul'; activation: number }
   | { kind: 'softmax'; beta: number }
+  | { kind: 'concatenation'; axis: number; activation: number }
   | { kind: 'reshape'; newShape: number[] }
   | { kind: 'pad' }
   | { kind: 'reducer'; keepDims: boolean };
 
 const OPTIONS_UNION: Record<BuiltinOptions['kind'], number> = {
-  conv2d: 1, depthwiseConv2d: 2, pool2d: 5, fullyConnected: 8, softmax: 9, add: 11, reshape: 17, mul: 21, pad: 22, reducer: 27,
+  conv2d: 1, depthwiseConv2d: 2, pool2d: 5, fullyConnected: 8, softmax: 9, concatenation: 10, add: 11, reshape: 17, mul: 21, pad: 22, reducer: 27,
 };
 
 export interface Quantization {
@@ -128,6 +129,8 @@ function encodeOptions(b: Builder, o: BuiltinOptions): Offset {
     case 'add': // fused_activation_function
     case 'mul':
       return scalarTable(b, [[true, o.activation, 0]]);
+    case 'concatenation': // axis, fused_activation_function
+      return scalarTable(b, [[false, o.axis, 0], [true, o.activation, 0]]);
     case 'softmax': // beta
       b.startObject(1);
       b.addFieldFloat32(0, o.beta, 0);

@@ -184,6 +184,36 @@ test('Conv → MaxPool → Flatten of a 4×4 map → Gemm (weight columns permut
   assert.ok(steps <= 2, `max ${steps} steps`);
 });
 
+test('Concat along channels with equal input and output parameters → CONCATENATION on the NHWC axis 3: within 2 steps of onnxruntime', async () => {
+  const p = { scale: 4 / 255, zeroPoint: 7 };
+  const b = new QdqBuilder();
+  const x = b.quantized('x', p);
+  const pooled = b.quantized(b.op('MaxPool', [x], 'pooled', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), p);
+  const y = b.quantized(b.op('Concat', [x, pooled], 'y', { axis: 1 }), p);
+  const q = b.model([1, 3, 5, 5], y, [1, 6, 5, 5]);
+  assert.ok(exportTflite(q, { io: 'int8' }).ops.includes('CONCATENATION'));
+  const steps = await qdqStepsApart(q, [3, 5, 5], uniform(14, 8 * 75, -2, 2));
+  console.log(`Concat: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
+
+test('HardSwish, and the Add → Clip(0, 6) → Mul → Div form exporters write, → HARD_SWISH: within 2 steps of onnxruntime', async () => {
+  const input = { scale: 10 / 255, zeroPoint: 0 }, output = { scale: 6 / 255, zeroPoint: -80 };
+  const single = singleOpQdq('HardSwish', [1, 4, 5, 5], [1, 4, 5, 5], input, output, {}, 14);
+  const b = new QdqBuilder();
+  const x = b.quantized('x', input);
+  const clipped = b.op('Clip', [b.op('Add', [x, b.constant('three', 3)], 'shifted'), b.constant('zero', 0), b.constant('six', 6)], 'clipped');
+  const y = b.quantized(b.op('Div', [b.op('Mul', [x, clipped], 'gated'), 'six'], 'y'), output);
+  const decomposed = b.model([1, 4, 5, 5], y, [1, 4, 5, 5]);
+  const x8 = uniform(15, 8 * 100, -5, 5);
+  for (const [name, q] of [['HardSwish', single], ['Add → Clip → Mul → Div', decomposed]] as const) {
+    assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ['HARD_SWISH']);
+    const steps = await qdqStepsApart(q, [4, 5, 5], x8);
+    console.log(`${name}: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `${name}: max ${steps} steps`);
+  }
+});
+
 test('Conv → Clip(0, 6) left in a QDQ model (output range wider than [0, 6]) → CONV_2D with fused RELU6: within 2 quantization steps of onnxruntime', async () => {
   const c = conv(seededRandom(4), 'conv', 'x', 'y', 4, 3, { pads: [1, 1, 1, 1] });
   for (const t of c.init) if (t.name === 'conv.w') t.rawData = new Uint8Array(Float32Array.from(new Float32Array(t.rawData.slice().buffer), (v) => 4 * v).buffer);
