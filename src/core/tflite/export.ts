@@ -400,6 +400,30 @@ const CONVERTERS: Record<string, Converter> = {
     e.addOperator(BuiltinOperator.HARD_SWISH, 1, [x.index], [out.tensor]);
   },
 
+  // TFLite has no hard-sigmoid: max(0, min(1, αx + β)) = RELU6(6α·x + 6β) / 6 as MUL (skipped when 6α = 1),
+  // ADD with a fused RELU6, MUL by 1/6 — α = 1/6 is MobileNetV3's, α = 0.2 ONNX's default and PaddleOCR's.
+  HardSigmoid(e, node) {
+    const x = e.input(node.input[0], node);
+    const alpha = attrFloat(node, 'alpha', 0.2), beta = attrFloat(node, 'beta', 0.5);
+    if (!(alpha > 0)) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: HardSigmoid with alpha ${alpha} ≤ 0 is not exported`);
+    const base = node.name || node.output[0];
+    const shape = nhwc(x.onnxShape);
+    const rank1 = new Array<number>(shape.length).fill(1);
+    const scalar = (name: string, v: number) => e.int8Weights(`${base}/${name}`, Int8Array.of(v < 0 ? -127 : 127), rank1, { scale: [Math.abs(v) / 127 || 1], zeroPoint: [0] });
+    const int8 = (name: string, p: { scale: number; zeroPoint: number }) => e.addTensor({ name: `${base}/${name}`, shape, type: TensorType.INT8, quantization: { scale: [p.scale], zeroPoint: [p.zeroPoint] } });
+    let scaled = x.index;
+    const gain = Math.fround(6 * alpha);
+    if (Math.abs(gain - 1) > 1e-6) {
+      // x · 6α keeps x's integers: scale s·6α, same zero point.
+      scaled = int8('scaled', { scale: x.scale * gain, zeroPoint: x.zeroPoint });
+      e.addOperator(BuiltinOperator.MUL, 2, [x.index, scalar('gain', gain)], [scaled], { kind: 'mul', activation: Activation.NONE });
+    }
+    const clipped = int8('relu6', { scale: 6 / 255, zeroPoint: INT8_MIN });
+    e.addOperator(BuiltinOperator.ADD, 2, [scaled, scalar('offset', 6 * beta)], [clipped], { kind: 'add', activation: Activation.RELU6 });
+    const out = e.output(node);
+    e.addOperator(BuiltinOperator.MUL, 2, [clipped, scalar('sixth', 1 / 6)], [out.tensor], { kind: 'mul', activation: out.activation });
+  },
+
   MaxPool(e, node) {
     const x = e.input(node.input[0], node);
     const kernel = attrInts(node, 'kernel_shape')!;

@@ -214,6 +214,18 @@ test('HardSwish, and the Add → Clip(0, 6) → Mul → Div form exporters write
   }
 });
 
+test('HardSigmoid (α = 1/6 as MobileNetV3, α = 0.2 as ONNX default and PaddleOCR) rewritten as MUL, ADD + RELU6, MUL: within 2 steps of onnxruntime', async () => {
+  const input = { scale: 12 / 255, zeroPoint: 0 }, output = { scale: 1 / 255, zeroPoint: -128 };
+  const x = uniform(16, 8 * 100, -6, 6);
+  for (const [alpha, ops] of [[1 / 6, ['ADD', 'MUL']], [0.2, ['MUL', 'ADD']]] as const) {
+    const q = singleOpQdq('HardSigmoid', [1, 4, 5, 5], [1, 4, 5, 5], input, output, { alpha: { float: alpha }, beta: { float: 0.5 } });
+    assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ops);
+    const steps = await qdqStepsApart(q, [4, 5, 5], x);
+    console.log(`HardSigmoid α = ${alpha.toFixed(3)}: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `α ${alpha}: max ${steps} steps`);
+  }
+});
+
 test('Conv → Clip(0, 6) left in a QDQ model (output range wider than [0, 6]) → CONV_2D with fused RELU6: within 2 quantization steps of onnxruntime', async () => {
   const c = conv(seededRandom(4), 'conv', 'x', 'y', 4, 3, { pads: [1, 1, 1, 1] });
   for (const t of c.init) if (t.name === 'conv.w') t.rawData = new Uint8Array(Float32Array.from(new Float32Array(t.rawData.slice().buffer), (v) => 4 * v).buffer);
