@@ -7,6 +7,14 @@ export const UNTRUSTED_MESSAGE = 'benchmarks are disabled in Restricted Mode: ru
   + 'onnxruntime on this machine, so ONNX Lens runs models only in a trusted workspace (viewing models works). '
   + 'Trust the workspace ("Workspaces: Manage Workspace Trust") to run it.';
 
+/** False (after saying why, with a way to trust the workspace) in Restricted Mode, where nothing runs a model. */
+export async function trustedOrRefuse(): Promise<boolean> {
+  if (vscode.workspace.isTrusted) return true;
+  const manage = 'Manage Workspace Trust';
+  if (await vscode.window.showErrorMessage(`ONNX Lens: ${UNTRUSTED_MESSAGE}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+  return false;
+}
+
 const config = () => vscode.workspace.getConfiguration('onnxLens');
 
 /** Allowed top-1 drop in percentage points. */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { createBenchTask, type BenchTaskContext, type BenchTaskHooks } from './benchTask';
-import { evaluationData, evaluationLabels, rememberEvaluationData, UNTRUSTED_MESSAGE } from './benchSettings';
+import { evaluationData, evaluationLabels, rememberEvaluationData, trustedOrRefuse } from './benchSettings';
 import { TASK_TYPE, type OnnxLensTaskDefinition } from './taskDefinition';
 
 /** Access to the current (possibly edited) bytes of a model open in the ONNX Lens editor. */
@@ -17,14 +17,6 @@ export interface EditedModels {
 
 export function registerRunBenchmark(context: BenchTaskContext, edited?: EditedModels): vscode.Disposable {
   return vscode.commands.registerCommand('onnxLens.runBenchmark', (uri?: vscode.Uri) => runBenchmark(context, edited, uri instanceof vscode.Uri ? uri : undefined));
-}
-
-/** False (after saying why, with a way to trust the workspace) in Restricted Mode, where nothing runs a model. */
-export async function trustedOrRefuse(): Promise<boolean> {
-  if (vscode.workspace.isTrusted) return true;
-  const manage = 'Manage Workspace Trust';
-  if (await vscode.window.showErrorMessage(`ONNX Lens: ${UNTRUSTED_MESSAGE}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
-  return false;
 }
 
 /**

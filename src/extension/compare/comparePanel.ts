@@ -7,6 +7,7 @@ import { compareReports } from '../../core/analysis/compare';
 import type { LayerStats, ModelReport } from '../../core/analysis/report';
 import type { ModelComparison } from '../../core/eval/compareModels';
 import { unpackRows, type HostToWebview } from '../../protocol';
+import { trustedOrRefuse } from '../bench/benchSettings';
 import { evaluationSet } from '../bench/runBenchmark';
 import { runCli, type CliRun } from '../bench/cliProcess';
 import { AnalysisClient } from '../editor/analysisClient';
@@ -45,10 +46,7 @@ export function openComparePanel(context: vscode.ExtensionContext, log: vscode.O
   })();
 
   async function measure(): Promise<void> {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('ONNX Lens: measuring outputs runs both models in onnxruntime, which ONNX Lens does only in a trusted workspace. Trust the workspace ("Workspaces: Manage Workspace Trust") to measure.');
-      return;
-    }
+    if (!(await trustedOrRefuse())) return;
     const folder = vscode.workspace.getWorkspaceFolder(a) ?? vscode.workspace.getWorkspaceFolder(b) ?? vscode.workspace.workspaceFolders?.[0];
     const set = folder ? await evaluationSet(folder) : await pickData();
     if (!set || view.disposed) return;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { UNTRUSTED_MESSAGE } from '../bench/benchSettings';
+import { trustedOrRefuse } from '../bench/benchSettings';
 import { runCli } from '../bench/cliProcess';
 import type { OnnxEditorProvider } from '../editor/provider';
 import type { ResultStore } from '../results/resultStore';
@@ -18,11 +18,7 @@ export function registerProfileLatency(context: vscode.ExtensionContext, provide
 }
 
 async function profileLatency(cli: string, provider: OnnxEditorProvider, results: ResultStore, log: vscode.OutputChannel): Promise<void> {
-  if (!vscode.workspace.isTrusted) {
-    const manage = 'Manage Workspace Trust';
-    if (await vscode.window.showErrorMessage(`ONNX Lens: ${UNTRUSTED_MESSAGE}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
-    return;
-  }
+  if (!(await trustedOrRefuse())) return;
   const document = provider.activeDocument;
   const state = document?.state;
   if (!document || state?.kind !== 'ready') {
