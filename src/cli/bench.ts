@@ -7,6 +7,7 @@ import { measureSaturation, type MeasuredSaturation, type SaturationMeasurement 
 import { UsageError } from '../core/errors';
 import { benchmark, type BenchModel, type BenchResult, type BenchStep, type ModelResult } from '../core/eval/benchmark';
 import { detectCpuInt8, type CpuInt8 } from '../core/eval/cpuFeatures';
+import { signedPp } from '../core/format';
 import { openSession } from '../core/eval/runner';
 import { readModel } from '../core/onnx/read';
 import { addDataOptions, datasetFromOptions, type DataFlags } from './dataOptions';
@@ -155,7 +156,6 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (p
 
 const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)} %`);
 const ms = (x: number) => `${x < 10 ? x.toFixed(3) : x.toFixed(1)} ms`;
-const signed = (x: number, unit: string) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)} ${unit}`;
 
 function formatBench(r: BenchResult, data: string): string {
   const row = (m: ModelResult) =>
@@ -168,7 +168,7 @@ function formatBench(r: BenchResult, data: string): string {
   if (r.baseline && r.delta) {
     const d = r.delta;
     lines.push(row(r.baseline), '');
-    if (d.top1 !== null) lines.push(`top-1 change   ${signed(d.top1, 'pp')}`);
+    if (d.top1 !== null) lines.push(`top-1 change   ${signedPp(d.top1)}`);
     lines.push(
       `agreement      ${pct(d.agreement)} of predictions match the baseline (max |Δ output| ${d.maxAbsDiff.toPrecision(3)})`,
       `latency        ${d.latencyRatio.toFixed(2)}× the baseline's p50`,

@@ -3,6 +3,7 @@
 // size on disk, weight sparsity and bit widths from the analysis — and what the figures say on this CPU.
 import { analyzeFile } from '../core/analysis/analyze';
 import { detectCpuInt8 } from '../core/eval/cpuFeatures';
+import { signedPp } from '../core/format';
 import type { Dataset } from '../core/eval/datasets';
 import { measureLatencies } from '../core/eval/latency';
 import { topKAccuracy } from '../core/eval/metrics';
@@ -90,5 +91,3 @@ function verdict(r: VariantRow, ref: VariantRow, budgetPp: number, n: number): s
   if (r.sparsity > 0.05 && size > 0.95) why.push('unstructured zeros do not shrink a dense file or speed up dense kernels');
   return `${gains.length ? gains.join(', ') : 'no gain'}, ${accuracy}${noise}${why.length ? `; ${why.join('; ')}` : ''}.`;
 }
-
-const signedPp = (pp: number) => (Math.abs(pp) < 0.005 ? '±0.00 pp' : `${pp > 0 ? '+' : '−'}${Math.abs(pp).toFixed(2)} pp`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors';
 import type { Preprocess } from '../core/eval/datasets';
+import { signedPp } from '../core/format';
 import { modelInput } from '../core/eval/modelInput';
 import { readModel } from '../core/onnx/read';
 import { planCompression, type PlanResult } from '../core/plan/plan';
@@ -136,7 +137,6 @@ function recipePreprocess(p: Preprocess): PreprocessOptions {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
-const pp = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(2)} pp`;
 const bytes = (x: number) => `${x.toLocaleString('en-US')} bytes`;
 
 function formatPlan(r: PlanResult, flags: PlanFlags, recipe: string): string {
@@ -146,10 +146,10 @@ function formatPlan(r: PlanResult, flags: PlanFlags, recipe: string): string {
   const lines = [
     `${r.model}: plan within ${r.budget} pp top-1 drop on ${flags.data} (${r.n} samples, original top-1 ${pct(r.original.top1)}); most sensitive first`,
     `${'layer'.padEnd(width)}  ${'op'.padEnd(8)}${'params'.padStart(10)}${'alone Δtop-1'.padStart(14)}  choice`,
-    ...r.layers.map((l) => `${l.name.padEnd(width)}  ${l.op.padEnd(8)}${l.params.toLocaleString('en-US').padStart(10)}${pp(l.deltaTop1 ?? 0).padStart(14)}  ${l.choice}`),
+    ...r.layers.map((l) => `${l.name.padEnd(width)}  ${l.op.padEnd(8)}${l.params.toLocaleString('en-US').padStart(10)}${signedPp(l.deltaTop1 ?? 0).padStart(14)}  ${l.choice}`),
     `${count('float')} float, ${count('int8')} int8, ${count('int4')} int4 weights; ${r.evaluations} evaluations`,
-    `uniform int8: top-1 ${pct(r.uniformInt8.top1)} (${pp(r.uniformInt8.deltaTop1)}), ${bytes(r.uniformInt8.bytes)}`,
-    `plan, measured: top-1 ${pct(m.top1)} (${pp(m.deltaTop1)}), ${bytes(m.bytes)} (${(100 * m.sizeRatio).toFixed(1)} % of ${bytes(r.original.bytes)}), ` +
+    `uniform int8: top-1 ${pct(r.uniformInt8.top1)} (${signedPp(r.uniformInt8.deltaTop1)}), ${bytes(r.uniformInt8.bytes)}`,
+    `plan, measured: top-1 ${pct(m.top1)} (${signedPp(m.deltaTop1)}), ${bytes(m.bytes)} (${(100 * m.sizeRatio).toFixed(1)} % of ${bytes(r.original.bytes)}), ` +
       `batch-1 p50 ${m.latencyMs.p50.toFixed(3)} ms vs ${r.original.latencyMs.p50.toFixed(3)} ms (×${m.latencyRatio.toFixed(2)})`,
   ];
   if (!r.withinBudget) lines.push(`could not meet the budget: the plan keeps every layer float`);

@@ -1,6 +1,7 @@
 // What a benchmark result means for the Problems panel (DESIGN.md "Benchmark task and Problems"): one message on
 // the model file with the top-1 change ("top-1 ±X.XX pp"), agreement, latency and size ratios, and a severity
 // from the accuracy budget. VS Code cannot attach quick fixes to a binary file, so the message names the command.
+import { signedPp } from '../../core/format';
 import path from 'node:path';
 
 /** The fields of `onnx-lens bench --json` this reads. */
@@ -30,11 +31,6 @@ export const FIX_COMMANDS = {
   prune: 'ONNX Lens: Prune Selected Layers…',
 } as const;
 
-/** "+0.25 pp" / "−0.75 pp" (U+2212 as the CLI's text report); a change that rounds to zero is "+0.00". */
-export function signedPp(x: number): string {
-  const rounded = Math.abs(x) < 0.005 ? 0 : x;
-  return `${rounded < 0 ? '−' : '+'}${Math.abs(rounded).toFixed(2)} pp`;
-}
 
 export const percent = (fraction: number, digits = 2) => `${(100 * fraction).toFixed(digits)} %`;
 

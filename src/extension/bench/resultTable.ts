@@ -1,8 +1,9 @@
 // Each task's result as its terminal shows it at the end: bench (one row per model, then the deltas), sensitivity
 // (the layers by Δtop-1), fit (flash, RAM, latency vs the device), plan (per-layer choices, the measured result),
 // apply (the steps and what each measured).
+import { signedPp } from '../../core/format';
 import path from 'node:path';
-import { percent, signedPp, type BenchJson } from './benchVerdict';
+import { percent, type BenchJson } from './benchVerdict';
 import type { FitJson } from './fitVerdict';
 import { sensitivityScheme, sqnrText, type SensitivityJson } from './sensitivityVerdict';
 import type { ApplyJson } from './stepVerdict';

@@ -1,7 +1,8 @@
 // Per-layer sensitivity in the Problems panel (DESIGN.md "Benchmark task and Problems"): one diagnostic on the model
 // per layer whose quantization alone costs more than half the top-1 budget — Error over the budget, Warning over
 // half — naming the layer, its Δtop-1, agreement and SQNR, and the command that keeps it in float.
-import { budgetSeverity, FIX_COMMANDS, formatBudget, percent, signedPp, type Severity } from './benchVerdict';
+import { signedPp } from '../../core/format';
+import { budgetSeverity, FIX_COMMANDS, formatBudget, percent, type Severity } from './benchVerdict';
 
 /** The fields of `onnx-lens sensitivity --json` this reads. */
 export interface SensitivityJson {

@@ -1,7 +1,8 @@
 // A recipe's measured steps in the Problems panel (DESIGN.md "Recipes"): after `onnx-lens apply --data`, each step
 // gets a diagnostic on its line with the top-1 change of the model it made vs the original, agreement and size;
 // the severity comes from the budget as a benchmark's does.
-import { budgetSeverity, formatBudget, percent, signedPp, type Severity } from './benchVerdict';
+import { signedPp } from '../../core/format';
+import { budgetSeverity, formatBudget, percent, type Severity } from './benchVerdict';
 
 /** What `apply --data` adds to each step of its JSON. */
 export interface StepMeasurement {

@@ -1,7 +1,7 @@
 // The Problems message and severity of a benchmark result, with expectations written out by hand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchVerdict, signedPp, type BenchJson } from '../../../src/extension/bench/benchVerdict';
+import { benchVerdict, type BenchJson } from '../../../src/extension/bench/benchVerdict';
 
 /** A result as `bench --json --baseline` prints it: the model's top-1 and the baseline's, both on 400 samples. */
 function result(top1: number, baseTop1: number, more: Partial<NonNullable<BenchJson['delta']>> = {}): BenchJson {
@@ -39,13 +39,6 @@ test('the severity boundaries: exactly the budget is not over it, exactly half i
   assert.match(gain.message, /^top-1 \+0\.25 pp vs model\.onnx .* — within the 1\.0 pp budget$/);
   assert.equal(benchVerdict(result(0.9, 0.99), 10).severity, 'warning', '−9 pp: within a 10 pp budget but over half of it');
   assert.equal(benchVerdict(result(0.96, 0.99), 10).severity, 'information', '−3 pp: under half of 10 pp');
-});
-
-test('signedPp: two decimals, a real minus sign, and no "−0.00"', () => {
-  assert.equal(signedPp(-0.75), '−0.75 pp');
-  assert.equal(signedPp(1.5), '+1.50 pp');
-  assert.equal(signedPp(-0.004), '+0.00 pp');
-  assert.equal(signedPp(0), '+0.00 pp');
 });
 
 test('without labels or without a baseline there is no drop to judge: Information that says so', () => {
