@@ -157,7 +157,9 @@ export async function planCompression(model: Model, given: Dataset, opts: PlanOp
     onProgress: (p: SensitivityProgress) => progress('sensitivity', `sensitivity: ${p.message}`, 0.6 * p.fraction),
   });
   const order = [...sensitivity.layers].sort(mostSensitiveFirst);
-  const baseTop1 = topKAccuracy(await evaluate(file, model.file ? undefined : encodeModel(model.proto), data, opts), data.labels, 1);
+  // The original encoded once: its size, and its bytes to run when it has no file.
+  const original = encodeModel(model.proto);
+  const baseTop1 = topKAccuracy(await evaluate(file, model.file ? undefined : original, data, opts), data.labels, 1);
   const within = (top1: number) => 100 * (baseTop1 - top1) <= opts.budget + 1e-9;
   let evaluations = 2 + order.length;
 
@@ -179,7 +181,7 @@ export async function planCompression(model: Model, given: Dataset, opts: PlanOp
 
   // 2. uniform int8, then the fewest most-sensitive layers back to float.
   const uniformInt8 = await measure(withFloat(0), 'uniform int8');
-  const originalBytes = encodeModel(model.proto).length;
+  const originalBytes = original.length;
   const floatFigures: ModelFigures = { top1: baseTop1, deltaTop1: 0, bytes: originalBytes };
   let choices = withFloat(0);
   let best = uniformInt8;
@@ -230,11 +232,11 @@ export async function planCompression(model: Model, given: Dataset, opts: PlanOp
     choices = new Map(order.map((l) => [l.name, 'float']));
     steps = [];
     proto = model.proto;
-    final = encodeModel(proto);
+    final = original;
     measured = floatFigures;
   }
   progress('measure', 'timing the plan and the original (batch 1)', 0.95);
-  const [latency, originalLatency] = await timeBatchOne(file, [final, model.file ? undefined : encodeModel(model.proto)], data, opts);
+  const [latency, originalLatency] = await timeBatchOne(file, [final, model.file ? undefined : original], data, opts);
   progress('measure', 'done', 1);
 
   const result: PlanResult = {
