@@ -1,13 +1,12 @@
 // "ONNX Lens: Run Benchmark" (onnxLens.runBenchmark): benchmarks the model of the active editor (or a picked one)
 // against a baseline, as an `onnx-lens` task with a cancellable progress notification. With unsaved edits the
 // edited model is written to a temporary file and measured against the file on disk.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { createBenchTask, type BenchTaskContext, type BenchTaskHooks } from './benchTask';
 import { evaluationData, evaluationLabels, rememberEvaluationData, trustedOrRefuse } from './benchSettings';
 import { TASK_TYPE, type OnnxLensTaskDefinition } from './taskDefinition';
+import { withTemporaryModel } from '../editor/temporaryModel';
 
 /** Access to the current (possibly edited) bytes of a model open in the ONNX Lens editor. */
 export interface EditedModels {
@@ -40,29 +39,18 @@ async function runBenchmark(context: BenchTaskContext, edited: EditedModels | un
   const name = path.basename(model.fsPath);
   const dirty = active?.uri.toString() === model.toString() && active.isDirty;
 
-  let measured = model.fsPath;
-  let baseline: string | undefined;
-  let temporary: string | undefined;
-  const bytes = dirty ? edited?.currentBytes(model) : undefined;
-  if (bytes) {
-    // The edited model against the file as saved.
-    temporary = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'onnx-lens-bench-'));
-    measured = path.join(temporary, `${path.parse(name).name}.edited.onnx`);
-    await fs.promises.writeFile(measured, await bytes);
-    baseline = model.fsPath;
-  } else {
-    const choice = await askBaseline(model);
-    if (choice === 'cancel') return;
-    baseline = choice?.fsPath;
-  }
-  try {
+  const bench = async (measured: string, baseline: string | undefined): Promise<void> => {
     const data = await evaluationSet(folder);
     if (!data) return;
     const definition: OnnxLensTaskDefinition = { type: TASK_TYPE, command: 'bench', model: measured, data: data.data, ...(data.labels ? { labels: data.labels } : {}), ...(baseline ? { baseline } : {}) };
     await runAsTask(context, definition, folder, { title: `ONNX Lens: benchmarking ${name}`, name: `bench ${name}`, hooks: { diagnosticUri: model } });
-  } finally {
-    if (temporary) await fs.promises.rm(temporary, { recursive: true, force: true });
-  }
+  };
+  const bytes = dirty ? edited?.currentBytes(model) : undefined;
+  // The edited model against the file as saved.
+  if (bytes) return withTemporaryModel(name, await bytes, (copy) => bench(copy, model.fsPath));
+  const choice = await askBaseline(model);
+  if (choice === 'cancel') return;
+  await bench(model.fsPath, choice?.fsPath);
 }
 
 /** The model of the active editor tab (the ONNX Lens editor or any editor of an .onnx file) and its dirty state. */

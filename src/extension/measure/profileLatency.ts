@@ -2,12 +2,11 @@
 // model in a child process, with a cancellable progress notification. The file's profile goes to the ResultStore;
 // with unsaved edits the current model is profiled from a temporary copy (kept in memory for that document, since the
 // store keys by file) and the file on disk is profiled as its "before".
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { trustedOrRefuse } from '../bench/benchSettings';
 import { runCli } from '../bench/cliProcess';
+import { withTemporaryModel } from '../editor/temporaryModel';
 import type { OnnxEditorProvider } from '../editor/provider';
 import type { ResultStore } from '../results/resultStore';
 import { isProfileJson, type ProfileJson } from './measurementMarks';
@@ -60,17 +59,10 @@ async function profileLatency(cli: string, provider: OnnxEditorProvider, results
       if (edited) {
         const analysis = state.analysis;
         const bytes = await document.currentBytes();
-        const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'onnx-lens-profile-'));
-        try {
-          const copy = path.join(dir, `${path.parse(name).name}.edited.onnx`);
-          await fs.promises.writeFile(copy, bytes);
-          const after = await profile(copy, 'the edited model', 0);
-          if (!after) return;
-          provider.measurements.keepEditedProfile(document, analysis, after);
-          provider.refreshMeasurements(document);
-        } finally {
-          await fs.promises.rm(dir, { recursive: true, force: true });
-        }
+        const after = await withTemporaryModel(name, bytes, (copy) => profile(copy, 'the edited model', 0));
+        if (!after) return;
+        provider.measurements.keepEditedProfile(document, analysis, after);
+        provider.refreshMeasurements(document);
       }
       const saved = await profile(file, edited ? `${name} as saved` : name, edited ? 1 : 0);
       if (saved) await results.add('profile', file, saved);
