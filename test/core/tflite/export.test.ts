@@ -53,7 +53,7 @@ const argmax = (v: Float32Array, off: number, width: number) => {
 async function mnistInt8(): Promise<ModelProto> {
   const calib = mnistSamples('calib', 128);
   const x = calib.pixels.map((p) => (p - MNIST_MEAN) / MNIST_STD);
-  return quantizeStatic(readModelSync(MNIST_MODEL).proto, arraySource(x, [1, 28, 28]), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+  return quantizeStatic(readModelSync(MNIST_MODEL).proto, arraySource(x, [1, 28, 28]), { perChannel: true, activationType: 'uint8', target: 'portable' });
 }
 
 // TFLite 2.2 takes ~7 ms per digit here: every test digit for the default --io float, 500 for --io int8 (same core).
@@ -103,7 +103,7 @@ async function stepsApart(float: ModelProto, inShape: number[]): Promise<number>
   const rnd = seededRandom(5);
   const size = inShape.reduce((a, b) => a * b, 1);
   const calib = Float32Array.from({ length: 32 * size }, () => rnd() * 2 - 1);
-  const q = await quantizeStatic(float, arraySource(calib, inShape), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+  const q = await quantizeStatic(float, arraySource(calib, inShape), { perChannel: true, activationType: 'uint8', target: 'portable' });
   return qdqStepsApart(q, inShape, calib.slice(0, 8 * size));
 }
 
@@ -234,7 +234,7 @@ test('Conv â†’ Clip(0, 6) left in a QDQ model (output range wider than [0, 6]) â
   }), { opset: 13 });
   const rnd = seededRandom(6);
   const calib = Float32Array.from({ length: 16 * 108 }, () => rnd() * 2 - 1);
-  const q = await quantizeStatic(float, arraySource(calib, [3, 6, 6]), { perChannel: true, activationType: 'uint8', target: 'x86-vnni' });
+  const q = await quantizeStatic(float, arraySource(calib, [3, 6, 6]), { perChannel: true, activationType: 'uint8', target: 'portable' });
   // Clip between the Conv and its QuantizeLinear, as other tools leave it.
   const convNode = q.graph!.node.find((n) => n.opType === 'Conv')!;
   const clipped = convNode.output[0];
