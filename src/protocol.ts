@@ -19,6 +19,8 @@ export interface CompactGraph {
   layer: number[];
   /** flat pairs [from, to, from, to, …] of node ids (positions in `names`), producer → consumer */
   edges: number[];
+  /** node ids whose op the TFLite exporter has no conversion for (core/tflite/support.ts), once the worker checked */
+  unexportable?: number[];
 }
 
 /** The document's model against the file it was opened from (without external data, which both share). */
@@ -236,7 +238,8 @@ export function isCompactGraph(v: unknown): v is CompactGraph {
   if (!shape({ names: arrayOf(isString), ops: arrayOf(isString), layer: arrayOf(Number.isInteger), edges: arrayOf(Number.isInteger) })(v)) return false;
   const g = v as CompactGraph;
   const n = g.names.length;
-  return g.ops.length === n && g.layer.length === n && g.edges.length % 2 === 0 && g.edges.every((e) => e >= 0 && e < n);
+  return g.ops.length === n && g.layer.length === n && g.edges.length % 2 === 0 && g.edges.every((e) => e >= 0 && e < n) &&
+    (g.unexportable === undefined || (Array.isArray(g.unexportable) && g.unexportable.every((id) => Number.isInteger(id) && id >= 0 && id < n)));
 }
 
 function isModelReport(v: unknown): v is ModelReport {

@@ -23,6 +23,8 @@ type Listener = () => void;
 
 export class ViewState {
   readonly layerByName: Map<string, LayerStats>;
+  /** node name → op, for the nodes the TFLite exporter has no conversion for (marked on the layers and in the graph) */
+  readonly exportBlockers: ReadonlyMap<string, string>;
   /** each layer as in the file on disk, once the document is edited (views show before → after) */
   baseline?: ReadonlyMap<string, LayerBaseline>;
   private selectedNames = new Set<string>();
@@ -35,6 +37,7 @@ export class ViewState {
   /** `preview`: the model is still being analysed, `layers` is empty and only the graph is shown. */
   constructor(readonly layers: readonly LayerStats[], readonly graph: CompactGraph, readonly fileName: string, readonly preview = false) {
     this.layerByName = new Map(layers.map((l) => [l.name, l]));
+    this.exportBlockers = new Map((graph.unexportable ?? []).map((id) => [graph.names[id], graph.ops[id]]));
   }
 
   get selected(): ReadonlySet<string> {

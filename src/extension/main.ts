@@ -4,6 +4,7 @@ import { registerBenchmark } from './bench/register';
 import { registerEditorCommands } from './commands';
 import { registerCompareCommand } from './compare/compareCommand';
 import { registerEditCommands } from './editor/editCommands';
+import { registerExportCommand } from './export/exportCommand';
 import { OnnxEditorProvider } from './editor/provider';
 import { registerProfileLatency } from './measure/profileLatency';
 import { registerRecipeLanguage } from './recipe/recipeLanguage';
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(registerRecipeLanguage(context, log));
   context.subscriptions.push(registerCompareCommand(context, log, editor.provider));
   context.subscriptions.push(registerProfileLatency(context, editor.provider, results, log));
+  context.subscriptions.push(registerExportCommand(context, editor.provider, log));
   context.subscriptions.push(registerReport(context, log, results, editor.provider));
   context.subscriptions.push(registerBenchmark(context, log, {
     edited: { currentBytes: (uri) => editor.provider.currentBytes(uri) },

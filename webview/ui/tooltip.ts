@@ -111,9 +111,15 @@ function place(clientX: number, clientY: number): void {
   el.style.top = `${y}px`;
 }
 
+/** "not exportable to TFLite: Resize" for a node the TFLite exporter has no conversion for. */
+export function exportRows(state: ViewState, name: string): [string, string][] {
+  const op = state.exportBlockers.get(name);
+  return op ? [['TFLite', `not exportable to TFLite: ${op}`]] : [];
+}
+
 /** `state`: the editor's, whose measurements of the layer are shown too. */
 export function showLayerTooltip(layer: LayerStats, clientX: number, clientY: number, state?: ViewState): void {
-  render(layer.name, [...layerRows(layer), ...(state ? measurementRows(state, layer.name) : [])]);
+  render(layer.name, [...layerRows(layer), ...(state ? [...exportRows(state, layer.name), ...measurementRows(state, layer.name)] : [])]);
   element().dataset.layer = layer.name;
   place(clientX, clientY);
 }

@@ -11,14 +11,14 @@ import { collapseRuns, findRepeatedBlocks, type BlockRun, type VisualGraph } fro
 import { firstNodeRightOf, layeredLayout, nodeAtPoint, NODE_HEIGHT, RANK_GAP, type Layout } from '../graph/layout';
 import type { ViewState } from '../state';
 import { button, countLabel, textField, viewSection } from '../ui/toolkit';
-import { hideTooltip, showLayerTooltip, showNoteTooltip } from '../ui/tooltip';
+import { exportRows, hideTooltip, showLayerTooltip, showNoteTooltip } from '../ui/tooltip';
 
 const NODE_WIDTH = 132;
 const GROUP_WIDTH = 176;
 /** Edges spanning more ranks than this are checked against every viewport instead of by rank bucket. */
 const SHORT_SPAN = 8;
 
-interface Theme { background: string; foreground: string; edge: string; border: string; selected: string; match: string; focus: string; neutral: string; font: string }
+interface Theme { background: string; foreground: string; edge: string; border: string; selected: string; match: string; focus: string; neutral: string; warning: string; font: string }
 
 export interface GraphStats { nodes: number; visualNodes: number; layoutMs: number; runs: number }
 
@@ -73,6 +73,8 @@ export class GraphView {
   private cssWidth = 0;
   private cssHeight = 0;
   private readonly nameToId = new Map<string, number>();
+  /** node ids the TFLite exporter has no conversion for */
+  private exportBlockedIds?: { graph: object; ids: ReadonlySet<number> };
   private readonly searchCount: HTMLElement;
   private readonly collapseButton: HTMLElement;
   framesDrawn = 0;
@@ -233,6 +235,7 @@ export class GraphView {
       match: v('--vscode-editor-findMatchBorder', '') || v('--vscode-editorOverviewRuler-findMatchForeground', '#d18616'),
       focus: v('--vscode-contrastActiveBorder', '') || v('--vscode-list-focusOutline', '#007fd4'),
       neutral: neutralColor(),
+      warning: v('--vscode-editorWarning-foreground', '#cca700'),
       font: `${v('--vscode-font-size', '13px')} ${v('--vscode-font-family', 'sans-serif')}`.replace(/^(\d+)px/, '11px'),
     };
     if (this.visual) { this.computeColors(); this.schedule(); }
@@ -343,6 +346,7 @@ export class GraphView {
     const names = t.k >= 1.1;
     const selected = this.state.selected;
     const g = this.state.graph;
+    const blocked = this.exportBlocked;
     if (labels) { ctx.font = this.theme.font; ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; }
     const outlines: { v: number; color: string }[] = [];
     for (let r = r0; r <= r1; r++) {
@@ -358,6 +362,8 @@ export class GraphView {
         ctx.fillStyle = this.fill[v];
         ctx.fillRect(x, y, w, NODE_HEIGHT);
         if (t.k > 0.3) { ctx.strokeStyle = theme.border; ctx.lineWidth = 1 / t.k; ctx.strokeRect(x, y, w, NODE_HEIGHT); }
+        // A node (or group holding one) that the TFLite exporter cannot convert: a stripe in the warning colour.
+        if (blocked.size && visual.members[v].some((m) => blocked.has(m))) { ctx.fillStyle = theme.warning; ctx.fillRect(x, y, Math.max(4, 3 / t.k), NODE_HEIGHT); }
         if (visual.members[v].some((m) => selected.has(g.names[m]))) outlines.push({ v, color: theme.selected });
         else if (this.matchSet.has(v)) outlines.push({ v, color: theme.match });
         if (v === this.focusNode) outlines.push({ v, color: theme.focus });
@@ -386,6 +392,12 @@ export class GraphView {
       const marks = this.state.preview ? ['graph-first-paint'] : ['graph-first-paint', 'graph-analysed-paint'];
       for (const mark of marks) if (!performance.getEntriesByName(mark).length) afterPaint(() => performance.mark(mark));
     }
+  }
+
+  private get exportBlocked(): ReadonlySet<number> {
+    const graph = this.state.graph;
+    if (this.exportBlockedIds?.graph !== graph) this.exportBlockedIds = { graph, ids: new Set(graph.unexportable ?? []) };
+    return this.exportBlockedIds.ids;
   }
 
   private label(v: number): string {
@@ -443,7 +455,7 @@ export class GraphView {
       ], clientX, clientY);
     }
     const id = this.visual.members[v][0];
-    showNoteTooltip(g.names[id], [['Op', g.ops[id]], ['Weights', 'none']], clientX, clientY);
+    showNoteTooltip(g.names[id], [['Op', g.ops[id]], ['Weights', 'none'], ...exportRows(this.state, g.names[id])], clientX, clientY);
   }
 
   private onHover(e: MouseEvent): void {

@@ -159,6 +159,15 @@ export class LayerTable {
         const swatch = document.createElement('span');
         swatch.className = 'swatch';
         td.prepend(swatch);
+        const blocker = this.state.exportBlockers.get(l.name);
+        if (blocker) {
+          const mark = document.createElement('span');
+          mark.className = 'export-blocked';
+          mark.textContent = '⚠';
+          mark.title = `not exportable to TFLite: ${blocker}`;
+          mark.setAttribute('aria-label', mark.title);
+          td.append(mark);
+        }
       }
     });
     tr.addEventListener('mousemove', (e) => showLayerTooltip(l, e.clientX, e.clientY, this.state));

@@ -6,8 +6,11 @@ import { analyzeModel } from '../../core/analysis/analyze';
 import { weightHistogram } from '../../core/analysis/histogram';
 import { fitModel } from '../../core/device/fit';
 import type { DeviceProfile } from '../../core/device/profiles';
+import { nodeLabel } from '../../core/onnx/graph';
+import type { GraphProto } from '../../core/onnx/proto';
+import { unexportableNodes } from '../../core/tflite/support';
 import { decodeModel, readModel, type Model } from '../../core/onnx/read';
-import { packRows, RpcEndpoint, type DeviceFitMark, type HistogramData } from '../../protocol';
+import { packRows, RpcEndpoint, type CompactGraph, type DeviceFitMark, type HistogramData } from '../../protocol';
 import { isToWorker, type Analysis, type FromWorker, type ToWorker } from './analysisProtocol';
 import { compactGraph } from './compactGraph';
 
@@ -23,7 +26,7 @@ async function analyse(req: Extract<ToWorker, { type: 'analyse' }>): Promise<Ana
     : await readModel(req.file as string);
   // A backup copy lives elsewhere: its external data is still next to the original model.
   if (req.dir) model.dir = req.dir;
-  rpc.notify({ type: 'structure', graph: compactGraph(model.proto.graph!, []) });
+  rpc.notify({ type: 'structure', graph: withExportMarks(compactGraph(model.proto.graph!, []), model.proto.graph!) });
   return analysisOf(model, req.inputShapes);
 }
 
@@ -31,7 +34,14 @@ function analysisOf(m: Model, inputShapes: Record<string, number[]> | undefined)
   rpc.notify({ type: 'progress', phase: 'analysing', message: 'Analysing layers…' });
   const report = analyzeModel(m, { inputShapes });
   // Packed here, off the extension host's thread: the host forwards the columns to the webview as they are.
-  return { report: { model: report.model, layers: packRows(report.layers) }, graph: compactGraph(m.proto.graph!, report.layers) };
+  return { report: { model: report.model, layers: packRows(report.layers) }, graph: withExportMarks(compactGraph(m.proto.graph!, report.layers), m.proto.graph!) };
+}
+
+/** Marks the nodes the TFLite exporter has no conversion for (the editor shows them before Export for Microcontroller). */
+function withExportMarks(graph: CompactGraph, proto: GraphProto): CompactGraph {
+  const idOf = new Map(graph.names.map((name, id) => [name, id]));
+  const ids = unexportableNodes(proto.node).map((u) => idOf.get(nodeLabel(proto.node[u.index]))).filter((id) => id !== undefined);
+  return { ...graph, unexportable: ids };
 }
 
 /** The held model's fit on `device`: what the editor's badge shows (the full report stays here). */
