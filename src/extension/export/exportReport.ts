@@ -30,12 +30,16 @@ export interface ExportJson {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-/** The arena estimate under the names a summary may give it: `arenaBytes`, or `arena` as bytes or { bytes }. */
-function arenaOf(j: Record<string, unknown>): number | undefined {
-  const a = j.arenaBytes ?? j.arenaEstimateBytes ?? j.arena;
+/** An arena estimate: bytes, or { total } / { bytes }. */
+function arenaSize(a: unknown): number | undefined {
   if (isSize(a)) return a;
-  if (isObject(a) && isSize(a.bytes)) return a.bytes;
+  if (isObject(a)) return isSize(a.total) ? a.total : isSize(a.bytes) ? a.bytes : undefined;
   return undefined;
+}
+
+/** The tensor arena estimate: the C header's (`cArray.arena`, written with --c-array), or a top-level `arenaBytes` / `arena`. */
+function arenaOf(j: Record<string, unknown>): number | undefined {
+  return arenaSize(isObject(j.cArray) ? j.cArray.arena : undefined) ?? arenaSize(j.arenaBytes) ?? arenaSize(j.arena);
 }
 
 /** The result printed on stdout, or undefined when it is not an export summary. */

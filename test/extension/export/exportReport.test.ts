@@ -18,6 +18,9 @@ test('the --json summary: sizes and ops; the arena estimate under the names a su
   assert.deepEqual(parseExportJson(JSON.stringify(base)), { onnxBytes: 120_000, tfliteBytes: 100_000, ops: ['CONV_2D', 'SOFTMAX'] });
   assert.equal(parseExportJson(JSON.stringify({ ...base, arenaBytes: 50_000 }))?.arenaBytes, 50_000);
   assert.equal(parseExportJson(JSON.stringify({ ...base, arena: { bytes: 7 } }))?.arenaBytes, 7);
+  const cArray = { file: 'm.h', name: 'm_tflite', resolver: ['AddConv2D()'], arena: { total: 12_345, activations: 10_000 } };
+  assert.equal(parseExportJson(JSON.stringify({ ...base, cArray }))?.arenaBytes, 12_345, "the C header's estimate (--c-array)");
+  assert.equal(parseExportJson(JSON.stringify({ ...base, cArray: null }))?.arenaBytes, undefined);
   assert.equal(parseExportJson(JSON.stringify({ ...base, tfliteBytes: -1 })), undefined);
   assert.equal(parseExportJson('wrote m.tflite'), undefined);
 });
