@@ -42,6 +42,7 @@ interface Activation8 {
 interface QuantConst { values: Float64Array; dims: number[]; scale: Float64Array; zeroPoint: Float64Array; axis: number }
 
 const SOFTMAX_OUTPUT = { scale: 1 / 256, zeroPoint: -128 };
+const SIGMOID_OUTPUT = SOFTMAX_OUTPUT;
 const INT8_MIN = -128;
 const INT8_MAX = 127;
 const clampInt8 = (v: number) => Math.min(INT8_MAX, Math.max(INT8_MIN, v));
@@ -167,13 +168,7 @@ class Exporter {
   fusableActivation(act: NodeProto): number | undefined {
     if (act.opType === 'Relu') return Activation.RELU;
     if (act.opType !== 'Clip') return undefined;
-    const bound = (slot: number, attr: string, fallback: number) => {
-      if (this.opset < 11) return attrFloat(act, attr, fallback);
-      if (!act.input[slot]) return fallback;
-      const t = this.index.constants.get(act.input[slot]);
-      return t ? Number(tensorValues(t, this.source)[0]) : NaN;
-    };
-    const lo = bound(1, 'min', -Infinity), hi = bound(2, 'max', Infinity);
+    const [lo, hi] = clipBounds(this, act);
     if (lo !== 0) return undefined;
     if (hi === 6) return Activation.RELU6;
     return hi === Infinity ? Activation.RELU : undefined;
@@ -189,6 +184,12 @@ class Exporter {
 
   /** Bias requantized to int32 with scale s_in·s_w per output channel. */
   bias(node: NodeProto, inputScale: number, weightScales: number[]): number {
+    const { values, scales } = this.biasValues(node, inputScale, weightScales);
+    return this.biasTensor(`${node.name || node.output[0]}/bias`, values, scales);
+  }
+
+  /** The int32 bias values and their scales s_in·s_w (zeros when the node has no bias). */
+  biasValues(node: NodeProto, inputScale: number, weightScales: number[]): { values: number[]; scales: number[] } {
     const n = weightScales.length;
     const scales = weightScales.map((s) => inputScale * s);
     let values = new Array<number>(n).fill(0);
@@ -199,9 +200,63 @@ class Exporter {
         return roundHalfEven(((b.values[c] - b.zeroPoint[k]) * b.scale[k]) / scales[c]);
       });
     }
+    return { values, scales };
+  }
+
+  biasTensor(name: string, values: number[], scales: number[]): number {
     // A per-tensor weight scale gives a per-tensor bias scale (TFLite reads one scale only from one-element lists).
     const q = scales.every((s) => s === scales[0]) ? { scale: [scales[0]], zeroPoint: [0] } : { scale: scales, zeroPoint: scales.map(() => 0) };
-    return this.int32Tensor(`${node.name || node.output[0]}/bias`, values, [n], q);
+    return this.int32Tensor(name, values, [values.length], q);
+  }
+
+  /** An int8 tensor of `shape` (NHWC) with the given parameters, written by an operator added afterwards. */
+  int8Tensor(name: string, shape: number[], p: { scale: number; zeroPoint: number }): number {
+    return this.addTensor({ name, shape, type: TensorType.INT8, quantization: { scale: [p.scale], zeroPoint: [p.zeroPoint] } });
+  }
+
+  /** `x` requantized to the parameters `p` by QUANTIZE (int8 → int8); `x` itself when they are already equal. */
+  requantized(x: Activation8, p: { scale: number; zeroPoint: number }, name: string): Activation8 {
+    if (x.scale === p.scale && x.zeroPoint === p.zeroPoint) return x;
+    const index = this.int8Tensor(name, nhwc(x.onnxShape), p);
+    this.addOperator(BuiltinOperator.QUANTIZE, 2, [x.index], [index]);
+    return { ...x, index, ...p };
+  }
+
+  /** The parameters an output tensor was given by `output()`. */
+  paramsOf(tensor: number): { scale: number; zeroPoint: number } {
+    const q = this.tensors[tensor].quantization!;
+    return { scale: q.scale[0], zeroPoint: q.zeroPoint[0] };
+  }
+
+  /**
+   * An operand of a broadcasting elementwise op of rank `rank`: a quantized activation, or a quantized constant
+   * (DequantizeLinear of an int8/uint8 initializer) written as an int8 tensor, its shape padded with leading 1s to
+   * `rank` (ONNX broadcasting aligns the last axes) and, for rank 4, transposed to NHWC.
+   */
+  operand(name: string, node: NodeProto, rank: number): Activation8 {
+    const a = this.activations.get(name);
+    if (a) {
+      if (a.onnxShape.length !== rank) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} of tensors of different ranks is not exported`);
+      return a;
+    }
+    const c = this.quantConst(name, node);
+    if (c.scale.length !== 1) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a per-channel quantized constant operand is not exported`);
+    if (c.dims.length > rank) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: the constant '${name}' has a higher rank than the other operand`);
+    const dq = this.index.producer.get(name)!;
+    const shift = this.constant(dq.input[0], dq).dataType === DataType.UINT8 ? 128 : 0;
+    const dims = [...new Array<number>(rank - c.dims.length).fill(1), ...c.dims];
+    const values = new Int8Array(c.values.length);
+    if (rank === 4) {
+      const [, ch, h, w] = dims;
+      for (let n = 0; n < dims[0]; n++) for (let k = 0; k < ch; k++) for (let i = 0; i < h * w; i++) {
+        values[(n * h * w + i) * ch + k] = c.values[(n * ch + k) * h * w + i] - shift;
+      }
+    } else {
+      values.set(Array.from(c.values, (v) => v - shift));
+    }
+    const params = { scale: c.scale[0], zeroPoint: c.zeroPoint[0] - shift };
+    const index = this.int8Weights(`${node.name || node.output[0]}/${name}`, values, nhwc(dims), { scale: [params.scale], zeroPoint: [params.zeroPoint] });
+    return { index, ...params, onnxShape: dims };
   }
 }
 
@@ -267,6 +322,111 @@ function spatial(node: NodeProto, x: Activation8, kernel: number[], explicitPad?
   return { strides, dilations, padding: Padding.VALID, input: { index: out, scale: x.scale, zeroPoint: x.zeroPoint, onnxShape: padded } };
 }
 
+/** Conv weights OIHW → OHWI (TFLite's CONV_2D filter layout). */
+function ohwi(values: Int8Array, dims: number[]): Int8Array {
+  const [outCh, inCh, kh, kw] = dims;
+  const t = new Int8Array(values.length);
+  for (let o = 0; o < outCh; o++) for (let i = 0; i < inCh; i++) for (let k = 0; k < kh * kw; k++) {
+    t[(o * kh * kw + k) * inCh + i] = values[(o * inCh + i) * kh * kw + k];
+  }
+  return t;
+}
+
+interface GroupedConv {
+  input: Activation8; values: Int8Array; dims: number[]; scales: number[]; group: number;
+  strides: number[]; dilations: number[]; padding: number;
+}
+
+/**
+ * Grouped Conv (1 < group < C): TFLite 2.2 has no grouped CONV_2D, so SPLIT the channels into `group` parts, one
+ * CONV_2D per part (its slice of output channels, weights and bias), and CONCATENATION of the results. Every CONV_2D
+ * writes with the output's parameters, so the int8 CONCATENATION only copies.
+ */
+function groupedConv(e: Exporter, node: NodeProto, g: GroupedConv): void {
+  const [outCh, inPerGroup, kh, kw] = g.dims;
+  const { input: x, group } = g;
+  const [n, inCh, h, w] = x.onnxShape;
+  if (inCh !== inPerGroup * group || outCh % group !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: group ${group} does not divide the channels`);
+  const base = node.name || node.output[0];
+  const out = e.output(node);
+  const outParams = e.paramsOf(out.tensor);
+  const outShape = e.tensors[out.tensor].shape;
+  const outPerGroup = outCh / group;
+  const axis = e.int32Tensor(`${base}/split_axis`, [3], []);
+  const parts = Array.from({ length: group }, (_, k) => e.int8Tensor(`${base}/split${k}`, [n, h, w, inPerGroup], x));
+  e.addOperator(BuiltinOperator.SPLIT, 2, [axis, x.index], parts, { kind: 'split', numSplits: group });
+  const { values: biasAll, scales: biasScales } = e.biasValues(node, x.scale, g.scales);
+  const perOut = inPerGroup * kh * kw;
+  const results = parts.map((part, k) => {
+    const channels = [k * outPerGroup, (k + 1) * outPerGroup];
+    const scales = g.scales.slice(...channels);
+    const weights = e.int8Weights(`${base}/weights${k}`, ohwi(g.values.subarray(channels[0] * perOut, channels[1] * perOut), [outPerGroup, inPerGroup, kh, kw]),
+      [outPerGroup, kh, kw, inPerGroup], { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: 0 });
+    const bias = e.biasTensor(`${base}/bias${k}`, biasAll.slice(...channels), biasScales.slice(...channels));
+    const result = e.int8Tensor(`${base}/group${k}`, [...outShape.slice(0, 3), outPerGroup], outParams);
+    e.addOperator(BuiltinOperator.CONV_2D, 3, [part, weights, bias], [result], {
+      kind: 'conv2d', padding: g.padding, strideW: g.strides[1], strideH: g.strides[0], activation: out.activation, dilationW: g.dilations[1], dilationH: g.dilations[0],
+    });
+    return result;
+  });
+  e.addOperator(BuiltinOperator.CONCATENATION, 2, results, [out.tensor], { kind: 'concatenation', axis: 3, activation: Activation.NONE });
+}
+
+/** Broadcasting ADD/MUL of two operands (activations or quantized constants) of the output's rank. */
+function elementwise(e: Exporter, node: NodeProto, builtin: number, kind: 'add' | 'mul'): void {
+  const rank = e.onnxShape(node.output[0], node).length;
+  const a = e.operand(node.input[0], node, rank);
+  const b = e.operand(node.input[1], node, rank);
+  if (rank > 4) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} of rank ${rank} is not exported`);
+  // NHWC keeps numpy broadcasting: [N,C,1,1] → [N,1,1,C] against [N,H,W,C].
+  const out = e.output(node);
+  e.addOperator(builtin, 2, [a.index, b.index], [out.tensor], { kind, activation: out.activation });
+}
+
+/** Clip bounds (attributes before opset 11, constant inputs after); NaN for a bound that is not a constant. */
+function clipBounds(e: Exporter, act: NodeProto): [number, number] {
+  if (act.opType === 'Relu') return [0, Infinity];
+  const bound = (slot: number, attr: string, fallback: number) => {
+    if (e.opset < 11) return attrFloat(act, attr, fallback);
+    if (!act.input[slot]) return fallback;
+    const t = e.index.constants.get(act.input[slot]);
+    return t ? Number(tensorValues(t, e.source)[0]) : NaN;
+  };
+  return [bound(1, 'min', -Infinity), bound(2, 'max', Infinity)];
+}
+
+/**
+ * A Relu or Clip between quantized tensors that no op before it can take as its fused activation: MAXIMUM with the
+ * lower bound and MINIMUM with the upper one, both quantized with the input's parameters (TFLite's int8
+ * MAXIMUM/MINIMUM compare raw values, so the operands and result share parameters), then QUANTIZE to the output's.
+ */
+function standaloneClip(e: Exporter, node: NodeProto): void {
+  const x = e.input(node.input[0], node);
+  const [lo, hi] = clipBounds(e, node);
+  if (Number.isNaN(lo) || Number.isNaN(hi)) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Clip bounds must be constants`);
+  const base = node.name || node.output[0];
+  const out = e.output(node);
+  const target = e.paramsOf(out.tensor);
+  // RELU is only implied by an output zero point at −128 (the output range clamps); a fused activation would be lost.
+  if (out.activation !== Activation.NONE && !(out.activation === Activation.RELU && target.zeroPoint === INT8_MIN)) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: an activation after a Clip is not exported`);
+  const sameParams = target.scale === x.scale && target.zeroPoint === x.zeroPoint;
+  // A bound outside the int8 range of the input clips nothing and gets no op.
+  const ops = ([[lo, BuiltinOperator.MAXIMUM, 'max'], [hi, BuiltinOperator.MINIMUM, 'min']] as const)
+    .map(([bound, builtin, name]) => ({ q: Math.round(bound / x.scale) + x.zeroPoint, builtin, name }))
+    .filter(({ q, name }) => Number.isFinite(q) && (name === 'max' ? q > INT8_MIN : q < INT8_MAX));
+  const shape = nhwc(x.onnxShape);
+  const ones = new Array<number>(shape.length).fill(1);
+  let y = x.index;
+  ops.forEach(({ q, builtin, name }, k) => {
+    const bound = e.int8Weights(`${base}/${name}_bound`, Int8Array.of(clampInt8(q)), ones, { scale: [x.scale], zeroPoint: [x.zeroPoint] });
+    const t = k === ops.length - 1 && sameParams ? out.tensor : e.int8Tensor(`${base}/${name}`, shape, x);
+    e.addOperator(builtin, 2, [y, bound], [t], { kind: 'maximumMinimum' });
+    y = t;
+  });
+  // Other output parameters (or no bound to apply): QUANTIZE int8 → int8 into the output.
+  if (y !== out.tensor) e.addOperator(BuiltinOperator.QUANTIZE, 2, [y], [out.tensor]);
+}
+
 type Converter = (e: Exporter, node: NodeProto) => void;
 
 /** Per-op conversion: ONNX op type → TFLite operators. */
@@ -279,10 +439,13 @@ const CONVERTERS: Record<string, Converter> = {
     const inCh = x.onnxShape[1];
     const { strides, dilations, padding, input } = spatial(node, x, [kh, kw], e);
     const { values, scales } = symmetricPerChannel(w);
+    const depthwise = group === inCh && inPerGroup === 1 && group > 1;
+    if (group !== 1 && !depthwise) {
+      groupedConv(e, node, { input, values, dims: w.dims, scales, group, strides, dilations, padding });
+      return;
+    }
     const bias = e.bias(node, x.scale, scales);
     const weightName = `${node.name || node.output[0]}/weights`;
-    const depthwise = group === inCh && inPerGroup === 1 && group > 1;
-    if (group !== 1 && !depthwise) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: grouped convolution (group ${group}) is not exported yet`);
     let weights: number;
     if (depthwise) {
       // [C·M, 1, kh, kw] → [1, kh, kw, C·M]
@@ -290,12 +453,7 @@ const CONVERTERS: Record<string, Converter> = {
       for (let o = 0; o < outCh; o++) for (let i = 0; i < kh * kw; i++) t[i * outCh + o] = values[o * kh * kw + i];
       weights = e.int8Weights(weightName, t, [1, kh, kw, outCh], { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: 3 });
     } else {
-      // OIHW → OHWI
-      const t = new Int8Array(values.length);
-      for (let o = 0; o < outCh; o++) for (let i = 0; i < inPerGroup; i++) for (let k = 0; k < kh * kw; k++) {
-        t[(o * kh * kw + k) * inPerGroup + i] = values[(o * inPerGroup + i) * kh * kw + k];
-      }
-      weights = e.int8Weights(weightName, t, [outCh, kh, kw, inPerGroup], { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: 0 });
+      weights = e.int8Weights(weightName, ohwi(values, w.dims), [outCh, kh, kw, inPerGroup], { scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: 0 });
     }
     const out = e.output(node);
     const common = { padding, strideW: strides[1], strideH: strides[0], activation: out.activation, dilationW: dilations[1], dilationH: dilations[0] };
@@ -304,49 +462,30 @@ const CONVERTERS: Record<string, Converter> = {
   },
 
   Gemm(e, node) {
-    const x = e.input(node.input[0], node);
     if (attrInt(node, 'transA', 0) !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Gemm with transA is not exported`);
-    const w = e.quantConst(node.input[1], node);
-    const transB = attrInt(node, 'transB', 0) === 1;
-    const [outF, inF] = transB ? w.dims : [w.dims[1], w.dims[0]];
-    // Real weights [out, in]; columns in TFLite's flatten order (HWC) when the input was flattened from NHWC.
-    const real = new Float64Array(outF * inF);
-    const [c, h, wd] = x.flattenedFrom ?? [inF, 1, 1];
-    for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) {
-      const src = transB ? o * inF + i : i * outF + o;
-      const k = w.scale.length > 1 ? (w.axis === 0 ? (transB ? o : i) : (transB ? i : o)) : 0;
-      // ONNX column i = (ch, y, x) in CHW order → TFLite column (y, x, ch) in HWC order
-      const ch = Math.floor(i / (h * wd)), y = Math.floor((i % (h * wd)) / wd), xx = i % wd;
-      real[o * inF + (y * wd + xx) * c + ch] = (w.values[src] - w.zeroPoint[k]) * w.scale[k];
-    }
-    // FULLY_CONNECTED weights per tensor: TFLite 2.2 and TFLite Micro before 2024 mishandle per-channel FC.
-    let maxAbs = 0;
-    for (const v of real) maxAbs = Math.max(maxAbs, Math.abs(v));
-    const scale = maxAbs > 0 ? maxAbs / 127 : 1;
-    const q = Int8Array.from(real, (v) => clampInt8(roundHalfEven(v / scale)));
-    const weights = e.int8Weights(`${node.name || node.output[0]}/weights`, q, [outF, inF], { scale: [scale], zeroPoint: [0] });
-    const bias = e.bias(node, x.scale, new Array(outF).fill(scale));
-    const biasValues = e.buffers[e.tensors[bias].buffer];
-    const out = e.output(node, () => fcOutputRange(x, q, scale, new Int32Array(biasValues.buffer.slice(0)), x.scale * scale));
-    e.addOperator(BuiltinOperator.FULLY_CONNECTED, 4, [x.index, weights, bias], [out.tensor], { kind: 'fullyConnected', activation: out.activation });
+    fullyConnected(e, node, attrInt(node, 'transB', 0) === 1);
   },
 
-  Add(e, node) {
-    const a = e.input(node.input[0], node);
-    const b = e.input(node.input[1], node);
-    if (a.onnxShape.join() !== b.onnxShape.join()) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Add with broadcasting is not exported yet`);
-    const out = e.output(node);
-    e.addOperator(BuiltinOperator.ADD, 2, [a.index, b.index], [out.tensor], { kind: 'add', activation: out.activation });
+  // MatMul by a constant [I, O] weight on [N, I] activations: a FULLY_CONNECTED without bias.
+  MatMul(e, node) {
+    const rank = e.input(node.input[0], node).onnxShape.length;
+    if (rank !== 2) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: MatMul is exported for rank-2 activations only (rank ${rank})`);
+    fullyConnected(e, node, false);
   },
 
-  Mul(e, node) {
-    const a = e.input(node.input[0], node);
-    const b = e.input(node.input[1], node);
-    const rank = Math.max(a.onnxShape.length, b.onnxShape.length);
-    if (a.onnxShape.length !== rank || b.onnxShape.length !== rank) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Mul of tensors of different ranks is not exported`);
-    // NHWC keeps numpy broadcasting: [N,C,1,1] → [N,1,1,C] against [N,H,W,C] (squeeze-excitation).
+  Add(e, node) { elementwise(e, node, BuiltinOperator.ADD, 'add'); },
+
+  Mul(e, node) { elementwise(e, node, BuiltinOperator.MUL, 'mul'); },
+
+  // TFLite's int8 LOGISTIC writes with scale 1/256 and zero point −128; other ONNX output parameters get a QUANTIZE.
+  Sigmoid(e, node) {
+    const x = e.input(node.input[0], node);
     const out = e.output(node);
-    e.addOperator(BuiltinOperator.MUL, 2, [a.index, b.index], [out.tensor], { kind: 'mul', activation: out.activation });
+    const target = e.paramsOf(out.tensor);
+    const fixed = target.scale === SIGMOID_OUTPUT.scale && target.zeroPoint === SIGMOID_OUTPUT.zeroPoint;
+    const y = fixed ? out.tensor : e.int8Tensor(`${node.name || node.output[0]}/logistic`, nhwc(x.onnxShape), SIGMOID_OUTPUT);
+    e.addOperator(BuiltinOperator.LOGISTIC, 2, [x.index], [y]);
+    if (!fixed) e.addOperator(BuiltinOperator.QUANTIZE, 2, [y], [out.tensor]);
   },
 
   AveragePool(e, node) {
@@ -382,14 +521,14 @@ const CONVERTERS: Record<string, Converter> = {
     const inputs = node.input.map((name) => e.input(name, node));
     const rank = inputs[0].onnxShape.length;
     const axis = (attrInt(node, 'axis', 1) + rank) % rank;
-    const out = e.output(node);
-    const outAct = e.activations.get(e.tensors[out.tensor].name)!;
-    // TFLite 2.2's int8 CONCATENATION copies bytes: every input must carry the output's parameters.
-    if (inputs.some((x) => x.scale !== outAct.scale || x.zeroPoint !== outAct.zeroPoint)) {
-      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Concat with inputs quantized differently from its output is not exported yet`);
-    }
     if (inputs.some((x) => x.flattenedFrom)) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Concat of flattened feature maps is not exported`);
-    e.addOperator(BuiltinOperator.CONCATENATION, 2, inputs.map((x) => x.index), [out.tensor], {
+    const out = e.output(node);
+    const target = e.paramsOf(out.tensor);
+    // TFLite's int8 CONCATENATION copies bytes (TFLite Micro requires equal parameters): an input quantized
+    // differently from the output is requantized to the output's parameters first.
+    const base = node.name || node.output[0];
+    const same = inputs.map((x, k) => e.requantized(x, target, `${base}/input${k}`));
+    e.addOperator(BuiltinOperator.CONCATENATION, 2, same.map((x) => x.index), [out.tensor], {
       kind: 'concatenation', axis: rank === 4 ? NHWC_AXIS[axis] : axis, activation: out.activation,
     });
   },
@@ -429,9 +568,15 @@ const CONVERTERS: Record<string, Converter> = {
     const kernel = attrInts(node, 'kernel_shape')!;
     const { strides, padding } = spatial(node, x, kernel);
     const out = e.output(node);
-    e.addOperator(BuiltinOperator.MAX_POOL_2D, 2, [x.index], [out.tensor], {
+    const target = e.paramsOf(out.tensor);
+    // TFLite's int8 MAX_POOL_2D needs equal input and output parameters (LiteRT's XNNPACK refuses others):
+    // pool with the input's, then QUANTIZE to the output's.
+    const same = target.scale === x.scale && target.zeroPoint === x.zeroPoint;
+    const pooled = same ? out.tensor : e.int8Tensor(`${node.name || node.output[0]}/pooled`, e.tensors[out.tensor].shape, x);
+    e.addOperator(BuiltinOperator.MAX_POOL_2D, 2, [x.index], [pooled], {
       kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
     });
+    if (!same) e.addOperator(BuiltinOperator.QUANTIZE, 2, [pooled], [out.tensor]);
   },
 
   GlobalAveragePool(e, node) {
@@ -445,6 +590,33 @@ const CONVERTERS: Record<string, Converter> = {
   Flatten(e, node) { reshape(e, node); },
   Reshape(e, node) { reshape(e, node); },
 };
+
+/** Gemm/MatMul by a constant weight → FULLY_CONNECTED, weights per tensor as [O, I] (`transB`: the ONNX weight is [O, I]). */
+function fullyConnected(e: Exporter, node: NodeProto, transB: boolean): void {
+  const x = e.input(node.input[0], node);
+  const w = e.quantConst(node.input[1], node);
+  const [outF, inF] = transB ? w.dims : [w.dims[1], w.dims[0]];
+  // Real weights [out, in]; columns in TFLite's flatten order (HWC) when the input was flattened from NHWC.
+  const real = new Float64Array(outF * inF);
+  const [c, h, wd] = x.flattenedFrom ?? [inF, 1, 1];
+  for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) {
+    const src = transB ? o * inF + i : i * outF + o;
+    const k = w.scale.length > 1 ? (w.axis === 0 ? (transB ? o : i) : (transB ? i : o)) : 0;
+    // ONNX column i = (ch, y, x) in CHW order → TFLite column (y, x, ch) in HWC order
+    const ch = Math.floor(i / (h * wd)), y = Math.floor((i % (h * wd)) / wd), xx = i % wd;
+    real[o * inF + (y * wd + xx) * c + ch] = (w.values[src] - w.zeroPoint[k]) * w.scale[k];
+  }
+  // FULLY_CONNECTED weights per tensor: TFLite 2.2 and TFLite Micro before 2024 mishandle per-channel FC.
+  let maxAbs = 0;
+  for (const v of real) maxAbs = Math.max(maxAbs, Math.abs(v));
+  const scale = maxAbs > 0 ? maxAbs / 127 : 1;
+  const q = Int8Array.from(real, (v) => clampInt8(roundHalfEven(v / scale)));
+  const weights = e.int8Weights(`${node.name || node.output[0]}/weights`, q, [outF, inF], { scale: [scale], zeroPoint: [0] });
+  const bias = e.bias(node, x.scale, new Array(outF).fill(scale));
+  const biasValues = e.buffers[e.tensors[bias].buffer];
+  const out = e.output(node, () => fcOutputRange(x, q, scale, new Int32Array(biasValues.buffer.slice(0)), x.scale * scale));
+  e.addOperator(BuiltinOperator.FULLY_CONNECTED, 4, [x.index, weights, bias], [out.tensor], { kind: 'fullyConnected', activation: out.activation });
+}
 
 function reshape(e: Exporter, node: NodeProto): void {
   const x = e.input(node.input[0], node);
@@ -519,15 +691,23 @@ export function exportTflite(onnx: ModelProto, opts: ExportOptions): ExportResul
     }
   }
   for (const node of topologicalOrder(graph)) {
-    if (node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear' || node.opType === 'Relu' || node.opType === 'Clip') continue;
+    if (node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear') continue;
+    if (node.opType === 'Relu' || node.opType === 'Clip') {
+      // Fused into the op before it, unless it reads a quantized tensor (DequantizeLinear → Clip → QuantizeLinear).
+      if (e.activations.has(node.input[0]) && !e.fusedActivations.has(node)) {
+        standaloneClip(e, node);
+        e.fusedActivations.add(node);
+      }
+      continue;
+    }
     const convert = node.domain === '' || node.domain === 'ai.onnx' ? CONVERTERS[node.opType] : undefined;
     if (!convert) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} cannot be exported to TFLite yet`);
     convert(e, node);
   }
   for (const node of graph.node) {
-    // Relu and Clip are only exported fused into the op before it.
+    // Relu and Clip are exported fused into the op before it, or on their own between quantized tensors.
     if ((node.opType === 'Relu' || node.opType === 'Clip') && !e.fusedActivations.has(node)) {
-      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a ${node.opType} that cannot be fused into the op before it (Relu, Clip to [0, 6] or [0, ∞)) is not exported yet`);
+      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a ${node.opType} that cannot be fused into the op before it (Relu, Clip to [0, 6] or [0, ∞)) nor reads a quantized tensor is not exported`);
     }
   }
   const outputs: EdgeTensor[] = [];

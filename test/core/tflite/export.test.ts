@@ -257,3 +257,126 @@ test('an unsupported op is one error naming the node', () => {
   }), { opset: 13 });
   assert.throws(() => exportTflite(m, { io: 'int8' }), (e: unknown) => e instanceof UnsupportedOperator && /the_sine: Sin cannot be exported/.test((e as Error).message));
 });
+
+test('Sigmoid → LOGISTIC (output 1/256, −128), and a QUANTIZE after it for other ONNX output parameters: within 2 steps of onnxruntime', async () => {
+  const input = { scale: 12 / 255, zeroPoint: 0 };
+  const x = uniform(17, 8 * 100, -6, 6);
+  for (const [output, ops] of [[{ scale: 1 / 256, zeroPoint: -128 }, ['LOGISTIC']], [{ scale: 0.6 / 255, zeroPoint: -70 }, ['LOGISTIC', 'QUANTIZE']]] as const) {
+    const q = singleOpQdq('Sigmoid', [1, 4, 5, 5], [1, 4, 5, 5], input, output);
+    assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ops);
+    const steps = await qdqStepsApart(q, [4, 5, 5], x);
+    console.log(`Sigmoid with output scale ${output.scale.toFixed(5)}, zero point ${output.zeroPoint}: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `output ${JSON.stringify(output)}: max ${steps} steps`);
+  }
+});
+
+test('MatMul [1, 16] × constant [16, 12] → Relu → MatMul × [12, 8] → FULLY_CONNECTED (per-tensor weights as [O, I]): within 2 steps of onnxruntime', async () => {
+  const rnd = seededRandom(9);
+  const weight = (name: string, i: number, o: number) => makeTensor(name, DataType.FLOAT, [i, o], Float32Array.from({ length: i * o }, () => rnd() - 0.5));
+  // Two MatMuls: our quantizer calibrates a MatMul's input, and only the second one's input is not the graph input.
+  const float = model(graph({
+    nodes: [node('MatMul', ['x', 'w1'], ['m'], {}, 'matmul1'), node('Relu', ['m'], ['r'], {}, 'relu'), node('MatMul', ['r', 'w2'], ['y'], {}, 'matmul2')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 16])], outputs: [valueInfo('y', DataType.FLOAT, [1, 8])],
+    initializers: [weight('w1', 16, 12), weight('w2', 12, 8)],
+  }), { opset: 13 });
+  const rndX = seededRandom(10);
+  const calib = Float32Array.from({ length: 32 * 16 }, () => rndX() * 2 - 1);
+  const q = await quantizeStatic(float, arraySource(calib, [16]), { perChannel: true, activationType: 'uint8', target: 'portable' });
+  const r = exportTflite(q, { io: 'int8' });
+  assert.deepEqual(r.ops, ['FULLY_CONNECTED']);
+  assert.deepEqual(r.outputs[0].shape, [1, 8]);
+  const steps = await qdqStepsApart(q, [16], calib.slice(0, 8 * 16));
+  console.log(`MatMul → Relu → MatMul: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
+
+test('grouped Conv (group 2 and 4 of 8 channels) → SPLIT, CONV_2D per group, CONCATENATION: within 2 steps of onnxruntime', async () => {
+  for (const group of [2, 4]) {
+    const rnd = seededRandom(20 + group);
+    const float = model(graph({
+      nodes: [node('Conv', ['x', 'w', 'b'], ['c'], { pads: [1, 1, 1, 1], group }, 'conv'), node('Relu', ['c'], ['y'], {}, 'relu')],
+      inputs: [valueInfo('x', DataType.FLOAT, [1, 8, 6, 6])], outputs: [valueInfo('y', DataType.FLOAT, [1, 8, 6, 6])],
+      initializers: [makeTensor('w', DataType.FLOAT, [8, 8 / group, 3, 3], Float32Array.from({ length: 72 * 8 / group }, () => rnd() - 0.5)),
+        makeTensor('b', DataType.FLOAT, [8], Float32Array.from({ length: 8 }, () => rnd() - 0.5))],
+    }), { opset: 13 });
+    const rndX = seededRandom(30);
+    const calib = Float32Array.from({ length: 32 * 288 }, () => rndX() * 2 - 1);
+    const q = await quantizeStatic(float, arraySource(calib, [8, 6, 6]), { perChannel: true, activationType: 'uint8', target: 'portable' });
+    assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ['SPLIT', 'CONV_2D', 'CONCATENATION']);
+    const steps = await qdqStepsApart(q, [8, 6, 6], calib.slice(0, 8 * 288));
+    console.log(`grouped Conv, group ${group}: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `group ${group}: max ${steps} steps`);
+  }
+});
+
+test('Concat of two Convs quantized with different parameters: each input requantized (QUANTIZE) to the output\'s, within 2 steps of onnxruntime', async () => {
+  const rnd = seededRandom(40);
+  const a = conv(rnd, 'a', 'x', 'ca', 3, 3, { pads: [1, 1, 1, 1] });
+  const b = conv(rnd, 'b', 'x', 'cb', 2, 3, { pads: [1, 1, 1, 1] });
+  // b's outputs three times larger: its calibrated range, so its scale, differs from a's and from the Concat's
+  for (const t of b.init) if (t.name === 'b.w') t.rawData = new Uint8Array(Float32Array.from(new Float32Array(t.rawData.slice().buffer), (v) => 3 * v).buffer);
+  const float = model(graph({
+    nodes: [a.node, b.node, node('Concat', ['ca', 'cb'], ['y'], { axis: 1 }, 'concat')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 6, 6])], outputs: [valueInfo('y', DataType.FLOAT, [1, 5, 6, 6])], initializers: [...a.init, ...b.init],
+  }), { opset: 13 });
+  const rndX = seededRandom(41);
+  const calib = Float32Array.from({ length: 32 * 108 }, () => rndX() * 2 - 1);
+  const q = await quantizeStatic(float, arraySource(calib, [3, 6, 6]), { perChannel: true, activationType: 'uint8', target: 'portable' });
+  const r = exportTflite(q, { io: 'int8' });
+  assert.deepEqual(r.ops, ['CONV_2D', 'QUANTIZE', 'CONCATENATION']);
+  const steps = await qdqStepsApart(q, [3, 6, 6], calib.slice(0, 8 * 108));
+  console.log(`Concat of differently quantized inputs: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
+
+/** A quantized constant as the exporter meets it: DequantizeLinear of an int8 initializer. */
+function quantizedConstant(b: QdqBuilder, name: string, dims: number[], values: number[], scale: number, zeroPoint: number): string {
+  b.initializers.push(makeTensor(`${name}.q`, DataType.INT8, dims, Int8Array.from(values)), makeTensor(`${name}.scale`, DataType.FLOAT, [], [scale]),
+    makeTensor(`${name}.zp`, DataType.INT8, [], [zeroPoint]));
+  b.nodes.push(node('DequantizeLinear', [`${name}.q`, `${name}.scale`, `${name}.zp`], [name]));
+  return name;
+}
+
+test('broadcast Add and Mul: [1,C,H,W] + [1,C,1,1] activation, + constant [1,C,1,1], + constant [W], × constant [1,C,1,1]: within 2 steps of onnxruntime', async () => {
+  const x8 = uniform(18, 8 * 100, -2, 2);
+  const build = (second: (b: QdqBuilder, x: string) => string, op: 'Add' | 'Mul') => {
+    const b = new QdqBuilder();
+    const x = b.quantized('x', { scale: 4 / 255, zeroPoint: 0 });
+    return b.model([1, 4, 5, 5], b.quantized(b.op(op, [x, second(b, x)], 'y'), { scale: 6 / 255, zeroPoint: -10 }), [1, 4, 5, 5]);
+  };
+  const cases: [string, ModelProto][] = [
+    ['Add [1,4,1,1] activation', build((b, x) => b.quantized(b.op('GlobalAveragePool', [x], 'pooled'), { scale: 2 / 255, zeroPoint: 3 }), 'Add')],
+    ['Add constant [1,4,1,1]', build((b) => quantizedConstant(b, 'c', [1, 4, 1, 1], [-100, -20, 40, 127], 1 / 127, 0), 'Add')],
+    ['Add constant [5]', build((b) => quantizedConstant(b, 'c', [5], [-127, -60, 0, 50, 120], 1 / 127, 5), 'Add')],
+    ['Mul constant [1,4,1,1]', build((b) => quantizedConstant(b, 'c', [1, 4, 1, 1], [-100, -20, 40, 127], 1.5 / 127, 0), 'Mul')],
+  ];
+  for (const [name, q] of cases) {
+    const steps = await qdqStepsApart(q, [4, 5, 5], x8);
+    console.log(`${name}: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `${name}: max ${steps} steps`);
+  }
+});
+
+test('Clip(−1, 1) between quantized tensors → MAXIMUM, MINIMUM (and QUANTIZE for other output parameters): within 2 steps of onnxruntime', async () => {
+  const x8 = uniform(19, 8 * 100, -3, 3);
+  for (const [output, ops] of [[{ scale: 6 / 255, zeroPoint: 0 }, ['MAXIMUM', 'MINIMUM']], [{ scale: 2 / 255, zeroPoint: 0 }, ['MAXIMUM', 'MINIMUM', 'QUANTIZE']]] as const) {
+    const b = new QdqBuilder();
+    const x = b.quantized('x', { scale: 6 / 255, zeroPoint: 0 });
+    const q = b.model([1, 4, 5, 5], b.quantized(b.op('Clip', [x, b.constant('lo', -1), b.constant('hi', 1)], 'y'), output), [1, 4, 5, 5]);
+    assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ops);
+    const steps = await qdqStepsApart(q, [4, 5, 5], x8);
+    console.log(`Clip(-1, 1), output scale ${output.scale.toFixed(4)}: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `${JSON.stringify(output)}: max ${steps} steps`);
+  }
+});
+
+test('MaxPool whose output parameters differ from its input\'s → MAX_POOL_2D with the input\'s, then QUANTIZE: within 2 steps of onnxruntime', async () => {
+  const b = new QdqBuilder();
+  const x = b.quantized('x', { scale: 4 / 255, zeroPoint: 7 });
+  const pooled = b.quantized(b.op('MaxPool', [x], 'y', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), { scale: 3 / 255, zeroPoint: -20 });
+  const q = b.model([1, 3, 5, 5], pooled, [1, 3, 5, 5]);
+  assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ['MAX_POOL_2D', 'QUANTIZE']);
+  const steps = await qdqStepsApart(q, [3, 5, 5], uniform(23, 8 * 75, -2, 2));
+  console.log(`MaxPool with requantized output: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});

@@ -3,10 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Interpreter } from 'node-tflite';
+import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
+import { DataType } from '../../../src/core/onnx/dtypes';
 import type { ModelProto } from '../../../src/core/onnx/proto';
 import { readModelSync } from '../../../src/core/onnx/read';
 import { quantizeStatic } from '../../../src/core/quantize/qdq';
 import { seededRandom } from '../../../src/core/random';
+import { makeTensor } from '../../../src/core/onnx/tensor';
 import { exportTflite } from '../../../src/core/tflite/export';
 import { QdqBuilder, singleOpQdq } from '../../builders/qdqOps';
 import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, mnistSamples } from '../../fixtures/mnist';
@@ -65,6 +68,19 @@ test('MNIST CNN (--io float): LiteRT 2.5.3 loads the .tflite and gives node-tfli
   assert.ok(same / data.n >= 0.99, `${same}/${data.n}`);
 });
 
+/** A grouped Conv (8 channels, group 2) quantized by our static quantizer. */
+async function groupedConv(): Promise<ModelProto> {
+  const rnd = seededRandom(22);
+  const float = model(graph({
+    nodes: [node('Conv', ['x', 'w', 'b'], ['y'], { pads: [1, 1, 1, 1], group: 2 }, 'conv')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 8, 6, 6])], outputs: [valueInfo('y', DataType.FLOAT, [1, 8, 6, 6])],
+    initializers: [makeTensor('w', DataType.FLOAT, [8, 4, 3, 3], Float32Array.from({ length: 288 }, () => rnd() - 0.5)),
+      makeTensor('b', DataType.FLOAT, [8], Float32Array.from({ length: 8 }, () => rnd() - 0.5))],
+  }), { opset: 13 });
+  const calib = Float32Array.from({ length: 16 * 288 }, () => rnd() * 2 - 1);
+  return quantizeStatic(float, arraySource(calib, [8, 6, 6]), { perChannel: true, activationType: 'uint8', target: 'portable' });
+}
+
 test('single-op models on LiteRT 2.5.3 within 2 output steps of node-tflite', async () => {
   const cases: [string, ModelProto, number[]][] = [
     ['Softmax', singleOpQdq('Softmax', [1, 10], [1, 10], { scale: 8 / 255, zeroPoint: 0 }, { scale: 1 / 256, zeroPoint: -128 }, { axis: -1 }), [1, 10]],
@@ -86,6 +102,25 @@ test('single-op models on LiteRT 2.5.3 within 2 output steps of node-tflite', as
       const pooled = b.quantized(b.op('MaxPool', [x], 'pooled', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), p);
       return b.model([1, 3, 5, 5], b.quantized(b.op('Concat', [x, pooled], 'y', { axis: 1 }), p), [1, 6, 5, 5]);
     })(), [1, 5, 5, 3]],
+    ['Sigmoid (LOGISTIC + QUANTIZE)', singleOpQdq('Sigmoid', [1, 4, 5, 5], [1, 4, 5, 5], { scale: 12 / 255, zeroPoint: 0 }, { scale: 0.6 / 255, zeroPoint: -70 }), [1, 5, 5, 4]],
+    ['Clip(-1, 1) (MAXIMUM, MINIMUM, QUANTIZE)', (() => {
+      const b = new QdqBuilder();
+      const x = b.quantized('x', { scale: 6 / 255, zeroPoint: 0 });
+      return b.model([1, 4, 5, 5], b.quantized(b.op('Clip', [x, b.constant('lo', -1), b.constant('hi', 1)], 'y'), { scale: 2 / 255, zeroPoint: 0 }), [1, 4, 5, 5]);
+    })(), [1, 5, 5, 4]],
+    ['Add of [1,4,1,1] (broadcast)', (() => {
+      const b = new QdqBuilder();
+      const x = b.quantized('x', { scale: 4 / 255, zeroPoint: 0 });
+      const pooled = b.quantized(b.op('GlobalAveragePool', [x], 'pooled'), { scale: 2 / 255, zeroPoint: 3 });
+      return b.model([1, 4, 5, 5], b.quantized(b.op('Add', [x, pooled], 'y'), { scale: 6 / 255, zeroPoint: -10 }), [1, 4, 5, 5]);
+    })(), [1, 5, 5, 4]],
+    ['Concat of differently quantized inputs (QUANTIZE)', (() => {
+      const b = new QdqBuilder();
+      const x = b.quantized('x', { scale: 4 / 255, zeroPoint: 7 });
+      const pooled = b.quantized(b.op('MaxPool', [x], 'pooled', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), { scale: 3 / 255, zeroPoint: -20 });
+      return b.model([1, 3, 5, 5], b.quantized(b.op('Concat', [x, pooled], 'y', { axis: 1 }), { scale: 5 / 255, zeroPoint: 0 }), [1, 6, 5, 5]);
+    })(), [1, 5, 5, 3]],
+    ['grouped Conv, group 2 (SPLIT, CONV_2D, CONCATENATION)', await groupedConv(), [1, 6, 6, 8]],
   ];
   const failures: string[] = [];
   for (const [name, q, shape] of cases) {
