@@ -5,8 +5,11 @@
 // Data: MNIST test digits (--held) with 256 calibration digits; PaddleOCR: text lines rendered with seed 1 (held
 // out, --held) and seed 2 (128 calibration images). Weights per output channel, symmetric; int4 Conv/Gemm
 // weights as DequantizeLinear (opset 21); static QDQ with the default target (portable: 7-bit int8 weights).
+// GPTQ's Hessians come from the original model's inputs ("gptq"), or from the model with the earlier layers
+// already rounded ("gptq-seq", GPTQ's sequential mode; static: with quantized activations too). The weight-only
+// "gptq" row is checked to be bit-identical to rounding with all Hessians held at once (layerHessians).
 //
-// usage: node bench/gptq.mjs [--held 1000] [--bits 4,8] [--act-order true]
+// usage: node bench/gptq.mjs [--held 1000] [--bits 4,8] [--act-order true] [--models cnn,mobilenet,paddle]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +18,7 @@ import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: {
   held: { type: 'string', default: '1000' }, bits: { type: 'string', default: '4,8' }, 'act-order': { type: 'string', default: 'true' },
+  models: { type: 'string', default: 'cnn,mobilenet,paddle' },
 } });
 const OUT = path.resolve('bench/out/gptq');
 fs.mkdirSync(OUT, { recursive: true });
@@ -33,6 +37,7 @@ const lib = await loadTs('gptq', [
   "export { quantizeStatic } from './src/core/quantize/qdq';",
   "export { layerHessians } from './src/core/obs/hessian';",
   "export { gptqRounding } from './src/core/obs/gptq';",
+  "export { recordingRounding, replayRounding, roundLayersByGptq } from './src/core/obs/gptqModel';",
   "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 
@@ -67,7 +72,12 @@ const flags = [...new Set(cpu.match(/\b(avx512_vnni|avx_vnni|avx2)\b/g) ?? [])].
 console.log(`CPU: ${os.cpus()[0].model}, ${os.cpus().length} cores, flags ${flags || 'none of avx2/avx_vnni/avx512_vnni'}; act-order ${actOrder}`);
 const pct = (x) => (100 * x).toFixed(2);
 
-for (const name of ['MNIST CNN', 'MNIST MobileNet', 'PaddleOCR cls']) {
+const MODELS = { cnn: 'MNIST CNN', mobilenet: 'MNIST MobileNet', paddle: 'PaddleOCR cls' };
+const row = (scheme, rounding, top1, ref, agree, time) =>
+  console.log(`${scheme.padEnd(6)} | ${rounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - ref)).toFixed(2).padStart(6)} | ${pct(agree).padStart(11)} | ${time}`);
+const same = (a, b) => a.values.length === b.values.length && a.values.every((v, i) => v === b.values[i]);
+
+for (const name of args.models.split(',').map((m) => MODELS[m])) {
   const { file, calib, test } = await datasets(name);
   const model = lib.readModelSync(file);
   const ref = await run(model.proto, test, `${name}-fp32`.replace(/\W/g, '_'));
@@ -76,31 +86,42 @@ for (const name of ['MNIST CNN', 'MNIST MobileNet', 'PaddleOCR cls']) {
   const hessians = await lib.layerHessians(model, calib, chosen.map(lib.nodeLabel));
   const hessianMs = performance.now() - t0;
   const labels = test.labels;
-  console.log(`\n${name}: ${chosen.length} layers, fp32 top-1 ${pct(lib.topKAccuracy(ref, labels, 1))} % on ${test.n} held-out samples; Hessians ${(hessianMs / 1000).toFixed(2)} s on ${calib.n} calibration samples`);
-  console.log('scheme | rounding | top-1 %  | Δ pp   | agreement % | time (rounding, or the whole static quantization)');
+  const fp32 = lib.topKAccuracy(ref, labels, 1);
+  console.log(`\n${name}: ${chosen.length} layers, fp32 top-1 ${pct(fp32)} % on ${test.n} held-out samples; Hessians ${(hessianMs / 1000).toFixed(2)} s on ${calib.n} calibration samples (all at once)`);
+  console.log('scheme | rounding | top-1 %  | Δ pp   | agreement % | time (rounding with its Hessians, or the whole static quantization)');
   for (const bits of args.bits.split(',').map(Number)) {
-    for (const rounding of ['nearest', 'gptq']) {
+    const opts = { bits, perChannel: true };
+    const nearestStart = performance.now();
+    const q = lib.quantizeWeightOnly(model.proto, chosen, opts, model);
+    const nearestMs = performance.now() - nearestStart;
+    const out = await run(q.proto, test, `${name}-${bits}-nearest`.replace(/\W/g, '_'));
+    row(`W${bits}`, 'nearest', lib.topKAccuracy(out, labels, 1), fp32, lib.agreement(out, ref), `${(nearestMs / 1000).toFixed(2)} s`);
+    // All Hessians held at once (the earlier method), for the bit-identity check.
+    const held = new Map();
+    const dry = lib.recordingRounding();
+    lib.quantizeWeightOnly(model.proto, chosen, { ...opts, rounding: dry.rounding }, model);
+    for (const [layer, r] of dry.requests) held.set(layer, lib.gptqRounding(model.proto, hessians, { actOrder })({ name: layer }, r.values, r.dims, r.quant));
+    for (const inputs of ['original', 'quantized']) {
       const perLayer = [];
-      const opts = { bits, perChannel: true };
-      if (rounding === 'gptq') opts.rounding = lib.gptqRounding(model.proto, hessians, { actOrder, onLayer: (layer, ms) => perLayer.push([layer, ms]) });
       const t1 = performance.now();
-      const q = lib.quantizeWeightOnly(model.proto, chosen, opts, model);
+      const g = await lib.roundLayersByGptq(model, calib, dry.requests, { actOrder, inputs, onLayer: (layer, ms) => perLayer.push([layer, ms]) });
       const ms = performance.now() - t1;
-      const out = await run(q.proto, test, `${name}-${bits}-${rounding}`.replace(/\W/g, '_'));
-      const top1 = lib.topKAccuracy(out, labels, 1);
+      const qg = lib.quantizeWeightOnly(model.proto, chosen, { ...opts, rounding: lib.replayRounding(g.rounded) }, model);
+      const outG = await run(qg.proto, test, `${name}-${bits}-gptq-${inputs}`.replace(/\W/g, '_'));
+      const total = perLayer.reduce((s, [, t]) => s + t, 0);
       const slowest = perLayer.sort((a, b) => b[1] - a[1])[0];
-      const time = rounding === 'gptq' ? `${(ms / 1000).toFixed(2)} s (+ Hessians); slowest layer ${slowest[0]} ${slowest[1].toFixed(0)} ms, median ${perLayer[perLayer.length >> 1][1].toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
-      console.log(`${`W${bits}`.padEnd(6)} | ${rounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${time}`);
+      const identical = inputs === 'original' ? `; ${[...held].every(([layer, h]) => same(h, g.rounded.get(layer))) ? 'bit-identical to' : 'DIFFERS from'} all-at-once` : '';
+      row(`W${bits}`, inputs === 'original' ? 'gptq' : 'gptq-seq', lib.topKAccuracy(outG, labels, 1), fp32, lib.agreement(outG, ref),
+        `${(ms / 1000).toFixed(2)} s in ${g.passes} passes, peak H ${(g.peakBytes / 2 ** 20).toFixed(2)} MiB; GPTQ itself ${(total / 1000).toFixed(2)} s, slowest layer ${slowest[0]} ${slowest[1].toFixed(0)} ms, median ${perLayer[perLayer.length >> 1][1].toFixed(1)} ms${identical}`);
     }
   }
   // Static QDQ with uint8 activations (W8A8 with the default target portable: 7-bit weights; W4A8: int4 weights
-  // run in float by onnxruntime); GPTQ's time includes its own Hessian pass.
-  for (const weightBits of [8, 4]) for (const weightRounding of ['nearest', 'gptq']) {
+  // run in float by onnxruntime); GPTQ's time includes its own Hessian passes.
+  for (const weightBits of [8, 4]) for (const [weightRounding, gptqInputs] of [['nearest'], ['gptq', 'original'], ['gptq', 'quantized']]) {
     const t1 = performance.now();
-    const q = await lib.quantizeStatic(model.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding, weightBits }, model);
+    const q = await lib.quantizeStatic(model.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding, gptqInputs, weightBits }, model);
     const ms = performance.now() - t1;
-    const out = await run(q, test, `${name}-static-${weightBits}-${weightRounding}`.replace(/\W/g, '_'));
-    const top1 = lib.topKAccuracy(out, labels, 1);
-    console.log(`W${weightBits}A8   | ${weightRounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - lib.topKAccuracy(ref, labels, 1))).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${(ms / 1000).toFixed(2)} s`);
+    const out = await run(q, test, `${name}-static-${weightBits}-${weightRounding}-${gptqInputs}`.replace(/\W/g, '_'));
+    row(`W${weightBits}A8`, gptqInputs === 'quantized' ? 'gptq-seq' : weightRounding, lib.topKAccuracy(out, labels, 1), fp32, lib.agreement(out, ref), `${(ms / 1000).toFixed(2)} s`);
   }
 }

@@ -10,7 +10,7 @@ import { DEFAULT_TARGET, QUANT_TARGETS, reducedRange, TARGET_CPUS } from '../cor
 import { checkStep, type StepContext } from '../core/recipe/context';
 import { quantizeStep, type QuantizeSummary as StepSummary } from '../core/recipe/quantizeStep';
 import { cliOptionName, quantizeNeedsCalibration } from '../core/recipe/stepChecks';
-import type { QuantizeMode, QuantizeStep, WeightRoundingMethod } from '../core/recipe/types';
+import type { GptqInputs, QuantizeMode, QuantizeStep, WeightRoundingMethod } from '../core/recipe/types';
 import { addDataOptions, preprocessFromFlags, type DataFlags } from './dataOptions';
 import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
@@ -22,6 +22,7 @@ interface QuantizeFlags extends DataFlags, LayerFlags {
   perChannel?: boolean;
   blockSize?: string;
   rounding?: WeightRoundingMethod;
+  gptqInputs?: GptqInputs;
   calib?: string;
   calibSamples?: string;
   method?: CalibrationMethod;
@@ -38,7 +39,7 @@ type QuantizeSummary = { input: string; output: string } & StepSummary;
 function stepFromFlags(flags: QuantizeFlags): QuantizeStep {
   return {
     kind: 'quantize', mode: flags.mode, bits: flags.bits === undefined ? undefined : positiveInt(flags.bits, '--bits') as 8 | 4,
-    perChannel: flags.perChannel, blockSize: positiveInt(flags.blockSize, '--block-size'), rounding: flags.rounding, method: flags.method,
+    perChannel: flags.perChannel, blockSize: positiveInt(flags.blockSize, '--block-size'), rounding: flags.rounding, gptqInputs: flags.gptqInputs, method: flags.method,
     activationType: flags.activationType, target: flags.target, reduceRange: flags.reduceRange, biasCorrection: flags.biasCorrection,
     calibSamples: positiveInt(flags.calibSamples, '--calib-samples'), ...layerSelection(flags),
   };
@@ -78,7 +79,8 @@ function saturationLine(s: StepSummary): string | undefined {
 /** What the step did, in lines (`apply` prints them per step too). */
 export function summaryLines(s: StepSummary): string[] {
   const gptq = s.rounding === 'gptq';
-  const scheme = s.mode === 'static' ? `static ${s.bits === 4 ? 'W4A8' : 'int8'} QDQ (${s.method} calibration${gptq ? ', GPTQ rounding' : ''})` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}${gptq ? ' (GPTQ rounding)' : ''}`;
+  const how = s.gptqInputs === 'quantized' ? 'GPTQ rounding, sequential' : 'GPTQ rounding';
+  const scheme = s.mode === 'static' ? `static ${s.bits === 4 ? 'W4A8' : 'int8'} QDQ (${s.method} calibration${gptq ? `, ${how}` : ''})` : s.mode === 'dynamic' ? 'dynamic int8' : `weight-only int${s.bits}${gptq ? ` (${how})` : ''}`;
   const target = s.target ? `, target ${s.target} (${reducedRange(s.target) ? '7-bit' : 'full int8'} weights)` : '';
   const lines = [`${scheme}, ${s.perChannel ? 'per-channel' : 'per-tensor'} weights${target}: ${s.layers.length} layers quantized`];
   for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${l.op.padEnd(18)} ${l.format}`);
@@ -101,6 +103,7 @@ export function register(program: Command): void {
     .option('--no-per-channel', 'one weight scale per tensor')
     .option('--block-size <n>', 'int4: block-wise scales, n elements along K / input channels (MatMul: MatMulNBits, default 32; Conv/Gemm: per-channel unless given)')
     .addOption(new Option('--rounding <how>', 'weight and static: round weights to nearest (default) or gptq (GPTQ: each rounding error compensated through the layer\'s calibration Hessian; needs --calib)').choices(['nearest', 'gptq']))
+    .addOption(new Option('--gptq-inputs <from>', 'with --rounding gptq: layer Hessians from the original model\'s inputs (default) or from the model with the earlier layers already quantized (GPTQ\'s sequential mode; one calibration pass per layer)').choices(['original', 'quantized']))
     .option('--calib <data>', 'calibration data (image folder or .npy) for --mode static and --rounding gptq')
     .option('--calib-samples <n>', 'calibration samples to use (default 256)')
     .addOption(new Option('--method <method>', 'activation range calibration (default minmax)').choices([...CALIBRATION_METHODS]))

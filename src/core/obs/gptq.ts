@@ -1,6 +1,10 @@
 // GPTQ rounding (Frantar et al., "GPTQ", ICLR 2023; from OBQ, Frantar & Alistarh, NeurIPS 2022): weights are
 // rounded column by column, each column's rounding error spread over the columns not yet rounded through the
-// upper Cholesky factor of H⁻¹, in blocks of columns with lazy updates of the rest.
+// upper Cholesky factor of H⁻¹, in blocks of columns with lazy updates of the rest. Weights that are exactly zero
+// (pruned) stay zero and take none of the error: each row is rounded with the Hessian of its kept columns only,
+// as OBC rounds a pruned row (Frantar & Alistarh, NeurIPS 2022, joint pruning and quantization). Layers are rounded
+// with Hessians of the original model's inputs, or (sequential mode, as GPTQ's reference code for LLMs) of the
+// inputs the model with the earlier layers already rounded feeds them.
 import { UsageError } from '../errors';
 import { nodeLabel } from '../onnx/graph';
 import type { ModelProto, NodeProto } from '../onnx/proto';
@@ -16,6 +20,8 @@ export interface GptqOptions {
   actOrder?: boolean;
   /** dampening relative to the mean diagonal of H (default 0.01) */
   damp?: number;
+  /** weights that are exactly zero stay zero and take none of the error (default true; a row without zeros is rounded as without it) */
+  keepZeros?: boolean;
 }
 
 /** How a weight tensor reads as a matrix: rows = output channels, columns = fan-in in im2col order. */
@@ -47,7 +53,6 @@ export function gptqQuantize(
     if (opts.actOrder ?? true) order.sort((a, b) => h[b * n + b] - h[a * n + a]);
     const hp = new Float64Array(n * n);
     for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) hp[a * n + b] = h[order[a] * n + order[b]];
-    const u = inverseCholeskyUpper(hp, n, opts.damp ?? DEFAULT_DAMP);
     // W and its element offsets, rows × n in the permuted column order.
     const at = new Int32Array(rows * n);
     const w = new Float64Array(rows * n);
@@ -55,13 +60,38 @@ export function gptqQuantize(
       at[r * n + j] = matrix.offset(g * rows + r, order[j]);
       w[r * n + j] = values[at[r * n + j]];
     }
-    roundColumns(w, at, rows, n, u, block, (e, x) => {
+    const round = (e: number, x: number) => {
       const s = scaleOf(e);
       const scale = rtn.scales[s], zp = rtn.zeroPoints[s];
       const q = quantizeValue(x, scale, zp, qmin, qmax);
       out[e] = q;
       return scale * (q - zp);
-    });
+    };
+    if (!(opts.keepZeros ?? true) || !w.includes(0)) {
+      roundColumns(w, at, rows, n, inverseCholeskyUpper(hp, n, opts.damp ?? DEFAULT_DAMP), block, round);
+      continue;
+    }
+    // Rows with zeros: each is rounded alone with H restricted to its kept columns (rows with the same kept
+    // columns share the factor); its zeros stay zero, which round-to-nearest gives (the zero point).
+    const factors = new Map<string, Float64Array>();
+    for (let r = 0; r < rows; r++) {
+      const kept: number[] = [];
+      for (let j = 0; j < n; j++) {
+        if (w[r * n + j] !== 0) kept.push(j);
+        else out[at[r * n + j]] = rtn.values[at[r * n + j]];
+      }
+      const k = kept.length;
+      if (k === 0) continue;
+      const key = k === n ? '' : kept.join(',');
+      let u = factors.get(key);
+      if (!u) {
+        const hk = new Float64Array(k * k);
+        for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) hk[a * k + b] = hp[kept[a] * n + kept[b]];
+        u = inverseCholeskyUpper(hk, k, opts.damp ?? DEFAULT_DAMP);
+        factors.set(key, u);
+      }
+      roundColumns(Float64Array.from(kept, (j) => w[r * n + j]), Int32Array.from(kept, (j) => at[r * n + j]), 1, k, u, block, round);
+    }
   }
   return { ...rtn, values: out };
 }

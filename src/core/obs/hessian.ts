@@ -9,12 +9,18 @@
 //     Gemm/MatMul: the input feature), H = (1/rows) Σ x xᵀ over the sampled rows in float64. Group g's
 //     output channels are g·(out/groups) … (g+1)·(out/groups) − 1 (depthwise: one channel per group).
 //     X are the inputs the *original* model feeds the layer on the calibration data (one pass for all layers).
+//   forEachLayerHessian(model, calibration, layers, opts, consume) — the same Hessians, computed in groups of
+//     consecutive layers whose H fit opts.budgetBytes together (one calibration pass per group) and handed to
+//     `consume` one at a time, so what is held is bounded by the budget or the largest layer's H, not the model's.
+//   tapHessians(proto, calibration, taps, opts) — H of layers whose input is read from any tensor of any model
+//     (GPTQ's sequential mode reads them from the partly quantized model).
 //   inverseCholeskyUpper(h, n, damp) → U (n×n, row-major, upper) with UᵀU = (H + λI)⁻¹,
 //     λ = damp · mean(diag H) (GPTQ's percdamp, 0.01), raised tenfold until H + λI factors.
 import { UsageError } from '../errors';
 import { captureActivations, type BatchSource, type CapturedTensor } from '../eval/activations';
 import { indexGraph } from '../onnx/graph';
-import { weightedLayers, weightLayout } from '../prune/layers';
+import type { ModelProto } from '../onnx/proto';
+import { weightedLayers, weightLayout, type WeightedLayer } from '../prune/layers';
 import { rowReader, type RowReader } from '../recover/layerRows';
 import { cholesky, factorDamped, NormalEquations } from '../recover/leastSquares';
 import type { ModelSource } from '../recover/reconstruct';
@@ -46,28 +52,106 @@ export const DEFAULT_DAMP = 0.01;
 
 const NO_TARGETS = new Float64Array(0);
 
-/** H of every layer in `layers` (Conv/Gemm/MatMul with a constant float weight) from one pass of the model over the calibration data. */
-export async function layerHessians(
-  model: ModelSource, calibration: BatchSource, layers: readonly string[], opts: HessianOptions = {},
-): Promise<Map<string, LayerHessian>> {
+/** One layer whose H is taken: its weight layout and attributes from `layer`, its input and output read from these tensors. */
+export interface HessianTap {
+  layer: WeightedLayer;
+  /** the tensor fed to the layer (im2col rows come from it) */
+  input: string;
+  /** the layer's output (only its shape is used: conv rows are sampled per output position) */
+  output: string;
+}
+
+/** Bytes a layer's Hessian holds while accumulated and once finished (float64, one n×n matrix per group). */
+export function hessianBytes(layer: WeightedLayer): number {
+  const { fanIn } = weightLayout(layer);
+  return 8 * (layer.kind === 'conv' ? layer.group : 1) * fanIn * fanIn;
+}
+
+/** Consecutive runs of `items` whose sizes sum to at most `budget` (an item larger than the budget goes alone). */
+export function hessianGroups<T>(items: readonly T[], bytes: (item: T) => number, budget: number): T[][] {
+  const groups: T[][] = [];
+  let held = Infinity;
+  for (const item of items) {
+    const b = bytes(item);
+    if (held + b > budget || groups.length === 0) { groups.push([item]); held = b; } else { groups[groups.length - 1].push(item); held += b; }
+  }
+  return groups;
+}
+
+/** Default bytes of Hessians held at once by forEachLayerHessian (a layer whose H alone is larger is taken alone). */
+export const HESSIAN_BUDGET = 64 * 2 ** 20;
+
+export interface StreamedHessians {
+  /** calibration passes made (one per group of layers) */
+  passes: number;
+  /** most Hessian bytes held at once (the accumulating group, plus the finished H being consumed) */
+  peakBytes: number;
+}
+
+/** The Conv/Gemm/MatMul layers of `model` named in `layers`, in topological order; any other name is a usage error. */
+export function hessianLayers(model: ModelSource, layers: readonly string[], file?: string): WeightedLayer[] {
   const graph = model.proto.graph!;
   const wanted = new Set(layers);
   const chosen = weightedLayers(graph, indexGraph(graph)).filter((l) => wanted.has(l.name));
   const missing = layers.find((name) => !chosen.some((l) => l.name === name));
-  if (missing !== undefined) throw new UsageError(opts.file, `no Hessian for '${missing}': not a Conv/Gemm/MatMul with a float constant weight`);
+  if (missing !== undefined) throw new UsageError(file, `no Hessian for '${missing}': not a Conv/Gemm/MatMul with a float constant weight`);
+  return chosen;
+}
+
+/** H of every layer in `layers` (Conv/Gemm/MatMul with a constant float weight) from one pass of the model over the calibration data. */
+export async function layerHessians(
+  model: ModelSource, calibration: BatchSource, layers: readonly string[], opts: HessianOptions = {},
+): Promise<Map<string, LayerHessian>> {
+  const out = new Map<string, LayerHessian>();
+  await forEachLayerHessian(model, calibration, layers, { ...opts, budgetBytes: Infinity }, (name, h) => { out.set(name, h); });
+  return out;
+}
+
+/**
+ * The Hessians of layerHessians (equal to them: the same rows of the same batches), computed for consecutive
+ * layers whose H fit `budgetBytes` together (default HESSIAN_BUDGET; 0: one layer per pass), each group in one
+ * calibration pass of the model cut after it, and handed to `consume` in topological order and then dropped.
+ */
+export async function forEachLayerHessian(
+  model: ModelSource, calibration: BatchSource, layers: readonly string[], opts: HessianOptions & { budgetBytes?: number },
+  consume: (name: string, hessian: LayerHessian) => void | Promise<void>,
+): Promise<StreamedHessians> {
+  const chosen = hessianLayers(model, layers, opts.file);
+  const groups = hessianGroups(chosen, hessianBytes, opts.budgetBytes ?? HESSIAN_BUDGET);
+  let peakBytes = 0;
+  for (const group of groups) {
+    const bytes = group.reduce((s, l) => s + hessianBytes(l), 0);
+    const hessians = await tapHessians(model.proto, calibration, group.map((l) => ({ layer: l, input: l.node.input[0], output: l.node.output[0] })), opts);
+    // While the group's sums are turned into H one at a time, a finished H and the sums not yet turned are held.
+    peakBytes = Math.max(peakBytes, bytes + Math.max(...group.map(hessianBytes)));
+    for (const [i, l] of group.entries()) {
+      await consume(l.name, hessians[i]);
+      hessians[i] = undefined!;
+    }
+  }
+  return { passes: groups.length, peakBytes };
+}
+
+/** H of each tap from one pass of `proto` (cut after the tapped tensors) over the calibration data. */
+export async function tapHessians(proto: ModelProto, calibration: BatchSource, taps: readonly HessianTap[], opts: HessianOptions = {}): Promise<LayerHessian[]> {
   const samples = Math.min(calibration.n, opts.samples ?? 256);
-  const names = [...new Set(chosen.flatMap((l) => [l.node.input[0], l.node.output[0]]))];
+  const names = [...new Set(taps.flatMap((t) => [t.input, t.output]))];
   let readers: RowReader[] | undefined;
   let sums: NormalEquations[][] = [];
-  await captureActivations(model.proto, names, calibration, (out, start) => {
+  await captureActivations(proto, names, calibration, (out, start) => {
     opts.signal?.throwIfAborted();
     const get = (name: string): CapturedTensor => out.get(name)!;
     // Conv rows are sampled per output position: the readers need the output shape, known from the first batch.
-    readers ??= chosen.map((l) => rowReader(l, get(l.node.output[0]).dims, Array.from({ length: weightLayout(l).outChannels }, (_, i) => i), samples, opts));
+    readers ??= taps.map((t) => rowReader(t.layer, get(t.output).dims, Array.from({ length: weightLayout(t.layer).outChannels }, (_, i) => i), samples, opts));
     if (sums.length === 0) sums = readers.map((r) => Array.from({ length: r.groups }, () => new NormalEquations(r.features, 0)));
-    chosen.forEach((l, i) => readers![i].rows(get(l.node.input[0]), start, (g, x) => sums[i][g].add(x, NO_TARGETS)));
+    taps.forEach((t, i) => readers![i].rows(get(t.input), start, (g, x) => sums[i][g].add(x, NO_TARGETS)));
   }, { batchSize: opts.batchSize ?? 16, limit: samples, threads: opts.threads, file: opts.file });
-  return new Map(chosen.map((l, i) => [l.name, meanHessian(sums[i])]));
+  // Each layer's sums are dropped as soon as its H is made.
+  return taps.map((_, i) => {
+    const h = meanHessian(sums[i]);
+    sums[i] = [];
+    return h;
+  });
 }
 
 function meanHessian(groups: NormalEquations[]): LayerHessian {

@@ -14,8 +14,7 @@ import { clone, ModelProtoSchema, type GraphProto, type ModelProto, type NodePro
 import { inlineExternalData, opsetVersion } from '../onnx/read';
 import { numel } from '../onnx/shapes';
 import { makeTensor, tensorDims, tensorValues, type TensorSource } from '../onnx/tensor';
-import { gptqRounding } from '../obs/gptq';
-import { layerHessians } from '../obs/hessian';
+import { recordingRounding, replayRounding, roundLayersByGptq, type GptqInputs } from '../obs/gptqModel';
 import { weightedLayers } from '../prune/layers';
 import { correctBiases, type BiasTarget } from '../recover/biasCorrection';
 import { selectLayers, type LayerSelection } from '../select';
@@ -376,6 +375,8 @@ export interface StaticQuantOptions extends QdqOptions, CalibrationOptions {
   biasCorrectionSamples?: number;
   /** gptq: weights of Conv/Gemm/MatMul layers rounded by GPTQ with their Hessians on the calibration data (default nearest) */
   weightRounding?: 'nearest' | 'gptq';
+  /** gptq: Hessians of the float model's inputs (original, default) or of the model with the earlier layers' weights rounded and activations quantized (quantized: GPTQ's sequential mode) */
+  gptqInputs?: GptqInputs;
 }
 
 /**
@@ -480,7 +481,7 @@ export async function quantizeStatic(proto: ModelProto, source: BatchSource, opt
   const float = prep.float;
   const plan = planQdq(float.graph!, chooseStatic(prep, opts.selection, src.file), src);
   const ranges = await calibrate(float, [...plan.calibrated], source, { ...opts, file: src.file });
-  const roundWeights = opts.weightRounding === 'gptq' ? await gptqWeights(float, plan, source, opts, src) : undefined;
+  const roundWeights = opts.weightRounding === 'gptq' ? await gptqWeights(float, plan, ranges, source, opts, src) : undefined;
   let quantized = applyQdq(float, plan, ranges, { ...opts, roundWeights }, src);
   if (opts.biasCorrection) {
     const limit = Math.min(opts.limit ?? Infinity, opts.biasCorrectionSamples ?? 64);
@@ -489,10 +490,31 @@ export async function quantizeStatic(proto: ModelProto, source: BatchSource, opt
   return finishStatic(quantized, opts.target);
 }
 
-/** GPTQ rounding for the planned layers that have a Hessian (Conv, Gemm, MatMul), round-to-nearest for other weighted ops. */
-async function gptqWeights(float: ModelProto, plan: QdqPlan, source: BatchSource, opts: StaticQuantOptions, src: TensorSource): Promise<WeightRounding> {
-  const layers = weightedLayers(float.graph!).filter((l) => plan.nodes.has(l.node)).map((l) => l.name);
-  const hessians = await layerHessians({ proto: float }, source, layers, { samples: opts.limit, threads: opts.threads, file: src.file });
-  const gptq = gptqRounding(float, hessians, { file: src.file });
-  return (n, values, dims, quant) => (hessians.has(nodeLabel(n)) ? gptq(n, values, dims, quant) : quantizeTensor(values, dims, quant));
+/**
+ * GPTQ rounding for the planned layers that have a Hessian (Conv, Gemm, MatMul), round-to-nearest for other
+ * weighted ops. Sequential mode reads each layer's input from the QDQ model with the layers before it rounded:
+ * the quantized activation (its DequantizeLinear's output) the layer sees.
+ */
+async function gptqWeights(float: ModelProto, plan: QdqPlan, ranges: ReadonlyMap<string, TensorRange>, source: BatchSource, opts: StaticQuantOptions, src: TensorSource): Promise<WeightRounding> {
+  const layers = new Set(weightedLayers(float.graph!).filter((l) => plan.nodes.has(l.node)).map((l) => l.name));
+  const quiet = { ...opts, onWarning: undefined };
+  const dry = recordingRounding();
+  applyQdq(float, plan, ranges, { ...quiet, roundWeights: dry.rounding }, src);
+  const requests = new Map([...dry.requests].filter(([name]) => layers.has(name)));
+  // The QDQ model's layers are found by name: unnamed ones are named by their label (nodeLabel is unchanged) until done.
+  const unnamed = float.graph!.node.filter((n) => !n.name && layers.has(nodeLabel(n)));
+  unnamed.forEach((n) => { n.name = nodeLabel(n); });
+  try {
+    const { rounded } = await roundLayersByGptq({ ...src, proto: float }, source, requests, {
+      samples: opts.limit, threads: opts.threads, file: src.file, inputs: opts.gptqInputs,
+      partlyQuantized: (done, next) => {
+        const qdq = applyQdq(float, plan, ranges, { ...quiet, roundWeights: replayRounding(done) }, src);
+        const n = qdq.graph!.node.find((m) => m.name === next.name)!;
+        return { proto: qdq, input: n.input[0], output: n.output[0] };
+      },
+    });
+    return replayRounding(rounded);
+  } finally {
+    unnamed.forEach((n) => { n.name = ''; });
+  }
 }

@@ -3,9 +3,8 @@
 // saturate 16-bit pair sums on x86 without VNNI (DESIGN.md "int8 and the CPU it runs on").
 import { measureSaturation, type MeasuredSaturation } from '../analysis/saturationMeasured';
 import { UsageError } from '../errors';
-import { gptqRounding } from '../obs/gptq';
-import { layerHessians } from '../obs/hessian';
-import { indexGraph, nodeLabel } from '../onnx/graph';
+import { recordingRounding, replayRounding, roundLayersByGptq } from '../obs/gptqModel';
+import { indexGraph } from '../onnx/graph';
 import type { ModelProto, NodeProto } from '../onnx/proto';
 import type { Model } from '../onnx/read';
 import { encodeModel } from '../onnx/write';
@@ -18,13 +17,15 @@ import { quantizeWeightOnly, weightCandidates } from '../quantize/weightOnly';
 import { selectLayers } from '../select';
 import { calibSamples, checkStep, openCalibration, phase, type StepContext } from './context';
 import { integerTarget } from './stepChecks';
-import type { QuantizeMode, QuantizeStep, WeightRoundingMethod } from './types';
+import type { GptqInputs, QuantizeMode, QuantizeStep, WeightRoundingMethod } from './types';
 
 export interface QuantizeSummary {
   mode: QuantizeMode;
   bits: number;
   /** weight and static: how the weights were rounded */
   rounding?: WeightRoundingMethod;
+  /** gptq: where the layer Hessians' inputs came from */
+  gptqInputs?: GptqInputs;
   perChannel: boolean;
   /** static and dynamic: the CPUs the integer kernels are for */
   target?: QuantTarget;
@@ -65,7 +66,7 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     phase(ctx, 0, 2, 'calibrating activation ranges and inserting QDQ');
     proto = await quantizeStatic(model.proto, calib, {
       perChannel, activationType: step.activationType ?? 'uint8', target,
-      method: step.method ?? 'minmax', selection, biasCorrection: step.biasCorrection, weightRounding: step.rounding, weightBits: bits, onWarning,
+      method: step.method ?? 'minmax', selection, biasCorrection: step.biasCorrection, weightRounding: step.rounding, gptqInputs: step.gptqInputs, weightBits: bits, onWarning,
     }, model);
     const index = indexGraph(proto.graph!);
     // Layers onnxruntime runs as integer kernels: quantized ops (not the float ones left between a DQ and a Q).
@@ -85,15 +86,19 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     const chosen = selectLayers(weightCandidates(model.proto), selection, graph.node, file);
     if (chosen.length === 0) throw new UsageError(file, 'no Conv, Gemm or MatMul layer with a constant float weight is selected');
     let rounding;
+    const weightOptions = { bits, perChannel, blockSize: step.blockSize };
     if (step.rounding === 'gptq') {
-      phase(ctx, 0, 2, 'collecting layer Hessians on the calibration data');
+      phase(ctx, 0, 2, `rounding weights by GPTQ with layer Hessians on the calibration data${step.gptqInputs === 'quantized' ? ' (sequential)' : ''}`);
       const calib = await openCalibration(ctx, model, calibSamples(step, ctx));
-      const hessians = await layerHessians(model, calib, chosen.map(nodeLabel), { file, signal: ctx.signal });
-      rounding = gptqRounding(model.proto, hessians, { file });
+      // A dry run records the weights and scale layouts the quantizer asks for; GPTQ answers them layer by layer.
+      const dry = recordingRounding();
+      quantizeWeightOnly(model.proto, chosen, { ...weightOptions, rounding: dry.rounding }, model);
+      const { rounded } = await roundLayersByGptq(model, calib, dry.requests, { file, signal: ctx.signal, inputs: step.gptqInputs });
+      rounding = replayRounding(rounded);
     }
     phase(ctx, rounding ? 1 : 0, rounding ? 2 : 1, step.mode === 'weight' ? `quantizing weights to int${bits}${rounding ? ' by GPTQ' : ''}` : 'quantizing to dynamic int8');
     const r = step.mode === 'weight'
-      ? quantizeWeightOnly(model.proto, chosen, { bits, perChannel, blockSize: step.blockSize, rounding }, model)
+      ? quantizeWeightOnly(model.proto, chosen, { ...weightOptions, rounding }, model)
       : quantizeDynamic(model.proto, chosen, { perChannel, target }, model);
     proto = r.proto;
     layers = r.layers.map((l) => ({ name: l.name || l.weight, op: l.op, format: `${l.format} int${l.bits}` }));
@@ -104,6 +109,7 @@ export async function quantizeStep(model: Model, step: QuantizeStep, ctx: StepCo
     summary: {
       mode: step.mode, bits, perChannel, target,
       ...(step.mode !== 'dynamic' ? { rounding: step.rounding ?? 'nearest' } : {}),
+      ...(step.rounding === 'gptq' ? { gptqInputs: step.gptqInputs ?? 'original' } : {}),
       ...(step.mode === 'static' ? { method: step.method ?? 'minmax' } : {}),
       bytesBefore: model.fileBytes, bytesAfter: encodeModel(proto).length, layers,
       ...(warnings.length > 0 ? { warnings } : {}),

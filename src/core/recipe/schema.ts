@@ -80,6 +80,7 @@ export const STEP_SCHEMAS: Record<StepKind, ObjectSpec> = {
       perChannel: { type: 'boolean', description: 'one weight scale per output channel (default true)' },
       blockSize: { type: 'integer', minimum: 1, description: 'int4: block-wise scales, n elements along K / input channels' },
       rounding: { type: 'enum', values: ['nearest', 'gptq'], description: 'weight and static: round weights to nearest (default) or GPTQ (error feedback through each layer\'s calibration Hessian; needs calibration data)' },
+      gptqInputs: { type: 'enum', values: ['original', 'quantized'], description: 'rounding gptq: layer Hessians from the original model\'s inputs (default) or from the model with the earlier layers already quantized (GPTQ\'s sequential mode; one calibration pass per layer)' },
       method: { type: 'enum', values: METHODS, description: 'static: activation range calibration (default minmax)' },
       activationType: { type: 'enum', values: ['uint8', 'int8'], description: 'static: activation integer type (default uint8)' },
       target: { type: 'enum', values: QUANT_TARGETS, description: 'static/dynamic: the CPUs the int8 model runs on (default portable)' },

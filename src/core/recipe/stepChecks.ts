@@ -67,6 +67,7 @@ function quantizeProblem(step: QuantizeStep, { hasCalibration, name: n }: CheckE
   }
   if (step.rounding !== undefined && step.mode === 'dynamic') return `${n('rounding')} only applies to ${n('mode')} weight and static`;
   if (step.calibSamples !== undefined && !quantizeNeedsCalibration(step)) return `${n('calibSamples')} only applies to ${n('mode')} static and ${n('rounding')} gptq`;
+  if (step.gptqInputs !== undefined && step.rounding !== 'gptq') return `${n('gptqInputs')} only applies to ${n('rounding')} gptq`;
   if (step.rounding === 'gptq' && !hasCalibration) return `${n('rounding')} gptq needs ${n('calib')} (calibration images or .npy) for the layers' Hessians`;
   const given = step.target ?? (step.reduceRange ? DEFAULT_TARGET : undefined);
   if (step.mode === 'weight') {

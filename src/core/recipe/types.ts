@@ -1,5 +1,6 @@
 // Recipe data (DESIGN.md "Recipes"): a model, an output, calibration and evaluation data, and ordered steps whose
 // options are the CLI flags in camelCase. Plain data: the parser makes it, the steps and stringifyRecipe read it.
+import type { GptqInputs } from '../obs/gptqModel';
 import type { CalibrationMethod } from '../quantize/calibrate/calibrate';
 
 /** Image preprocessing, as the CLI's data flags give it (DESIGN.md "Datasets"). */
@@ -62,6 +63,8 @@ export type QuantizeMode = 'weight' | 'dynamic' | 'static';
 /** nearest: round to nearest; gptq: GPTQ's sequential rounding with Hessian error feedback (src/core/obs/gptq.ts) */
 export type WeightRoundingMethod = 'nearest' | 'gptq';
 
+export type { GptqInputs };
+
 export interface QuantizeOptions extends SelectionOptions {
   mode: QuantizeMode;
   bits?: 8 | 4;
@@ -69,6 +72,8 @@ export interface QuantizeOptions extends SelectionOptions {
   blockSize?: number;
   /** weight and static: how weights are rounded to the scales' grid (default nearest; gptq needs calibration data) */
   rounding?: WeightRoundingMethod;
+  /** rounding gptq: where the layer Hessians' inputs come from (default original) */
+  gptqInputs?: GptqInputs;
   method?: CalibrationMethod;
   activationType?: 'uint8' | 'int8';
   /** one of QUANT_TARGETS; a string so the CLI can hand its flag through and get the usual message */

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { graph, model, node, valueInfo } from '../../../src/core/onnx/build';
 import { DataType } from '../../../src/core/onnx/dtypes';
 import { makeTensor } from '../../../src/core/onnx/tensor';
-import { groupHessian, inverseCholeskyUpper, layerHessians } from '../../../src/core/obs/hessian';
+import { forEachLayerHessian, groupHessian, hessianBytes, hessianGroups, inverseCholeskyUpper, layerHessians, type LayerHessian } from '../../../src/core/obs/hessian';
+import { weightedLayers } from '../../../src/core/prune/layers';
 import { seededRandom } from '../../../src/core/random';
 import { arraySource as source } from '../quantize/ortRun';
 
@@ -111,4 +112,45 @@ test('inverseCholeskyUpper: UᵀU (H + λI) = I with λ = 1 % of the mean diagon
   }
   // 2×2 by hand: H = diag(4, 1), damp 0 → U = diag(1/2, 1).
   close(inverseCholeskyUpper(Float64Array.of(4, 0, 0, 1), 2, 0), [0.5, 0, 0, 1], 1e-9);
+});
+
+/** Conv (2→4) → Relu → grouped Conv (4→4, 2 groups) → Relu → MatMul along the last axis (5→3): three layers in a chain. */
+function chainModel() {
+  return model(graph({
+    nodes: [
+      node('Conv', ['x', 'w1'], ['a'], { pads: [1, 1, 1, 1] }, 'c1'), node('Relu', ['a'], ['ar']),
+      node('Conv', ['ar', 'w2'], ['b'], { pads: [1, 1, 1, 1], group: 2 }, 'c2'), node('Relu', ['b'], ['br']),
+      node('MatMul', ['br', 'w3'], ['y'], {}, 'mm'),
+    ],
+    inputs: [valueInfo('x', F, ['N', 2, 5, 5])], outputs: [valueInfo('y', F, ['N', 4, 5, 3])],
+    initializers: [makeTensor('w1', F, [4, 2, 3, 3], randoms(72, 11)), makeTensor('w2', F, [4, 2, 3, 3], randoms(72, 12)), makeTensor('w3', F, [5, 3], randoms(15, 13))],
+  }));
+}
+
+test('streamed Hessians, one layer per calibration pass, equal the all-at-once ones bit for bit and hold one layer\'s at a time', async () => {
+  const m = { proto: chainModel() };
+  const calib = source(randoms(20 * 2 * 25, 5), [2, 5, 5]);
+  const names = ['c1', 'c2', 'mm'];
+  const all = await layerHessians(m, calib, names, { rows: 300, batchSize: 8 });
+  const streamed: [string, LayerHessian][] = [];
+  const r = await forEachLayerHessian(m, calib, names, { rows: 300, batchSize: 8, budgetBytes: 0 }, (name, h) => { streamed.push([name, h]); });
+  assert.deepEqual(streamed.map(([name]) => name), names, 'topological order');
+  for (const [name, h] of streamed) {
+    const a = all.get(name)!;
+    assert.deepEqual([h.n, h.groups, h.rows], [a.n, a.groups, a.rows], name);
+    assert.deepEqual(h.h, a.h, name);
+  }
+  // H bytes by hand: c1 18² · 8 = 2592, c2 two groups of 18² → 5184, mm 5² · 8 = 200.
+  const bytes = weightedLayers(m.proto.graph!).map(hessianBytes);
+  assert.deepEqual(bytes, [2592, 5184, 200]);
+  assert.equal(r.passes, 3);
+  assert.ok(r.peakBytes <= 2 * 5184, `peak ${r.peakBytes}`);
+  const once = await forEachLayerHessian(m, calib, names, { rows: 300, batchSize: 8, budgetBytes: Infinity }, () => {});
+  assert.deepEqual([once.passes, once.peakBytes], [1, 2592 + 5184 + 200 + 5184]);
+});
+
+test('hessianGroups: consecutive runs within the budget, a layer larger than the budget alone', () => {
+  assert.deepEqual(hessianGroups([3, 4, 2, 9, 1, 1], (b) => b, 7), [[3, 4], [2], [9], [1, 1]]);
+  assert.deepEqual(hessianGroups([3, 4], (b) => b, 0), [[3], [4]]);
+  assert.deepEqual(hessianGroups([], (b: number) => b, 10), []);
 });
