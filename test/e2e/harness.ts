@@ -282,7 +282,7 @@ export class VsCode {
       await input.focus();
       const text = (await focused.count()) ? await focused.first().innerText() : undefined;
       if (text !== label) {
-        await this.page.keyboard.press('Down');
+        await this.page.keyboard.press('ArrowDown');
         await sleep(100);
         return undefined;
       }

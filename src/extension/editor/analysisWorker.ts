@@ -40,7 +40,7 @@ function analysisOf(m: Model, inputShapes: Record<string, number[]> | undefined)
 /** Marks the nodes the TFLite exporter has no conversion for (the editor shows them before Export for Microcontroller). */
 function withExportMarks(graph: CompactGraph, proto: GraphProto): CompactGraph {
   const idOf = new Map(graph.names.map((name, id) => [name, id]));
-  const ids = unexportableNodes(proto.node).map((u) => idOf.get(nodeLabel(proto.node[u.index]))).filter((id) => id !== undefined);
+  const ids = unexportableNodes(proto).map((u) => idOf.get(nodeLabel(proto.node[u.index]))).filter((id) => id !== undefined);
   return { ...graph, unexportable: ids };
 }
 

@@ -35,10 +35,10 @@ async function modelFacts(document: OnnxDocument | undefined, file: string): Pro
     const g = state.analysis.graph;
     return { qdq: g.ops.includes('QuantizeLinear'), blockers: (g.unexportable ?? []).map((id) => ({ name: g.names[id], op: g.ops[id] })) };
   }
-  const nodes = (await readModel(file)).proto.graph!.node;
+  const graph = (await readModel(file)).proto.graph!;
   return {
-    qdq: nodes.some((n) => n.opType === 'QuantizeLinear'),
-    blockers: unexportableNodes(nodes).map((u) => ({ name: nodeLabel(nodes[u.index]), op: u.op })),
+    qdq: graph.node.some((n) => n.opType === 'QuantizeLinear'),
+    blockers: unexportableNodes(graph).map((u) => ({ name: nodeLabel(graph.node[u.index]), op: u.op })),
   };
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { node } from '../../../src/core/onnx/build';
 import { exportTflite } from '../../../src/core/tflite/export';
-import { CONTEXTUAL_OPS, EXPORTABLE_OPS, isExportableOp, unexportableNodes } from '../../../src/core/tflite/support';
+import { CONTEXTUAL_OPS, EXPORTABLE_OPS, isExportableOp, PREPROCESSED_OPS, unexportableNodes } from '../../../src/core/tflite/support';
 import { singleOpQdq } from '../../builders/qdqOps';
 
 const p = { scale: 0.05, zeroPoint: 0 };
@@ -52,8 +52,26 @@ test('unexportableNodes names the nodes without a converter, in graph order, cus
     node('Conv', ['u', 'w'], ['c2'], {}, 'msconv', 'com.microsoft'),
     node('Softmax', ['c2'], ['y']),
   ];
-  assert.deepEqual(unexportableNodes(nodes), [{ index: 4, op: 'Resize' }, { index: 5, op: 'com.microsoft.Conv' }]);
+  assert.deepEqual(unexportableNodes({ node: nodes }), [{ index: 4, op: 'Resize' }, { index: 5, op: 'com.microsoft.Conv' }]);
   assert.equal(isExportableOp({ opType: 'Relu', domain: '' }), true);
   assert.equal(isExportableOp({ opType: 'Resize', domain: 'ai.onnx' }), false);
   for (const op of CONTEXTUAL_OPS) assert.equal(EXPORTABLE_OPS.has(op), false, `${op} is listed once`);
+});
+
+test('unexportableNodes leaves out what the export removes first: shape subgraphs (folded once shapes are fixed), BatchNormalization, Identity, Dropout', () => {
+  const nodes = [
+    node('Conv', ['x', 'w'], ['c'], {}, 'conv'),
+    node('BatchNormalization', ['c', 'g', 'b', 'm', 'v'], ['bn'], {}, 'bn'),
+    node('Identity', ['bn'], ['id']),
+    node('Shape', ['id'], ['shape']),
+    node('Gather', ['shape', 'zero'], ['n']),
+    node('Unsqueeze', ['n', 'axes'], ['n1']),
+    node('Concat', ['n1', 'minusOne'], ['target'], { axis: 0 }),
+    node('Reshape', ['id', 'target'], ['flat'], {}, 'flatten'),
+    // Gather on activations is computation, not a shape: it stays marked.
+    node('Gather', ['flat', 'zero'], ['g'], {}, 'pick'),
+  ];
+  const initializer = ['w', 'g', 'b', 'm', 'v', 'zero', 'axes', 'minusOne'].map((name) => ({ name }));
+  assert.deepEqual(unexportableNodes({ node: nodes, initializer }), [{ index: 8, op: 'Gather' }]);
+  for (const op of PREPROCESSED_OPS) assert.equal(EXPORTABLE_OPS.has(op), false, `${op}: the exporter has no converter, the quantizer removes it`);
 });
