@@ -7,7 +7,9 @@ import { UsageError } from '../errors';
 import { dropUnusedConstants } from '../quantize/compact';
 import { DataType } from './dtypes';
 import { indexGraph } from './graph';
-import { clone, ModelProtoSchema, type ModelProto, type TensorProto, type ValueInfoProto } from './proto';
+import {
+  clone, create, ModelProtoSchema, TensorShapeProto_DimensionSchema, TensorShapeProtoSchema, type ModelProto, type TensorProto, type ValueInfoProto,
+} from './proto';
 import { inferShapes, isKnown, type Dim } from './shapes';
 import { makeTensor, type TensorSource } from './tensor';
 
@@ -27,10 +29,10 @@ function declaredDims(v: ValueInfoProto): Dim[] | undefined {
 }
 
 function setDims(v: ValueInfoProto, dims: readonly number[]): void {
-  if (v.type?.value.case !== 'tensorType' || !v.type.value.value.shape) return;
-  const shape = v.type.value.value.shape;
-  if (shape.dim.length !== dims.length) return;
-  shape.dim.forEach((d, i) => { d.value = { case: 'dimValue', value: BigInt(dims[i]) }; });
+  if (v.type?.value.case !== 'tensorType') return;
+  v.type.value.value.shape = create(TensorShapeProtoSchema, {
+    dim: dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } })),
+  });
 }
 
 /** A `--shape` suggestion for an input: the batch as 1, known dims as they are, NCHW letters for the others. */
