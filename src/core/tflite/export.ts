@@ -149,7 +149,10 @@ class Exporter {
     if (q) {
       params = fixed ?? this.activationParams(q);
       onnxName = q.output[0];
-    } else if (this.index.graphOutputs.has(name) && consumers.length === 0 && (fixed || fallback)) {
+    } else if (fixed || fallback) {
+      // A float output (a graph output, or a float tail such as Gemm → Flatten → Softmax that the quantizer left
+      // unquantized): int8 with the op's own parameters (SOFTMAX, FULLY_CONNECTED's reachable range, a reshape's input's).
+      if (consumers.some((c) => c.opType === 'QuantizeLinear')) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: its output '${name}' is quantized by some consumers only`);
       params = fixed ?? fallback!();
       onnxName = name;
     } else {
@@ -497,14 +500,10 @@ const CONVERTERS: Record<string, Converter> = {
     if (attrInt(node, 'ceil_mode', 0) !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: AveragePool with ceil_mode = 1 is not exported`);
     const { strides, padding } = spatial(node, x, kernel);
     const out = e.output(node);
-    const outAct = e.activations.get(e.tensors[out.tensor].name)!;
-    // TFLite 2.2's int8 AVERAGE_POOL_2D does not requantize.
-    if (outAct.scale !== x.scale || outAct.zeroPoint !== x.zeroPoint) {
-      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: AveragePool with different input and output quantization`);
-    }
-    e.addOperator(BuiltinOperator.AVERAGE_POOL_2D, 2, [x.index], [out.tensor], {
+    // TFLite 2.2's int8 AVERAGE_POOL_2D does not requantize (TFLite Micro checks the parameters are equal).
+    keepingInputParams(e, node, x, out.tensor, (t) => e.addOperator(BuiltinOperator.AVERAGE_POOL_2D, 2, [x.index], [t], {
       kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
-    });
+    }));
   },
 
   Softmax(e, node) {
@@ -568,15 +567,10 @@ const CONVERTERS: Record<string, Converter> = {
     const kernel = attrInts(node, 'kernel_shape')!;
     const { strides, padding } = spatial(node, x, kernel);
     const out = e.output(node);
-    const target = e.paramsOf(out.tensor);
-    // TFLite's int8 MAX_POOL_2D needs equal input and output parameters (LiteRT's XNNPACK refuses others):
-    // pool with the input's, then QUANTIZE to the output's.
-    const same = target.scale === x.scale && target.zeroPoint === x.zeroPoint;
-    const pooled = same ? out.tensor : e.int8Tensor(`${node.name || node.output[0]}/pooled`, e.tensors[out.tensor].shape, x);
-    e.addOperator(BuiltinOperator.MAX_POOL_2D, 2, [x.index], [pooled], {
+    // LiteRT's XNNPACK refuses an int8 MAX_POOL_2D whose output parameters differ from its input's.
+    keepingInputParams(e, node, x, out.tensor, (t) => e.addOperator(BuiltinOperator.MAX_POOL_2D, 2, [x.index], [t], {
       kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
-    });
-    if (!same) e.addOperator(BuiltinOperator.QUANTIZE, 2, [pooled], [out.tensor]);
+    }));
   },
 
   GlobalAveragePool(e, node) {
@@ -620,12 +614,9 @@ function fullyConnected(e: Exporter, node: NodeProto, transB: boolean): void {
 
 function reshape(e: Exporter, node: NodeProto): void {
   const x = e.input(node.input[0], node);
-  const out = e.output(node);
+  const out = e.output(node, () => ({ scale: x.scale, zeroPoint: x.zeroPoint }));
   const target = e.tensors[out.tensor];
   const outAct = e.activations.get(target.name)!;
-  if (x.scale !== outAct.scale || x.zeroPoint !== outAct.zeroPoint) {
-    throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} with different input and output quantization`);
-  }
   if (x.onnxShape.length === 4 && target.shape.length !== 4) {
     if (target.shape.length !== 2 || target.shape[1] !== x.onnxShape[1] * x.onnxShape[2] * x.onnxShape[3]) {
       throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: only a flatten of NCHW to [N, C·H·W] is exported`);
@@ -634,7 +625,20 @@ function reshape(e: Exporter, node: NodeProto): void {
     if (x.onnxShape[2] * x.onnxShape[3] > 1) outAct.flattenedFrom = x.onnxShape.slice(1);
   }
   const shape = e.int32Tensor(`${target.name}/shape`, target.shape, [target.shape.length]);
-  e.addOperator(BuiltinOperator.RESHAPE, 1, [x.index, shape], [out.tensor], { kind: 'reshape', newShape: target.shape });
+  // TFLite Micro's RESHAPE copies bytes: other output parameters need a QUANTIZE after it.
+  keepingInputParams(e, node, x, out.tensor, (t) => e.addOperator(BuiltinOperator.RESHAPE, 1, [x.index, shape], [t], { kind: 'reshape', newShape: target.shape }));
+}
+
+/**
+ * An op that must keep its input's quantization (pools, reshapes): `emit` writes it into the output tensor when the
+ * parameters agree, otherwise into a tensor with the input's parameters that a QUANTIZE then requantizes.
+ */
+function keepingInputParams(e: Exporter, node: NodeProto, x: Activation8, output: number, emit: (tensor: number) => void): void {
+  const target = e.paramsOf(output);
+  const same = target.scale === x.scale && target.zeroPoint === x.zeroPoint;
+  const t = same ? output : e.int8Tensor(`${node.name || node.output[0]}/with_input_params`, e.tensors[output].shape, x);
+  emit(t);
+  if (!same) e.addOperator(BuiltinOperator.QUANTIZE, 2, [t], [output]);
 }
 
 /** Output parameters of a FULLY_CONNECTED whose ONNX output is float: the exact range its inputs can reach. */

@@ -380,3 +380,34 @@ test('MaxPool whose output parameters differ from its input\'s → MAX_POOL_2D w
   console.log(`MaxPool with requantized output: max difference ${steps.toFixed(2)} quantization steps`);
   assert.ok(steps <= 2, `max ${steps} steps`);
 });
+
+test('AveragePool and Reshape whose output parameters differ from their input\'s → the op with the input\'s, then QUANTIZE: within 2 steps of onnxruntime', async () => {
+  const avg = singleOpQdq('AveragePool', [1, 3, 6, 6], [1, 3, 3, 3], { scale: 4 / 255, zeroPoint: -3 }, { scale: 3 / 255, zeroPoint: 10 }, { kernel_shape: [2, 2], strides: [2, 2] });
+  const b = new QdqBuilder();
+  const x = b.quantized('x', { scale: 4 / 255, zeroPoint: -3 });
+  const flat = b.model([1, 3, 1, 1], b.quantized(b.op('Flatten', [x], 'y', { axis: 1 }), { scale: 5 / 255, zeroPoint: 20 }), [1, 3]);
+  for (const [name, q, shape, ops] of [['AveragePool', avg, [3, 6, 6], ['AVERAGE_POOL_2D', 'QUANTIZE']], ['Flatten', flat, [3, 1, 1], ['RESHAPE', 'QUANTIZE']]] as const) {
+    assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ops);
+    const steps = await qdqStepsApart(q, [...shape], uniform(24, 8 * shape[0] * shape[1] * shape[2], -2, 2));
+    console.log(`${name} with requantized output: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `${name}: max ${steps} steps`);
+  }
+});
+
+test('classifier head as our quantizer leaves it (MatMul + Add fused to a Gemm with a float output → Flatten → Softmax → Reshape): FULLY_CONNECTED at its reachable range, SOFTMAX; within 2 steps of onnxruntime', async () => {
+  const rnd = seededRandom(25);
+  const c = conv(rnd, 'conv', 'x', 'c', 4, 3, { pads: [1, 1, 1, 1] });
+  const float = model(graph({
+    nodes: [c.node, node('Relu', ['c'], ['r']), node('GlobalAveragePool', ['r'], ['p']), node('Flatten', ['p'], ['f'], { axis: 1 }),
+      node('MatMul', ['f', 'w'], ['m'], {}, 'fc'), node('Add', ['m', 'b'], ['a'], {}, 'bias'), node('Softmax', ['a'], ['y'], { axis: 1 }, 'softmax')],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 8, 8])], outputs: [valueInfo('y', DataType.FLOAT, [1, 2])],
+    initializers: [...c.init, makeTensor('w', DataType.FLOAT, [4, 2], Float32Array.from({ length: 8 }, () => 2 * rnd() - 1)), makeTensor('b', DataType.FLOAT, [2], [0.1, -0.1])],
+  }), { opset: 11 });
+  const calib = Float32Array.from({ length: 32 * 192 }, () => rnd() * 2 - 1);
+  const q = await quantizeStatic(float, arraySource(calib, [3, 8, 8]), { perChannel: true, activationType: 'uint8', target: 'portable' });
+  assert.ok(!q.graph!.node.some((n) => n.opType === 'QuantizeLinear' && n.input[0] === 'a'), 'the head is float in the QDQ model');
+  assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ['CONV_2D', 'MEAN', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX']);
+  const steps = await qdqStepsApart(q, [3, 8, 8], calib.slice(0, 8 * 192));
+  console.log(`classifier head with a float Softmax: max difference ${steps.toFixed(2)} quantization steps`);
+  assert.ok(steps <= 2, `max ${steps} steps`);
+});
