@@ -74,9 +74,9 @@ export function deviceFit(r: ExportJson, device: Pick<DeviceProfile, 'name' | 't
     if (r.arenaBytes > device.ramBytes) over.push(`the tensor arena (~${formatBytes(r.arenaBytes)}) exceeds its ${formatBytes(device.ramBytes)} RAM by ${formatBytes(r.arenaBytes - device.ramBytes)}`);
     else used.push(`arena ~${formatBytes(r.arenaBytes)} of ${formatBytes(device.ramBytes)} RAM`);
   }
-  if (over.length) return { fits: false, text: `does not fit ${device.title} (${device.name}): ${over.join('; ')}` };
+  if (over.length) return { fits: false, text: `does not fit the ${device.title}: ${over.join('; ')}` };
   const unknown = r.arenaBytes === undefined ? ' (no arena estimate: RAM not checked)' : '';
-  return { fits: true, text: `fits ${device.title} (${device.name}): ${used.join(', ') || 'no limits to check'}${unknown}` };
+  return { fits: true, text: `fits the ${device.title}: ${used.join(', ') || 'no limits to check'}${unknown}` };
 }
 
 /** "Resize (up), Sigmoid (sig) and 3 more": the nodes the exporter has no conversion for, for a warning. */
