@@ -18,7 +18,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTs } from './bundle.mjs';
 
-const { values: args } = parseArgs({ options: { held: { type: 'string', default: '1000' }, models: { type: 'string', default: 'cnn,mobilenet,paddle' } } });
+const { values: args } = parseArgs({ options: {
+  held: { type: 'string', default: '1000' }, models: { type: 'string', default: 'cnn,mobilenet,paddle' },
+  methods: { type: 'string' }, patterns: { type: 'string', default: '50%,70%,2:4' },
+} });
 const OUT = path.resolve('bench/out/obsPrune');
 fs.mkdirSync(OUT, { recursive: true });
 const held = Number(args.held);
@@ -69,7 +72,9 @@ console.log(`CPU: ${cpuName} (${os.cpus().length} cores; ${simd}); node ${proces
 const pct = (x) => (100 * x).toFixed(2);
 const TITLES = { cnn: 'MNIST CNN', mobilenet: 'MNIST MobileNet (depthwise)', paddle: 'PaddleOCR text-direction classifier' };
 const METHODS = {
-  magnitude: {}, 'magnitude+reconstruct': { reconstruct: true }, obs: { method: 'obs' }, 'obs+reconstruct': { method: 'obs', reconstruct: true },
+  magnitude: {}, 'magnitude+reconstruct': { reconstruct: true },
+  'obs (lamp)': { method: 'obs', allocation: 'lamp' }, 'obs (obc)': { method: 'obs', allocation: 'obc' },
+  'obs+reconstruct (lamp)': { method: 'obs', allocation: 'lamp', reconstruct: true }, 'obs+reconstruct (obc)': { method: 'obs', allocation: 'obc', reconstruct: true },
 };
 
 for (const name of args.models.split(',')) {
@@ -79,16 +84,21 @@ for (const name of args.models.split(',')) {
   const fp32 = lib.topKAccuracy(ref, test.labels, 1);
   console.log(`\n${TITLES[name]}: fp32 top-1 ${pct(fp32)} % on ${test.n} held-out samples`);
   console.log('pattern | method                 | sparsity | top-1 %  | Δ pp   | agreement % | prune time');
-  for (const [pattern, sparsity] of [[undefined, 0.5], [undefined, 0.7], ['2:4', 0.5]]) {
+  for (const p of args.patterns.split(',')) {
+    const [pattern, sparsity] = p.includes(':') ? [p, Number(p.split(':')[0]) / Number(p.split(':')[1])] : [undefined, Number(p.replace('%', '')) / 100];
     for (const [method, options] of Object.entries(METHODS)) {
-      const step = { kind: 'prune', sparsity, ...(pattern ? { pattern } : {}), ...options };
+      if (args.methods && !args.methods.split(',').includes(method)) continue;
+      // N:M fixes every layer's sparsity: no allocation (one obs row each)
+      if (pattern && options.allocation === 'lamp') continue;
+      const { allocation, ...rest } = options;
+      const step = { kind: 'prune', sparsity, ...(pattern ? { pattern } : { ...(allocation ? { allocation } : {}) }), ...rest };
       const t0 = performance.now();
       const r = await lib.pruneStep(model, step, { file, calibration });
       const seconds = (performance.now() - t0) / 1000;
       const out = await outputsOf(r.model.proto, test, `${name}-${pattern ?? sparsity}-${method}`.replace(/\W/g, '_'));
       const top1 = lib.topKAccuracy(out, test.labels, 1);
       const label = pattern ?? `${sparsity * 100} %`;
-      console.log(`${label.padEnd(7)} | ${method.padEnd(22)} | ${pct(r.summary.sparsity).padStart(7)}% | ${pct(top1).padStart(7)}  | ${(100 * (top1 - fp32)).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${seconds.toFixed(2)} s`);
+      console.log(`${label.padEnd(7)} | ${(pattern ? method.replace(' (obc)', '') : method).padEnd(22)} | ${pct(r.summary.sparsity).padStart(7)}% | ${pct(top1).padStart(7)}  | ${(100 * (top1 - fp32)).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${seconds.toFixed(2)} s`);
     }
   }
 }

@@ -7,7 +7,7 @@ import { readModel } from '../core/onnx/read';
 import { checkStep, type StepContext } from '../core/recipe/context';
 import { pruneStep, STRUCTURED_ROUND_TO, type PruneSummary as StepSummary } from '../core/recipe/pruneStep';
 import { cliOptionName, prunePattern } from '../core/recipe/stepChecks';
-import type { PruneMethod, PruneStep } from '../core/recipe/types';
+import type { PruneAllocation, PruneMethod, PruneStep } from '../core/recipe/types';
 import { addDataOptions, preprocessFromFlags, type DataFlags } from './dataOptions';
 import { addLayerOptions, layerSelection, type LayerFlags } from './layerOptions';
 import { checkOutputPath, outputDataLocation, positiveInt, writeOutput } from './modelOutput';
@@ -16,6 +16,7 @@ interface PruneFlags extends DataFlags, LayerFlags {
   output: string;
   sparsity?: string;
   method?: PruneMethod;
+  allocation?: PruneAllocation;
   pattern?: string;
   scope?: 'layer' | 'global';
   norm?: 'l1' | 'l2';
@@ -49,7 +50,7 @@ function stepFromFlags(flags: PruneFlags): PruneStep {
   }
   const sparsity = flags.sparsity !== undefined ? parseFraction(flags.sparsity, '--sparsity') : pattern!.n / pattern!.m;
   return {
-    kind: 'prune', sparsity, method: flags.method, pattern: flags.pattern, scope: flags.scope, norm: flags.norm, plain: flags.plain,
+    kind: 'prune', sparsity, method: flags.method, allocation: flags.allocation, pattern: flags.pattern, scope: flags.scope, norm: flags.norm, plain: flags.plain,
     structured: flags.structured, roundTo: positiveInt(flags.roundTo, '--round-to'), importance: flags.importance, search: flags.search,
     reconstruct: flags.reconstruct, biasCorrection: flags.biasCorrection, distillHead: flags.distillHead,
     calibSamples: positiveInt(flags.calibSamples, '--calib-samples'), ...layerSelection(flags),
@@ -77,7 +78,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export function summaryLines(s: StepSummary): string[] {
   const lines: string[] = [];
   if (s.mode === 'unstructured') {
-    const kind = s.pattern ? `${s.pattern}` : s.ranking === 'lamp' ? 'global LAMP' : s.ranking === 'plain' ? 'global plain' : 'layer';
+    const kind = s.pattern ? `${s.pattern}` : s.allocation === 'obc' ? 'global (OBC allocation)' : s.ranking === 'lamp' ? 'global LAMP' : s.ranking === 'plain' ? 'global plain' : 'layer';
     const method = s.method === 'obs' ? 'OBS (SparseGPT) pruning with Hessian updates' : 'magnitude pruning';
     lines.push(`${s.mode} ${kind} ${method}: ${pct(s.sparsity)} of ${s.paramsBefore.toLocaleString('en-US')} weights are zero`);
     for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.params).padStart(10)}  ${pct(l.sparsity!)}${l.skipped ? `  (left dense: ${l.skipped})` : ''}`);
@@ -104,6 +105,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <file>', 'where to write the pruned model (never the input)')
     .option('--sparsity <s>', 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or 50% (required unless --pattern)')
     .addOption(new Option('--method <method>', 'unstructured: zero the smallest weights (magnitude, default) or choose by OBS saliency w²/[H⁻¹]ᵢᵢ and update the kept weights with each layer\'s Hessian (obs, SparseGPT); obs needs --calib').choices(['magnitude', 'obs']))
+    .addOption(new Option('--allocation <how>', 'method obs, global scope: how many weights each layer loses — OBC\'s per-layer error database (OBS errors at 0–95 % sparsity on each layer\'s Hessian) and dynamic programming for the least total error (obc, default), or LAMP scores as magnitude pruning uses (lamp)').choices(['obc', 'lamp']))
     .option('--pattern <n:m>', 'unstructured N:M sparsity, e.g. 2:4: n of every m consecutive weights of each output channel (layers whose fan-in is not a multiple of m stay dense)')
     .addOption(new Option('--scope <scope>', 'one sparsity per layer, or one global ranking (default: global; layer with --structured)').choices(['layer', 'global']))
     .addOption(new Option('--norm <norm>', 'magnitude score |w| (l1) or w² (l2, default); unstructured: only changes the LAMP global ranking; structured: channel norm').choices(['l1', 'l2']))

@@ -8,6 +8,7 @@ import { batchNormScale, readConstant, weightedLayers, weightLayout, weightOffse
 import { magnitudePrune, prunableLayers, type LayerPruneResult, type MagnitudeOptions, type PruneResult } from '../prune/magnitude';
 import { choleskySolve, factorDamped, type NormalEquations } from '../recover/leastSquares';
 import { DEFAULT_DAMP, groupHessian, inverseCholeskyUpper, type LayerHessian } from './hessian';
+import { allocateSparsity, layerErrorTable, OBC_GRID } from './obcAllocation';
 
 /**
  * One weight matrix sharing one Hessian: a dense layer, or one group of a grouped/depthwise conv.
@@ -154,6 +155,11 @@ export interface ObsModelOptions extends MagnitudeOptions {
   /** dampening of H relative to its mean diagonal (default GPTQ's 0.01) */
   damp?: number;
   blockSize?: number;
+  /**
+   * unstructured global scope: how many weights each layer loses — 'lamp' (as magnitude pruning) or 'obc' (OBC's
+   * error database and DP, obcAllocation.ts; needs `hessians` for every layer). The total is the same.
+   */
+  allocation?: 'lamp' | 'obc';
 }
 
 export interface ObsLayerResult extends LayerPruneResult {
@@ -186,7 +192,37 @@ export function obsPlan(model: Model, opts: ObsModelOptions): { proto: ModelProt
   }
   const allocation = magnitudePrune(model, opts);
   const byName = new Map(weightedLayers(allocation.proto.graph!).map((l) => [l.name, l]));
-  return { proto: allocation.proto, plan: allocation.layers.map((l) => ({ layer: byName.get(l.name)!, count: l.mask.reduce((a, k) => a + (k ? 0 : 1), 0) })) };
+  const plan = allocation.layers.map((l) => ({ layer: byName.get(l.name)!, count: l.mask.reduce((a, k) => a + (k ? 0 : 1), 0) }));
+  if (opts.allocation === 'obc' && opts.scope !== 'layer' && plan.length > 1) {
+    const original = indexGraph(model.proto.graph!);
+    const tables = plan.map(({ layer }) => {
+      const hessian = opts.hessians?.get(layer.name);
+      if (!hessian) throw new Error(`OBC allocation: no Hessian for '${layer.name}'`);
+      const groups = layerGroups(model, original, layer, hessian, opts.damp);
+      return layerErrorTable(layer.name, groups, Array.from({ length: hessian.groups }, (_, g) => groupHessian(hessian, g)), OBC_GRID, opts.blockSize);
+    });
+    const { counts } = allocateSparsity(tables, plan.reduce((a, p) => a + p.count, 0));
+    plan.forEach((p, i) => { p.count = counts[i]; });
+  }
+  return { proto: allocation.proto, plan };
+}
+
+/** A layer's weights as OBS groups (one per conv group) with U from its Hessian (H = I without one) and BN row scales. */
+export function layerGroups(model: Model, original: GraphIndex, layer: WeightedLayer, hessian: LayerHessian | undefined, damp = DEFAULT_DAMP): ObsGroup[] {
+  const { outChannels, fanIn } = weightLayout(layer);
+  const w = readConstant(original, layer.weightName, model);
+  if (hessian && hessian.n !== fanIn) throw new Error(`OBS '${layer.name}': Hessian of ${hessian.n} columns for a fan-in of ${fanIn}`);
+  const groupCount = hessian?.groups ?? 1;
+  const rows = outChannels / groupCount;
+  const bn = batchNormWeights(layer, original, model);
+  const identity = hessian ? undefined : Float64Array.from({ length: fanIn * fanIn }, (_, k) => (k % (fanIn + 1) === 0 ? 1 : 0));
+  return Array.from({ length: groupCount }, (_, g) => {
+    const weights = new Float64Array(rows * fanIn);
+    for (let r = 0; r < rows; r++) for (let f = 0; f < fanIn; f++) weights[r * fanIn + f] = w[weightOffset(layer, g * rows + r, f)];
+    const u = hessian ? inverseCholeskyUpper(groupHessian(hessian, g), fanIn, damp) : identity!;
+    const rowScale = bn?.subarray(g * rows, (g + 1) * rows);
+    return { weights, rows, cols: fanIn, u, rowScale };
+  });
 }
 
 /**
@@ -227,8 +263,8 @@ export function layerResult(layer: WeightedLayer, w: ArrayLike<number>, mask?: U
  */
 export function obsMaskChooser(
   layer: WeightedLayer, count: number | undefined, opts: Pick<ObsModelOptions, 'pattern' | 'damp' | 'blockSize'> & { rowScale?: ArrayLike<number> },
-): (equations: readonly NormalEquations[], hasBias: boolean) => Uint8Array {
-  return (equations, hasBias) => {
+): (equations: readonly NormalEquations[], hasBias: boolean, prior?: (o: number, f: number) => number) => Uint8Array {
+  return (equations, hasBias, prior) => {
     const { outChannels, fanIn } = weightLayout(layer);
     const damp = opts.damp ?? DEFAULT_DAMP;
     const rows = outChannels / equations.length;
@@ -246,7 +282,12 @@ export function obsMaskChooser(
       const weights = new Float64Array(rows * fanIn);
       for (let r = 0; r < rows; r++) {
         const rhs = Float64Array.from({ length: fanIn }, (_, i) => cross[i * m + r] - (bb ? (gram[i * n + b] * cross[b * m + r]) / bb : 0));
-        weights.set(choleskySolve(factor, fanIn, rhs), r * fanIn);
+        // With a prior w₀ the ridge pulls towards it: W* = w₀ + (H + λI)⁻¹(X̃ᵀy − H w₀).
+        const w0 = prior ? Float64Array.from({ length: fanIn }, (_, i) => prior(g * rows + r, i)) : undefined;
+        if (w0) for (let i = 0; i < fanIn; i++) { let s = 0; for (let j = 0; j < fanIn; j++) s += h[i * fanIn + j] * w0[j]; rhs[i] -= s; }
+        const w = choleskySolve(factor, fanIn, rhs);
+        if (w0) for (let i = 0; i < fanIn; i++) w[i] += w0[i];
+        weights.set(w, r * fanIn);
       }
       const rowScale = opts.rowScale ? Float64Array.from({ length: rows }, (_, r) => opts.rowScale![g * rows + r]) : undefined;
       return { weights, rows, cols: fanIn, u: inverseCholeskyUpper(h, fanIn, damp), rowScale };
@@ -270,19 +311,8 @@ function obsPruneLayer(
 ): ObsLayerResult {
   const { outChannels, fanIn } = weightLayout(layer);
   const w = readConstant(original, layer.weightName, model);
-  const hessian = opts.hessians?.get(layer.name);
-  if (hessian && hessian.n !== fanIn) throw new Error(`OBS '${layer.name}': Hessian of ${hessian.n} columns for a fan-in of ${fanIn}`);
-  const groupCount = hessian?.groups ?? 1;
-  const rows = outChannels / groupCount;
-  const bn = batchNormWeights(layer, original, model);
-  const identity = hessian ? undefined : Float64Array.from({ length: fanIn * fanIn }, (_, k) => (k % (fanIn + 1) === 0 ? 1 : 0));
-  const groups: ObsGroup[] = Array.from({ length: groupCount }, (_, g) => {
-    const weights = new Float64Array(rows * fanIn);
-    for (let r = 0; r < rows; r++) for (let f = 0; f < fanIn; f++) weights[r * fanIn + f] = w[weightOffset(layer, g * rows + r, f)];
-    const u = hessian ? inverseCholeskyUpper(groupHessian(hessian, g), fanIn, opts.damp ?? DEFAULT_DAMP) : identity!;
-    const rowScale = bn?.subarray(g * rows, (g + 1) * rows);
-    return { weights, rows, cols: fanIn, u, rowScale };
-  });
+  const groups = layerGroups(model, original, layer, opts.hessians?.get(layer.name), opts.damp);
+  const rows = outChannels / groups.length;
   const { masks } = sparseGptPrune(groups, { count, pattern: opts.pattern, blockSize: opts.blockSize });
   const mask = new Uint8Array(w.length);
   groups.forEach((grp, g) => {

@@ -8,6 +8,7 @@ import { readConstant, weightedLayers, weightLayout } from '../prune/layers';
 import { layerHessians } from '../obs/hessian';
 import { batchNormWeights, layerResult, obsMaskChooser, obsPlan, obsPruneModel, sparsityOf, type ObsLayerResult } from '../obs/sparsegpt';
 import { indexGraph } from '../onnx/graph';
+import { clone, ModelProtoSchema } from '../onnx/proto';
 import { magnitudePrune, prunableLayers, type PruneResult } from '../prune/magnitude';
 import { activationVariances, structuredPrune } from '../prune/structured';
 import { correctBiases, sameNameTargets, type BiasCorrection } from '../recover/biasCorrection';
@@ -15,7 +16,7 @@ import { distillHead } from '../recover/headDistill';
 import { reconstructLayers, type LayerFitReport, type LayerToFit } from '../recover/reconstruct';
 import { calibSamples, checkStep, openCalibration, phase, type StepContext } from './context';
 import { prunePattern, pruneScope } from './stepChecks';
-import type { PruneMethod, PruneStep } from './types';
+import type { PruneAllocation, PruneMethod, PruneStep } from './types';
 
 export interface PruneSummary {
   mode: 'unstructured' | 'structured';
@@ -26,6 +27,8 @@ export interface PruneSummary {
   scope: 'layer' | 'global';
   /** unstructured global: how weights are ranked across layers */
   ranking?: 'lamp' | 'plain';
+  /** method obs, global: how the layers' sparsities were chosen */
+  allocation?: PruneAllocation;
   /** structured: kept channel counts are multiples of this */
   roundTo?: number;
   /** unstructured: zeros / weights of the pruned layers; structured: 1 − params after / params before */
@@ -48,13 +51,19 @@ export interface PruneSummary {
  */
 export const STRUCTURED_ROUND_TO = 8;
 
+/** Per-layer sparsity for method obs (global scope, unstructured). */
+export const DEFAULT_ALLOCATION: PruneAllocation = 'obc';
+
 export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext = {}): Promise<{ model: Model; summary: PruneSummary }> {
   const file = ctx.file ?? input.file;
   checkStep(step, ctx, file);
   const { sparsity } = step;
   const scope = pruneScope(step);
   const recover = [step.reconstruct, step.biasCorrection, step.distillHead].filter(Boolean).length;
-  const phases = 1 + (step.search || (step.method === 'obs' && !step.reconstruct) ? 1 : 0) + recover;
+  // OBC's allocation needs every layer's Hessian (of the original model) before any layer is pruned.
+  const allocation = step.method === 'obs' && step.pattern === undefined && scope === 'global' && !step.plain ? step.allocation ?? DEFAULT_ALLOCATION : undefined;
+  // obs: the Hessians (unless reconstruction chooses the masks and LAMP allocates) before the masks
+  const phases = 1 + (step.search || (step.method === 'obs' && (!step.reconstruct || allocation === 'obc')) ? 1 : 0) + recover;
   let done = 0;
   // Pruning, reconstruction and bias correction run the model in onnxruntime from memory.
   const model: Model = { ...input, proto: inlineExternalData(input.proto, input) };
@@ -87,13 +96,20 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
     const ranking: 'lamp' | 'plain' = step.plain ? 'plain' : 'lamp';
     const options = { ...selection, sparsity, scope, norm: step.norm, ranking, file } as const;
     const pattern = step.pattern !== undefined ? prunePattern(step.pattern) : undefined;
+    const hessiansFor = async () => {
+      phase(ctx, done++, phases, 'collecting layer Hessians');
+      const names = prunableLayers(model.proto, selection, file).map((l) => l.name);
+      return layerHessians(model, calib!, names, { samples, file, signal: ctx.signal });
+    };
     let r: PruneResult;
     if (step.method === 'obs' && step.reconstruct) {
       // Sequential OBS: each layer's mask is chosen during its reconstruction, from the pruned model's inputs.
+      const hessians = allocation === 'obc' ? await hessiansFor() : undefined;
       phase(ctx, done++, phases, 'allocating the layers\' sparsity');
-      const plan = obsPlan(model, { ...options, pattern });
+      const plan = obsPlan(model, { ...options, pattern, allocation, hessians });
       const original = indexGraph(model.proto.graph!);
-      proto = plan.proto;
+      // The layers keep their trained weights until their fit: the fit's ridge term pulls towards them.
+      proto = clone(ModelProtoSchema, model.proto);
       toFit = plan.plan.filter((p) => !p.skipped).map(({ layer, count }) => ({
         name: layer.name, chooseMask: obsMaskChooser(layer, count, { pattern, rowScale: batchNormWeights(layer, original, model) }),
       }));
@@ -102,15 +118,13 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
       afterRecovery = () => {
         const index = indexGraph(proto.graph!);
         const layers = plan.plan.map((p) => layerResult(p.layer, readConstant(index, p.layer.weightName, model), undefined, p.skipped));
-        summary = unstructuredSummary(step, scope, ranking, pattern, { proto, layers, sparsity: sparsityOf(layers) });
+        summary = unstructuredSummary(step, scope, ranking, pattern, { proto, layers, sparsity: sparsityOf(layers) }, allocation);
       };
     } else {
       if (step.method === 'obs') {
-        phase(ctx, done++, phases, 'collecting layer Hessians');
-        const names = prunableLayers(model.proto, selection, file).map((l) => l.name);
-        const hessians = await layerHessians(model, calib!, names, { samples, file, signal: ctx.signal });
+        const hessians = await hessiansFor();
         phase(ctx, done++, phases, 'pruning by OBS saliency with Hessian updates');
-        r = obsPruneModel(model, { ...options, pattern, hessians });
+        r = obsPruneModel(model, { ...options, pattern, hessians, allocation });
       } else {
         phase(ctx, done++, phases, 'zeroing the smallest weights');
         r = pattern ? obsPruneModel(model, { ...options, pattern }) : magnitudePrune(model, options);
@@ -119,7 +133,7 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
       // Layers an N:M pattern left dense are not pruned: nothing to re-fit.
       toFit = r.layers.filter((l: ObsLayerResult) => !l.skipped).map((l) => ({ name: l.name, mask: l.mask }));
     }
-    summary = unstructuredSummary(step, scope, ranking, pattern, r);
+    summary = unstructuredSummary(step, scope, ranking, pattern, r, allocation);
   }
 
   const reconstructed: LayerFitReport[] = [];
@@ -151,11 +165,12 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
 
 function unstructuredSummary(
   step: PruneStep, scope: 'layer' | 'global', ranking: 'lamp' | 'plain', pattern: { n: number; m: number } | undefined, r: PruneResult,
+  allocation?: PruneAllocation,
 ): Omit<PruneSummary, 'reconstructed'> {
   const params = r.layers.reduce((a, l) => a + l.params, 0);
   const zeros = r.layers.reduce((a, l) => a + l.zeros, 0);
   return {
-    mode: 'unstructured', scope, ...(step.method === 'obs' ? { method: step.method } : {}),
+    mode: 'unstructured', scope, ...(step.method === 'obs' ? { method: step.method } : {}), ...(allocation ? { allocation } : {}),
     ...(pattern ? { pattern: `${pattern.n}:${pattern.m}` } : scope === 'global' ? { ranking } : {}),
     sparsity: r.sparsity, paramsBefore: params, paramsAfter: params - zeros,
     layers: r.layers.map((l: ObsLayerResult) => ({ name: l.name, params: l.params, zeros: l.zeros, sparsity: l.sparsity, ...(l.skipped ? { skipped: l.skipped } : {}) })),

@@ -56,6 +56,7 @@ export const STEP_SCHEMAS: Record<StepKind, ObjectSpec> = {
     properties: {
       sparsity: { type: 'fraction', description: 'fraction of weights (unstructured) or of each group\'s channels (structured) to remove, e.g. 0.5 or "50%"' },
       method: { type: 'enum', values: ['magnitude', 'obs'], description: 'unstructured: zero the smallest weights (magnitude, default) or choose by OBS saliency and update the kept weights with the layer Hessian (obs, SparseGPT; needs calibration)' },
+      allocation: { type: 'enum', values: ['lamp', 'obc'], description: 'method obs, global scope: how many weights each layer loses — LAMP scores, or OBC\'s per-layer error database and DP (default obc)' },
       pattern: { type: 'string', description: 'unstructured N:M pattern, e.g. "2:4": n of every m consecutive weights of each output channel (sparsity must then be n/m)' },
       scope: { type: 'enum', values: ['layer', 'global'], description: 'one sparsity per layer, or one global ranking (default: global; layer when structured)' },
       norm: { type: 'enum', values: ['l1', 'l2'], description: 'magnitude score |w| (l1) or w² (l2, default)' },

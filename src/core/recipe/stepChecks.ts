@@ -37,6 +37,7 @@ function pruneProblem(step: PruneStep, { hasCalibration: calib, name: n }: Check
   if (step.plain && step.structured) return `${n('plain')} applies to unstructured global pruning only, not with ${n('structured')}`;
   if (step.plain && pruneScope(step) === 'layer') return `${n('plain')} applies to global pruning only, not with ${n('scope')} layer`;
   if (step.method === 'obs' && step.structured) return `${n('method')} obs applies to unstructured pruning only, not with ${n('structured')}`;
+  if (step.allocation !== undefined && (step.method !== 'obs' || step.pattern !== undefined || step.scope === 'layer' || step.plain)) return `${n('allocation')} only applies to ${n('method')} obs with the global scope, without ${n('pattern')} or ${n('plain')}`;
   if (step.method === 'obs' && !calib) return `${n('method')} obs needs ${n('calib')} (the layer Hessians come from calibration inputs)`;
   if (step.pattern !== undefined) {
     const p = prunePattern(step.pattern);

@@ -38,6 +38,8 @@ interface SelectionOptions {
 
 export type PruneMethod = 'magnitude' | 'obs';
 
+export type PruneAllocation = 'lamp' | 'obc';
+
 export interface PruneOptions extends SelectionOptions {
   /** unstructured: fraction of weights to zero; structured: of each group's channels (or of MACs with search) */
   sparsity: number;
@@ -45,6 +47,8 @@ export interface PruneOptions extends SelectionOptions {
   method?: PruneMethod;
   /** unstructured N:M pattern, e.g. "2:4": n of every m consecutive weights along each output channel's fan-in */
   pattern?: string;
+  /** method obs, global scope: per-layer sparsity from LAMP or from OBC's per-layer error database and DP (src/core/obs/obcAllocation.ts) */
+  allocation?: PruneAllocation;
   scope?: 'layer' | 'global';
   norm?: 'l1' | 'l2';
   plain?: boolean;

@@ -7,9 +7,9 @@ import type { ModelProto } from '../onnx/proto';
 import { makeTensor, type TensorSource } from '../onnx/tensor';
 import { ActivationProbe, batchPlan, captureActivations, feedsFor, type BatchSource, type CapturedTensor } from '../eval/activations';
 import { modelInput } from '../eval/modelInput';
-import { weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
+import { readConstant, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
 import { rowReader, type RowReader } from './layerRows';
-import { factorDamped, NormalEquations, solveRestricted } from './leastSquares';
+import { choleskySolve, factorDamped, NormalEquations, solveRestricted } from './leastSquares';
 
 export interface LayerToFit {
   /** node name in the pruned model */
@@ -22,9 +22,11 @@ export interface LayerToFit {
   target?: string;
   /**
    * chooses the kept weights (replacing `mask`) from the layer's normal equations on the pruned model's inputs,
-   * just before the fit: one per conv group, features in im2col order then, if hasBias, the bias (OBS pruning)
+   * just before the fit: one per conv group, features in im2col order then, if hasBias, the bias (OBS pruning).
+   * `prior(o, f)`, when given, is the value the ridge term pulls output channel o's feature f (f = fan-in: the
+   * bias) towards, in the units of the equations (ReconstructOptions.prior)
    */
-  chooseMask?: (equations: readonly NormalEquations[], hasBias: boolean) => Uint8Array;
+  chooseMask?: (equations: readonly NormalEquations[], hasBias: boolean, prior?: (o: number, f: number) => number) => Uint8Array;
 }
 
 export interface ReconstructOptions {
@@ -34,6 +36,12 @@ export interface ReconstructOptions {
   samples?: number;
   /** ridge damping relative to the mean diagonal of XᵀX (default 0.01) */
   damping?: number;
+  /**
+   * what the ridge term pulls the weights towards: the layer's current weights and bias (default; Tikhonov with
+   * the trained values as the prior, so directions the calibration rows do not span keep their trained values)
+   * or zero (plain ridge)
+   */
+  prior?: 'current' | 'zero';
   /** rows of the conv im2col system sampled in total per layer (default ≈ 24 × fan-in, 4096..32768; grouped convs from 1024) */
   rows?: number;
   batchSize?: number;
@@ -290,8 +298,8 @@ async function fitLayer(
         if (g === 0) rowCount++;
       });
     });
-    const mask = spec.chooseMask?.(equations, hasBias);
-    solve(index, layer, mask ? { ...spec, mask } : spec, equations, hasBias, alpha, beta, opts.damping ?? 0.01);
+    const mask = spec.chooseMask?.(equations, hasBias, (opts.prior ?? 'current') === 'current' ? priorOf(pruned, index, layer, hasBias, alpha, beta) : undefined);
+    solve(pruned, index, layer, mask ? { ...spec, mask } : spec, equations, hasBias, alpha, beta, opts.damping ?? 0.01, opts.prior ?? 'current');
     errAfter = await measure();
   } finally {
     fit.targets.clear();
@@ -302,13 +310,22 @@ async function fitLayer(
 }
 
 
-/** Solves every output channel's restricted least squares and writes the layer's weight (and bias) as alpha·B = w, beta·C = b. */
-function solve(index: GraphIndex, layer: WeightedLayer, spec: LayerToFit, equations: NormalEquations[], hasBias: boolean, alpha: number, beta: number, damping: number): void {
+/**
+ * Solves every output channel's restricted least squares and writes the layer's weight (and bias) as alpha·B = w, beta·C = b.
+ * With prior 'current' the ridge term is λ‖w − w₀‖² (w₀ = the layer's weights and bias before the fit, on the kept
+ * features): w = w₀ + (G + λI)⁻¹(c − G w₀), which equals (G + λI)⁻¹(c + λw₀).
+ */
+function solve(
+  src: ModelSource, index: GraphIndex, layer: WeightedLayer, spec: LayerToFit, equations: NormalEquations[], hasBias: boolean,
+  alpha: number, beta: number, damping: number, prior: 'current' | 'zero',
+): void {
   const { outChannels, fanIn } = weightLayout(layer);
   const newWeights = new Float32Array(outChannels * fanIn);
   const newBias = new Float32Array(outChannels);
   const offsets = Int32Array.from({ length: outChannels * fanIn }, (_, k) => weightOffset(layer, Math.floor(k / fanIn), k % fanIn));
   const outPerGroup = outChannels / equations.length;
+  const w0 = prior === 'current' ? readConstant(index, layer.weightName, src) : undefined;
+  const b0 = prior === 'current' && hasBias ? readConstant(index, layer.biasName!, src) : undefined;
   for (const [g, eq] of equations.entries()) {
     eq.symmetrize();
     let denseFactor: Float64Array | undefined;
@@ -324,10 +341,39 @@ function solve(index: GraphIndex, layer: WeightedLayer, spec: LayerToFit, equati
         denseFactor ??= factorDamped(eq.gram, eq.n, denseIdx, damping);
         factor = denseFactor;
       }
-      const w = solveRestricted(eq, idx, j, damping, factor);
+      const start = w0 ? idx.map((f) => (f < fanIn ? alpha * w0[offsets[o * fanIn + f]] : beta * biasAt(b0!, o))) : undefined;
+      const w = start ? solveFrom(eq, idx, j, start, damping, factor) : solveRestricted(eq, idx, j, damping, factor);
       idx.forEach((f, a) => { if (f < fanIn) newWeights[offsets[o * fanIn + f]] = w[a] / alpha; else newBias[o] = w[a] / beta; });
     }
   }
   writeConstant(index, layer.weightName, layer.dims, newWeights);
   if (hasBias) writeConstant(index, layer.biasName!, [outChannels], newBias);
+}
+
+/** The layer's current weight (f < fan-in) and bias (f = fan-in) of output channel o, as alpha·B and beta·C. */
+function priorOf(src: ModelSource, index: GraphIndex, layer: WeightedLayer, hasBias: boolean, alpha: number, beta: number): (o: number, f: number) => number {
+  const { fanIn } = weightLayout(layer);
+  const w = readConstant(index, layer.weightName, src);
+  const b = hasBias ? readConstant(index, layer.biasName!, src) : undefined;
+  return (o, f) => (f < fanIn ? alpha * w[weightOffset(layer, o, f)] : b ? beta * biasAt(b, o) : 0);
+}
+
+/** Output channel o's bias; a Gemm's C may be one value broadcast to every channel. */
+const biasAt = (b: Float32Array, o: number) => (b.length === 1 ? b[0] : b[o]);
+
+/** Ridge towards `start` on the features idx of target column col: start + (G + λI)⁻¹ (c − G·start). */
+export function solveFrom(eq: NormalEquations, idx: readonly number[], col: number, start: readonly number[], damping: number, factor?: Float64Array): Float64Array {
+  const l = factor ?? factorDamped(eq.gram, eq.n, idx, damping);
+  const { gram, cross, n, m } = eq;
+  const k = idx.length;
+  const b = new Float64Array(k);
+  for (let a = 0; a < k; a++) {
+    const row = idx[a] * n;
+    let s = cross[idx[a] * m + col];
+    for (let c = 0; c < k; c++) s -= gram[row + idx[c]] * start[c];
+    b[a] = s;
+  }
+  const d = choleskySolve(l, k, b);
+  for (let a = 0; a < k; a++) d[a] += start[a];
+  return d;
 }
