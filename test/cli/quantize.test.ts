@@ -87,6 +87,58 @@ test('quantize --mode weight --bits 4 --rounding gptq --calib: GPTQ rounding, ag
   assert.ok(c4.agreement >= 0.98, `W4A8 with GPTQ weights: agreement ${c4.agreement}`);
 });
 
+/** The zero positions of each Conv/Gemm weight of a float model, by node name. */
+function weightZeros(file: string): Map<string, number[]> {
+  const g = readModelSync(file).proto.graph!;
+  const zeros = new Map<string, number[]>();
+  for (const n of g.node) {
+    const w = g.initializer.find((t) => t.name === n.input[1]);
+    if (!['Conv', 'Gemm'].includes(n.opType) || !w) continue;
+    zeros.set(n.name, Array.from(tensorValues(w), (v, i) => (Number(v) === 0 ? i : -1)).filter((i) => i >= 0));
+  }
+  return zeros;
+}
+
+/** The integer weight of node `name` in a quantized model (behind its weight's DequantizeLinear). */
+function intWeight(file: string, name: string): number[] {
+  const g = readModelSync(file).proto.graph!;
+  const n = g.node.find((m) => m.name === name)!;
+  const dq = g.node.find((m) => m.output[0] === n.input[1] && m.opType === 'DequantizeLinear')!;
+  return Array.from(tensorValues(g.initializer.find((t) => t.name === dq.input[0])!), Number);
+}
+
+test('prune 50 % + reconstruct, then quantize --rounding gptq (W4A8 and int4 weights, sequential too): every pruned zero stays zero, agreement at least nearest\'s', async () => {
+  const dir = tempDir();
+  const calib = writeMnistNpy(dir, 'calib', 128);
+  const split = writeMnistNpy(dir, 'test', 1000);
+  const data = await openDataset(split.data, { labels: split.labels });
+  const ref = await outputs(fs.readFileSync(MNIST_MODEL), data, 64);
+  const pruned = path.join(dir, 'pruned.onnx');
+  const p = cli('prune', MNIST_MODEL, '-o', pruned, '--sparsity', '0.5', '--reconstruct', '--calib', calib.data);
+  assert.equal(p.status, 0, p.stderr);
+  const zeros = weightZeros(pruned);
+  const total = [...zeros.values()].reduce((s, z) => s + z.length, 0);
+  assert.ok(total > 1000, `the pruned model has ${total} zero weights`);
+  for (const [args, tag] of [[['--mode', 'static', '--bits', '4'], 'W4A8'], [['--mode', 'weight', '--bits', '4'], 'int4 weights']] as const) {
+    const agreements: number[] = [];
+    for (const rounding of [[], ['--rounding', 'gptq'], ['--rounding', 'gptq', '--gptq-inputs', 'quantized']]) {
+      const out = path.join(dir, `q${agreements.length}${tag.length}.onnx`);
+      const calibArgs = rounding.length > 0 || args[1] === 'static' ? ['--calib', calib.data] : [];
+      const r = cli('quantize', pruned, '-o', out, ...args, ...rounding, ...calibArgs, '--json');
+      assert.equal(r.status, 0, r.stderr);
+      if (rounding.length === 4) assert.equal(JSON.parse(r.stdout).gptqInputs, 'quantized');
+      for (const [name, z] of zeros) {
+        const q = intWeight(out, name);
+        const filled = z.filter((i) => q[i] !== 0);
+        assert.equal(filled.length, 0, `${tag} ${rounding.join(' ')}: ${filled.length} of ${z.length} pruned weights of '${name}' are non-zero`);
+      }
+      agreements.push(compareOutputs(ref, await outputs(fs.readFileSync(out), data, 64)).agreement);
+    }
+    console.log(`MNIST CNN pruned 50 % + reconstruct, ${tag}, ${total} pruned zeros kept: agreement with fp32 nearest ${agreements[0]}, GPTQ ${agreements[1]}, GPTQ sequential ${agreements[2]}`);
+    assert.ok(agreements[1] >= agreements[0] - 1 / data.n, `${tag}: ${agreements}`);
+  }
+});
+
 test('bad arguments give one line on stderr, a non-zero exit and no output file', () => {
   const dir = tempDir();
   const out = path.join(dir, 'x.onnx');
@@ -99,6 +151,8 @@ test('bad arguments give one line on stderr, a non-zero exit and no output file'
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib', 'x.npy'], /--calib only applies to --mode static and --rounding gptq/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--rounding', 'gptq'], /--rounding gptq needs --calib DATA/],
     [[MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--rounding', 'gptq'], /--rounding only applies to --mode weight and static/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--gptq-inputs', 'quantized'], /--gptq-inputs only applies to --rounding gptq/],
+    [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--rounding', 'gptq', '--gptq-inputs', 'later', '--calib', 'x.npy'], /--gptq-inputs/],
     [[MNIST_MODEL, '-o', out, '--mode', 'weight', '--calib-samples', '10'], /--calib-samples only applies to --mode static and --rounding gptq/],
     [[MNIST_MODEL, '-o', out, '--mode', 'dynamic', '--method', 'entropy'], /--method only applies to --mode static/],
     [[MNIST_MODEL, '-o', out, '--mode', 'static', '--calib', 'x.npy', '--block-size', '32'], /--block-size only applies to --mode weight/],
