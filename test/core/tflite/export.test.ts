@@ -1,5 +1,5 @@
 // The exported .tflite run by a real TFLite runtime (node-tflite, TFLite 2.2) against onnxruntime running the
-// same ONNX int8 model.
+// same ONNX int8 model; every single-op model also by LiteRT 2.5.3 (current TFLite) against node-tflite.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Interpreter } from 'node-tflite';
@@ -15,6 +15,7 @@ import { seededRandom } from '../../../src/core/random';
 import { QdqBuilder, singleOpQdq } from '../../builders/qdqOps';
 import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, mnistSamples } from '../../fixtures/mnist';
 import { arraySource, outputs } from '../quantize/ortRun';
+import { runLiteRt } from './litertNode';
 
 const quantizeInput = (x: number, p: EdgeTensor) => Math.min(127, Math.max(-128, Math.round(x / p.scale) + p.zeroPoint));
 
@@ -121,7 +122,28 @@ async function qdqStepsApart(q: ModelProto, inShape: number[], x: Float32Array):
   for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) {
     maxSteps = Math.max(maxSteps, Math.abs(ref.values[s * outSize + ch * h * w + i] - got[s * outSize + i * c + ch]) / r.outputs[0].scale);
   }
+  await liteRtAgrees(q, inShape.length === 3 ? inShape : [inShape[0], 1, 1], x, n);
   return maxSteps;
+}
+
+/**
+ * The same model exported with float edges, run by LiteRT 2.5.3 (current TFLite, strict flatbuffer checks, XNNPACK
+ * kernels; its JS API has no int8 tensors) and by node-tflite: within 2 output steps of each other.
+ */
+async function liteRtAgrees(q: ModelProto, [c, h, w]: number[], x: Float32Array, n: number): Promise<void> {
+  const f = exportTflite(q, { io: 'float' });
+  const samples = Array.from({ length: n }, (_, s) => {
+    const v = new Float32Array(c * h * w);
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) v[i * c + ch] = x[s * c * h * w + ch * h * w + i];
+    return v;
+  });
+  const lite = await runLiteRt(f.bytes, f.inputs[0].shape, samples);
+  const old = runTflite(f.bytes, x, [c, h, w], n, f.inputs[0], f.outputs[0]);
+  const outSize = lite[0].length;
+  let steps = 0;
+  for (let s = 0; s < n; s++) for (let k = 0; k < outSize; k++) steps = Math.max(steps, Math.abs(lite[s][k] - old[s * outSize + k]) / f.outputs[0].scale);
+  console.log(`  LiteRT 2.5.3 vs node-tflite (--io float, ${f.ops.join(' ')}): max difference ${steps.toFixed(2)} output steps`);
+  assert.ok(steps <= 2, `LiteRT vs node-tflite: max ${steps} steps`);
 }
 
 const uniform = (seed: number, n: number, lo: number, hi: number) => {
