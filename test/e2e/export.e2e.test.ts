@@ -1,12 +1,13 @@
 // "ONNX Lens: Export for Microcontroller…" in a real VS Code (code-server + Chromium): the MNIST CNN as a static int8
 // QDQ model exported from its editor (float I/O, with the C header) to a .tflite that carries the TFL3 identifier and
 // equals what `onnx-lens export` writes from the same model, with the Nano 33 BLE verdict (onnxLens.device); the float
-// model exported with the calibration data of the settings; and a layer the exporter has no converter for, marked
-// in the layer table and the tooltip, and named in the warning the command shows before it starts.
+// model exported with the calibration data of the settings; a layer the exporter has no converter for, marked in the
+// layer table and the tooltip, and named in the warning the command shows before it starts; the Explorer's context
+// menu, with a board the model does not fit; and the refusal in Restricted Mode.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { graph, model, node, valueInfo } from '../../src/core/onnx/build';
 import { DataType } from '../../src/core/onnx/dtypes';
 import { makeTensor } from '../../src/core/onnx/tensor';
@@ -29,32 +30,8 @@ function convTransposeNet(): Uint8Array {
   }), { opset: 17 }));
 }
 
-let vscode: VsCode;
-let reference: string;
-
-before(async () => {
-  const dir = tempDir();
-  const calib = writeMnistNpy(dir, 'calib', 64).data;
-  const int8 = path.join(dir, 'model.int8.onnx');
-  cli('quantize', MNIST_MODEL, '-o', int8, '--mode', 'static', '--calib', calib, '--target', 'portable');
-  reference = path.join(dir, 'reference.tflite');
-  cli('export', int8, '-o', reference, '--io', 'float');
-  const settings = { 'onnxLens.device': 'nano33ble', 'onnxLens.calibrationData': 'calib_x.npy' };
-  vscode = await VsCode.start({
-    name: 'export',
-    files: {
-      'model.onnx': { copy: MNIST_MODEL }, 'model.int8.onnx': { copy: int8 }, 'calib_x.npy': { copy: calib }, 'up.onnx': convTransposeNet(),
-      '.vscode/settings.json': JSON.stringify(settings, null, 2),
-    },
-  });
-}, { timeout: 240_000 });
-
-after(async () => { await vscode?.close(); }, { timeout: 60_000 });
-
-const file = (name: string) => path.join(vscode.workspace, name);
-
 /** The text of the first notification toast that contains `text`. */
-async function toast(text: string, timeout = 120_000): Promise<string> {
+async function toast(vscode: VsCode, text: string, timeout = 120_000): Promise<string> {
   const item = vscode.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
   await waitFor(`a notification with '${text}'`, timeout, async () => ((await item.count()) ? true : undefined), () => {
     const failed = /Export for Microcontroller of .* failed: (.*)/.exec(vscode.allLogs());
@@ -63,58 +40,128 @@ async function toast(text: string, timeout = 120_000): Promise<string> {
   return item.first().innerText();
 }
 
-test('an int8 QDQ model from its editor: float I/O and a C header; the .tflite has the TFL3 identifier, is what the CLI writes, and fits the Nano 33 BLE', { timeout: 240_000 }, async () => {
-  await vscode.openFromExplorer('model.int8.onnx');
-  await vscode.editor();
-  await vscode.runCommand(COMMAND);
-  // An int8 model is not calibrated: the first question is the I/O type.
-  await vscode.pickItem('Export model.int8.onnx: input and output type', 'float');
-  await vscode.pickItem('Export model.int8.onnx: C header', 'Also a C header (.h) for TFLite Micro');
-  await vscode.saveDialog(file('model.int8.tflite'));
-  const text = await toast('exported model.int8.tflite');
-  await vscode.screenshot('export-done');
+describe('in a trusted workspace', () => {
+  let vscode: VsCode;
+  let reference: string;
+  const file = (name: string) => path.join(vscode.workspace, name);
 
-  const bytes = fs.readFileSync(file('model.int8.tflite'));
-  assert.equal(bytes.subarray(4, 8).toString('latin1'), 'TFL3', 'the flatbuffer identifier at offset 4');
-  assert.ok(bytes.equals(fs.readFileSync(reference)), 'the same bytes as onnx-lens export --io float writes from the same model');
-  const header = fs.readFileSync(file('model.int8.h'), 'utf8');
-  assert.match(header, /alignas\(16\)/, 'the C header holds the aligned array');
-  assert.match(text, /and model\.int8\.h/, text);
-  assert.match(text, /fits the Arduino Nano 33 BLE Sense/, `the onnxLens.device verdict: ${text}`);
-  assert.match(text, /flash \d/, text);
+  before(async () => {
+    const dir = tempDir();
+    const calib = writeMnistNpy(dir, 'calib', 64).data;
+    const int8 = path.join(dir, 'model.int8.onnx');
+    cli('quantize', MNIST_MODEL, '-o', int8, '--mode', 'static', '--calib', calib, '--target', 'portable');
+    reference = path.join(dir, 'reference.tflite');
+    cli('export', int8, '-o', reference, '--io', 'float');
+    const settings = { 'onnxLens.device': 'nano33ble', 'onnxLens.calibrationData': 'calib_x.npy' };
+    vscode = await VsCode.start({
+      name: 'export',
+      files: {
+        'model.onnx': { copy: MNIST_MODEL }, 'model.int8.onnx': { copy: int8 }, 'calib_x.npy': { copy: calib }, 'up.onnx': convTransposeNet(),
+        '.vscode/settings.json': JSON.stringify(settings, null, 2),
+      },
+    });
+  }, { timeout: 240_000 });
+
+  after(async () => { await vscode?.close(); }, { timeout: 60_000 });
+
+  test('an int8 QDQ model from its editor: float I/O and a C header; the .tflite has the TFL3 identifier, is what the CLI writes, and fits the Nano 33 BLE', { timeout: 240_000 }, async () => {
+    await vscode.openFromExplorer('model.int8.onnx');
+    await vscode.editor();
+    await vscode.runCommand(COMMAND);
+    // An int8 model is not calibrated: the first question is the I/O type.
+    await vscode.pickItem('Export model.int8.onnx: input and output type', 'float');
+    await vscode.pickItem('Export model.int8.onnx: C header', 'Also a C header (.h) for TFLite Micro');
+    await vscode.saveDialog(file('model.int8.tflite'));
+    const text = await toast(vscode, 'exported model.int8.tflite');
+    await vscode.screenshot('export-done');
+
+    const bytes = fs.readFileSync(file('model.int8.tflite'));
+    assert.equal(bytes.subarray(4, 8).toString('latin1'), 'TFL3', 'the flatbuffer identifier at offset 4');
+    assert.ok(bytes.equals(fs.readFileSync(reference)), 'the same bytes as onnx-lens export --io float writes from the same model');
+    const header = fs.readFileSync(file('model.int8.h'), 'utf8');
+    assert.match(header, /alignas\(16\)/, 'the C header holds the aligned array');
+    assert.match(text, /and model\.int8\.h/, text);
+    assert.match(text, /fits the Arduino Nano 33 BLE Sense/, `the onnxLens.device verdict: ${text}`);
+    assert.match(text, /flash \d/, text);
+  });
+
+  test('a float model: calibrated with the data of the settings, int8 I/O, no header', { timeout: 240_000 }, async () => {
+    await vscode.openFromExplorer('model.onnx');
+    await vscode.editor();
+    await vscode.runCommand(COMMAND);
+    await vscode.pickItem('Calibration data', file('calib_x.npy'));
+    await vscode.pickItem('Export model.onnx: input and output type', 'int8');
+    await vscode.pickItem('Export model.onnx: C header', 'Only the .tflite');
+    await vscode.saveDialog(file('model.tflite'));
+    await toast(vscode, 'exported model.tflite');
+    assert.equal(fs.readFileSync(file('model.tflite')).subarray(4, 8).toString('latin1'), 'TFL3');
+    assert.equal(fs.existsSync(file('model.h')), false, 'no header was asked for');
+  });
+
+  test('a layer without a TFLite converter: ⚠ in the layer table, a tooltip row, and a warning naming it before the export starts', { timeout: 240_000 }, async () => {
+    await vscode.openFromExplorer('up.onnx');
+    const editor = await vscode.editor();
+    const mark = editor.locator('[data-testid="layer-row"][data-layer="up"] .export-blocked');
+    await mark.waitFor({ timeout: 60_000 });
+    assert.equal(await mark.getAttribute('title'), 'not exportable to TFLite: ConvTranspose');
+    assert.equal(await editor.locator('[data-testid="layer-row"][data-layer="conv"] .export-blocked').count(), 0, 'Conv is exportable');
+    await editor.locator('[data-testid="layer-bar"][data-layer="up"]').hover();
+    const tooltip = editor.locator('[data-testid="tooltip"]');
+    await tooltip.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await tooltip.innerText(), /not exportable to TFLite: ConvTranspose/);
+    await vscode.screenshot('export-unsupported-layer');
+
+    await vscode.runCommand(COMMAND);
+    const dialog = vscode.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await dialog.innerText(), /cannot convert: ConvTranspose \(up\)/);
+    await vscode.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
+    assert.equal(fs.existsSync(file('up.tflite')), false, 'nothing is written');
+  });
+
+  test("from the Explorer's context menu on a model that is not the active editor: read from the file, int8 I/O; a board it does not fit is a warning saying by how much", { timeout: 240_000 }, async () => {
+    const page = vscode.page;
+    // A board of 16 KiB flash and 8 KiB RAM: the MNIST CNN's .tflite (tens of KB) does not fit its flash.
+    const tiny = { name: 'tiny', title: 'Tiny board', flashKB: 16, ramKB: 8, macsPerSecond: 1e6 };
+    fs.writeFileSync(file('.vscode/settings.json'), JSON.stringify({ 'onnxLens.device': 'tiny', 'onnxLens.deviceProfiles': [tiny] }, null, 2));
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: /^model\.int8\.onnx$/ }) });
+    await row.first().click({ button: 'right' });
+    const item = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: /^Export for Microcontroller…$/ }) });
+    // The menu acts on the focused item: hover focuses it, Enter runs it.
+    await item.hover({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+    await vscode.pickItem('Export model.int8.onnx: input and output type', 'int8');
+    await vscode.pickItem('Export model.int8.onnx: C header', 'Only the .tflite');
+    await vscode.saveDialog(file('explorer.tflite'));
+    await toast(vscode, 'exported explorer.tflite');
+    const bytes = fs.readFileSync(file('explorer.tflite'));
+    const over = bytes.length - 16 * 1024;
+    assert.ok(over >= 10 * 1024, `the .tflite (${bytes.length} bytes) is 10 KB or more over 16 KB: the excess reads as xx.x KB`);
+    const warning = await toast(vscode, 'does not fit the Tiny board', 15_000);
+    assert.match(warning, new RegExp(`exceeds its 16\\.0 KB flash by ${(over / 1024).toFixed(1).replace('.', '\\.')} KB`), warning);
+    assert.equal(bytes.subarray(4, 8).toString('latin1'), 'TFL3');
+    assert.equal(bytes.equals(fs.readFileSync(file('model.int8.tflite'))), false, 'int8 I/O: no QUANTIZE/DEQUANTIZE at the edges, other bytes than the float-I/O export');
+  });
 });
 
-test('a float model: calibrated with the data of the settings, int8 I/O, no header', { timeout: 240_000 }, async () => {
-  await vscode.openFromExplorer('model.onnx');
-  await vscode.editor();
-  await vscode.runCommand(COMMAND);
-  await vscode.pickItem('Calibration data', file('calib_x.npy'));
-  await vscode.pickItem('Export model.onnx: input and output type', 'int8');
-  await vscode.pickItem('Export model.onnx: C header', 'Only the .tflite');
-  await vscode.saveDialog(file('model.tflite'));
-  await toast('exported model.tflite');
-  assert.equal(fs.readFileSync(file('model.tflite')).subarray(4, 8).toString('latin1'), 'TFL3');
-  assert.equal(fs.existsSync(file('model.h')), false, 'no header was asked for');
-});
+describe('in an untrusted workspace (Restricted Mode)', () => {
+  let vscode: VsCode;
 
-test('a layer without a TFLite converter: ⚠ in the layer table, a tooltip row, and a warning naming it before the export starts', { timeout: 240_000 }, async () => {
-  await vscode.openFromExplorer('up.onnx');
-  const editor = await vscode.editor();
-  const mark = editor.locator('[data-testid="layer-row"][data-layer="up"] .export-blocked');
-  await mark.waitFor({ timeout: 60_000 });
-  assert.equal(await mark.getAttribute('title'), 'not exportable to TFLite: ConvTranspose');
-  assert.equal(await editor.locator('[data-testid="layer-row"][data-layer="conv"] .export-blocked').count(), 0, 'Conv is exportable');
-  await editor.locator('[data-testid="layer-bar"][data-layer="up"]').hover();
-  const tooltip = editor.locator('[data-testid="tooltip"]');
-  await tooltip.waitFor({ state: 'visible', timeout: 15_000 });
-  assert.match(await tooltip.innerText(), /not exportable to TFLite: ConvTranspose/);
-  await vscode.screenshot('export-unsupported-layer');
+  before(async () => {
+    vscode = await VsCode.start({ name: 'export-untrusted', workspaceTrust: true, files: { 'model.onnx': { copy: MNIST_MODEL } } });
+  }, { timeout: 240_000 });
 
-  await vscode.runCommand(COMMAND);
-  const dialog = vscode.page.locator('.monaco-dialog-box');
-  await dialog.waitFor({ state: 'visible', timeout: 15_000 });
-  assert.match(await dialog.innerText(), /cannot convert: ConvTranspose \(up\)/);
-  await vscode.page.keyboard.press('Escape');
-  await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
-  assert.equal(fs.existsSync(file('up.tflite')), false, 'nothing is written');
+  after(async () => { await vscode?.close(); }, { timeout: 60_000 });
+
+  test('Export for Microcontroller is refused with a message saying why, before any question', { timeout: 120_000 }, async () => {
+    await vscode.openFromExplorer('model.onnx');
+    await vscode.editor();
+    await vscode.runCommand(COMMAND);
+    const text = await toast(vscode, 'Export for Microcontroller is disabled in Restricted Mode', 15_000);
+    assert.match(text, /calibrated by running it in onnxruntime/);
+    assert.match(text, /Manage Workspace Trust/);
+    assert.equal(await vscode.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Calibration data' }).isVisible(), false, 'no question was asked');
+    assert.equal(fs.existsSync(path.join(vscode.workspace, 'model.tflite')), false);
+  });
 });
