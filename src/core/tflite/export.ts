@@ -378,9 +378,9 @@ function groupedConv(e: Exporter, node: NodeProto, g: GroupedConv): void {
 /** Broadcasting ADD/MUL of two operands (activations or quantized constants) of the output's rank. */
 function elementwise(e: Exporter, node: NodeProto, builtin: number, kind: 'add' | 'mul'): void {
   const rank = e.onnxShape(node.output[0], node).length;
+  if (rank > 4) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} of rank ${rank} is not exported`);
   const a = e.operand(node.input[0], node, rank);
   const b = e.operand(node.input[1], node, rank);
-  if (rank > 4) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} of rank ${rank} is not exported`);
   // NHWC keeps numpy broadcasting: [N,C,1,1] → [N,1,1,C] against [N,H,W,C].
   const out = e.output(node);
   e.addOperator(builtin, 2, [a.index, b.index], [out.tensor], { kind, activation: out.activation });
@@ -396,6 +396,15 @@ function clipBounds(e: Exporter, act: NodeProto): [number, number] {
     return t ? Number(tensorValues(t, e.source)[0]) : NaN;
   };
   return [bound(1, 'min', -Infinity), bound(2, 'max', Infinity)];
+}
+
+/** Relu/Clip: nothing when fused into the op before it, else on its own (standaloneClip). */
+function activation(e: Exporter, node: NodeProto): void {
+  if (e.fusedActivations.has(node)) return;
+  if (!e.activations.has(node.input[0])) {
+    throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a ${node.opType} that cannot be fused into the op before it (Relu, Clip to [0, 6] or [0, ∞)) and does not read a quantized tensor is not exported`);
+  }
+  standaloneClip(e, node);
 }
 
 /**
@@ -581,6 +590,10 @@ const CONVERTERS: Record<string, Converter> = {
     e.addOperator(BuiltinOperator.MEAN, 2, [x.index, axes], [out.tensor], { kind: 'reducer', keepDims: true });
   },
 
+  // Fused into the op before it (which comes first in topological order), or on its own between quantized tensors.
+  Relu(e, node) { activation(e, node); },
+  Clip(e, node) { activation(e, node); },
+
   Flatten(e, node) { reshape(e, node); },
   Reshape(e, node) { reshape(e, node); },
 };
@@ -696,23 +709,9 @@ export function exportTflite(onnx: ModelProto, opts: ExportOptions): ExportResul
   }
   for (const node of topologicalOrder(graph)) {
     if (node.opType === 'QuantizeLinear' || node.opType === 'DequantizeLinear') continue;
-    if (node.opType === 'Relu' || node.opType === 'Clip') {
-      // Fused into the op before it, unless it reads a quantized tensor (DequantizeLinear → Clip → QuantizeLinear).
-      if (e.activations.has(node.input[0]) && !e.fusedActivations.has(node)) {
-        standaloneClip(e, node);
-        e.fusedActivations.add(node);
-      }
-      continue;
-    }
     const convert = node.domain === '' || node.domain === 'ai.onnx' ? CONVERTERS[node.opType] : undefined;
     if (!convert) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: ${node.opType} cannot be exported to TFLite yet`);
     convert(e, node);
-  }
-  for (const node of graph.node) {
-    // Relu and Clip are exported fused into the op before it, or on their own between quantized tensors.
-    if ((node.opType === 'Relu' || node.opType === 'Clip') && !e.fusedActivations.has(node)) {
-      throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: a ${node.opType} that cannot be fused into the op before it (Relu, Clip to [0, 6] or [0, ∞)) nor reads a quantized tensor is not exported`);
-    }
   }
   const outputs: EdgeTensor[] = [];
   const outputIndices: number[] = [];
