@@ -15,7 +15,7 @@ import type { WeightRounding } from '../quantize/weightOnly';
 import { weightedLayers, writeConstant, type WeightedLayer } from '../prune/layers';
 import type { ModelSource } from '../recover/reconstruct';
 import { gptqQuantize, layerMatrix, type GptqOptions } from './gptq';
-import { forEachLayerHessian, hessianLayers, tapHessians, type HessianOptions } from './hessian';
+import { ActivationCache, forEachLayerHessian, hessianLayers, tapHessians, type HessianOptions } from './hessian';
 
 /** original: Hessians of the original model's inputs (one pass per group of layers); quantized: GPTQ's sequential mode. */
 export type GptqInputs = 'original' | 'quantized';
@@ -61,6 +61,8 @@ export interface GptqModelOptions extends GptqOptions, HessianOptions {
   budgetBytes?: number;
   /** quantized inputs: how the partly quantized model is built (default: dequantized weights in the float model) */
   partlyQuantized?: PartlyQuantizedModel;
+  /** quantized inputs: bytes of earlier layers' inputs kept so later passes start from them (default 256 MiB) */
+  cacheBytes?: number;
   /** after each layer: its name and the milliseconds GPTQ took for it (not counting its Hessian) */
   onLayer?: (name: string, ms: number) => void;
 }
@@ -97,10 +99,12 @@ export async function roundLayersByGptq(
   }
   const partly = opts.partlyQuantized ?? dequantizedWeights(model.proto, requests);
   let peakBytes = 0;
+  // Each pass starts from the latest earlier layer inputs it can (they depend only on layers rounded already).
+  const cache = new ActivationCache(opts.cacheBytes);
   for (const layer of layers) {
     opts.signal?.throwIfAborted();
     const { proto, input, output } = partly(rounded, layer);
-    const [hessian] = await tapHessians(proto, source, [{ layer, input, output }], opts);
+    const [hessian] = await tapHessians(proto, source, [{ layer, input, output }], { ...opts, cache });
     peakBytes = Math.max(peakBytes, 2 * hessian.h.byteLength); // its sums, then H
     round(layer, hessian);
   }

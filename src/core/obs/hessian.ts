@@ -17,7 +17,8 @@
 //   inverseCholeskyUpper(h, n, damp) → U (n×n, row-major, upper) with UᵀU = (H + λI)⁻¹,
 //     λ = damp · mean(diag H) (GPTQ's percdamp, 0.01), raised tenfold until H + λI factors.
 import { UsageError } from '../errors';
-import { captureActivations, type BatchSource, type CapturedTensor } from '../eval/activations';
+import { ActivationProbe, batchPlan, captureActivations, feedsFor, type BatchSource, type CapturedTensor, type CaptureOptions } from '../eval/activations';
+import { modelInput } from '../eval/modelInput';
 import { indexGraph } from '../onnx/graph';
 import type { ModelProto } from '../onnx/proto';
 import { weightedLayers, weightLayout, type WeightedLayer } from '../prune/layers';
@@ -132,26 +133,92 @@ export async function forEachLayerHessian(
   return { passes: groups.length, peakBytes };
 }
 
-/** H of each tap from one pass of `proto` (cut after the tapped tensors) over the calibration data. */
-export async function tapHessians(proto: ModelProto, calibration: BatchSource, taps: readonly HessianTap[], opts: HessianOptions = {}): Promise<LayerHessian[]> {
+/**
+ * Tensors captured by earlier passes (per batch start) that a later pass may start from instead of the model
+ * input, oldest dropped first beyond `budget` bytes. Valid only while they mean the same values in the later
+ * models: GPTQ's sequential mode caches layer inputs, which depend only on layers rounded before them.
+ */
+export class ActivationCache {
+  private readonly kept = new Map<string, Map<number, CapturedTensor>>();
+  private bytes = 0;
+
+  constructor(private readonly budget = 256 * 2 ** 20) {}
+
+  names(): string[] {
+    return [...this.kept.keys()];
+  }
+
+  get(name: string, start: number): CapturedTensor {
+    const t = this.kept.get(name)?.get(start);
+    if (!t) throw new Error(`activation cache: no batch at ${start} of '${name}'`);
+    return t;
+  }
+
+  add(name: string, batches: Map<number, CapturedTensor>): void {
+    const size = [...batches.values()].reduce((s, t) => s + t.data.byteLength, 0);
+    if (this.kept.has(name) || size > this.budget) return;
+    for (const [old, b] of this.kept) {
+      if (this.bytes + size <= this.budget) break;
+      this.kept.delete(old);
+      for (const t of b.values()) this.bytes -= t.data.byteLength;
+    }
+    this.kept.set(name, batches);
+    this.bytes += size;
+  }
+}
+
+/**
+ * H of each tap from one pass of `proto` (cut after the tapped tensors) over the calibration data. With `cache`,
+ * the pass starts from cached tensors where it can, and the taps' inputs are cached for later passes.
+ */
+export async function tapHessians(
+  proto: ModelProto, calibration: BatchSource, taps: readonly HessianTap[], opts: HessianOptions & { cache?: ActivationCache } = {},
+): Promise<LayerHessian[]> {
   const samples = Math.min(calibration.n, opts.samples ?? 256);
   const names = [...new Set(taps.flatMap((t) => [t.input, t.output]))];
   let readers: RowReader[] | undefined;
   let sums: NormalEquations[][] = [];
-  await captureActivations(proto, names, calibration, (out, start) => {
+  const onBatch = (out: Map<string, CapturedTensor>, start: number) => {
     opts.signal?.throwIfAborted();
     const get = (name: string): CapturedTensor => out.get(name)!;
     // Conv rows are sampled per output position: the readers need the output shape, known from the first batch.
     readers ??= taps.map((t) => rowReader(t.layer, get(t.output).dims, Array.from({ length: weightLayout(t.layer).outChannels }, (_, i) => i), samples, opts));
     if (sums.length === 0) sums = readers.map((r) => Array.from({ length: r.groups }, () => new NormalEquations(r.features, 0)));
     taps.forEach((t, i) => readers![i].rows(get(t.input), start, (g, x) => sums[i][g].add(x, NO_TARGETS)));
-  }, { batchSize: opts.batchSize ?? 16, limit: samples, threads: opts.threads, file: opts.file });
+  };
+  const capture = { batchSize: opts.batchSize ?? 16, limit: samples, threads: opts.threads, file: opts.file };
+  if (opts.cache) await captureFromCache(proto, names, calibration, opts.cache, taps.map((t) => t.input), onBatch, capture);
+  else await captureActivations(proto, names, calibration, onBatch, capture);
   // Each layer's sums are dropped as soon as its H is made.
   return taps.map((_, i) => {
     const h = meanHessian(sums[i]);
     sums[i] = [];
     return h;
   });
+}
+
+/** captureActivations starting from the cache's tensors where the model allows, then caching the `keep` tensors. */
+async function captureFromCache(
+  proto: ModelProto, names: string[], source: BatchSource, cache: ActivationCache, keep: readonly string[],
+  onBatch: (out: Map<string, CapturedTensor>, start: number) => void, opts: CaptureOptions & { file?: string },
+): Promise<void> {
+  const input = modelInput(proto)?.name ?? '';
+  const produced = indexGraph(proto.graph!).producer;
+  const from = feedsFor(proto, names, new Set([input, ...cache.names().filter((n) => produced.has(n))]));
+  const probe = await ActivationProbe.open(proto, names, { threads: opts.threads, file: opts.file, from });
+  const kept = new Map(keep.filter((n) => n !== input).map((n) => [n, new Map<number, CapturedTensor>()]));
+  try {
+    for (const [start, count] of batchPlan(source, probe.fixedBatch, opts)) {
+      const feeds = new Map<string, CapturedTensor>();
+      for (const f of from) feeds.set(f, f === input ? { data: await source.batch(start, count), dims: [count, ...source.sampleShape] } : cache.get(f, start));
+      const out = await probe.runFrom(feeds);
+      onBatch(out, start);
+      for (const [n, batches] of kept) batches.set(start, out.get(n)!);
+    }
+  } finally {
+    await probe.close();
+  }
+  for (const [n, batches] of kept) cache.add(n, batches);
 }
 
 function meanHessian(groups: NormalEquations[]): LayerHessian {

@@ -39,20 +39,20 @@ test('GPTQ over the model with streamed Hessians (one layer per pass) rounds exa
   const m = { proto: chain() };
   const chosen = weightCandidates(m.proto);
   const hessians = await layerHessians(m, calib, chosen.map((n) => n.name));
-  const allAtOnce = quantizeWeightOnly(m.proto, chosen, { ...opts, rounding: gptqRounding(m.proto, hessians) }, m);
+  const allAtOnce = quantizeWeightOnly(m.proto, chosen, { ...opts, rounding: gptqRounding(m.proto, hessians) });
   const dry = recordingRounding();
-  quantizeWeightOnly(m.proto, chosen, { ...opts, rounding: dry.rounding }, m);
+  quantizeWeightOnly(m.proto, chosen, { ...opts, rounding: dry.rounding });
   assert.deepEqual([...dry.requests.keys()], ['c1', 'c2', 'mm']);
   const { rounded, passes } = await roundLayersByGptq(m, calib, dry.requests, { budgetBytes: 0 });
   assert.equal(passes, 3);
-  const streamed = quantizeWeightOnly(m.proto, chosen, { ...opts, rounding: replayRounding(rounded) }, m);
+  const streamed = quantizeWeightOnly(m.proto, chosen, { ...opts, rounding: replayRounding(rounded) });
   assert.deepEqual(streamed.proto.graph!.initializer, allAtOnce.proto.graph!.initializer);
 });
 
 test('sequential mode: layer 2\'s Hessian comes from layer 1 with its rounded weights (checked against a model built with them by hand)', async () => {
   const m = { proto: chain() };
   const dry = recordingRounding();
-  quantizeWeightOnly(m.proto, weightCandidates(m.proto), { ...opts, rounding: dry.rounding }, m);
+  quantizeWeightOnly(m.proto, weightCandidates(m.proto), { ...opts, rounding: dry.rounding });
   const { rounded, passes } = await roundLayersByGptq(m, calib, dry.requests, { inputs: 'quantized' });
   assert.equal(passes, 3);
   const [c1, c2, mm] = weightedLayers(m.proto.graph!);
