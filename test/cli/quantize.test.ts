@@ -136,6 +136,7 @@ test('prune 50 % + reconstruct, then quantize --rounding gptq (W4A8 and int4 wei
     }
     console.log(`MNIST CNN pruned 50 % + reconstruct, ${tag}, ${total} pruned zeros kept: agreement with fp32 nearest ${agreements[0]}, GPTQ ${agreements[1]}, GPTQ sequential ${agreements[2]}`);
     assert.ok(agreements[1] >= agreements[0] - 1 / data.n, `${tag}: ${agreements}`);
+    assert.ok(agreements[2] >= agreements[0] - 1 / data.n, `${tag} sequential: ${agreements}`);
   }
 });
 

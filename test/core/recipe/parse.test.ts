@@ -63,7 +63,7 @@ test('schema errors name the right line and column (counted by hand)', () => {
     "r.yaml:3:24: steps[0].prune.sparsity must be a fraction in [0, 1) or a percentage such as \"50%\", got -0.5");
   // an unknown key: its own position (line 4, column 7)
   assert.equal(firstLine('model: m.onnx\nsteps:\n  - quantize:\n      mdoe: static\n'),
-    'r.yaml:4:7: unknown key \'mdoe\' in steps[0].quantize (expected mode, bits, perChannel, blockSize, rounding, method, activationType, target, reduceRange, biasCorrection, calibSamples, layers, exclude)');
+    'r.yaml:4:7: unknown key \'mdoe\' in steps[0].quantize (expected mode, bits, perChannel, blockSize, rounding, gptqInputs, method, activationType, target, reduceRange, biasCorrection, calibSamples, layers, exclude)');
   // a wrong type
   assert.equal(firstLine('model: m.onnx\nsteps:\n  - quantize: { mode: weight, perChannel: yes }\n'),
     "r.yaml:3:43: steps[0].quantize.perChannel must be true or false, got 'yes'");
