@@ -2,7 +2,8 @@
 // QDQ model exported from its editor (float I/O, with the C header) to a .tflite that carries the TFL3 identifier and
 // equals what `onnx-lens export` writes from the same model, with the Nano 33 BLE verdict (onnxLens.device); the float
 // model exported with the calibration data of the settings; a layer the exporter has no converter for, marked in the
-// layer table and the tooltip, and named in the warning the command shows before it starts; the Explorer's context
+// layer table and the tooltip, and named in the warning the command shows before it starts (exported anyway: the
+// CLI's one-line error, nothing written); the Explorer's context
 // menu, with a board the model does not fit; and the refusal in Restricted Mode.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { DataType } from '../../src/core/onnx/dtypes';
 import { makeTensor } from '../../src/core/onnx/tensor';
 import { encodeModel } from '../../src/core/onnx/write';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
+import { QdqBuilder } from '../builders/qdqOps';
 import { cli } from './benchWorkspace';
 import { VsCode, waitFor } from './harness';
 
@@ -28,6 +30,21 @@ function convTransposeNet(): Uint8Array {
     inputs: [valueInfo('x', DataType.FLOAT, [1, 2, 6, 6])],
     outputs: [valueInfo('y', DataType.FLOAT, [1, 2, 6, 6])],
   }), { opset: 17 }));
+}
+
+/** An int8 QDQ model x → Conv 'c' → Tanh 'y': no calibration is asked, and the exporter refuses the Tanh. */
+function convTanhQdq(): Uint8Array {
+  const b = new QdqBuilder();
+  const p = { scale: 0.05, zeroPoint: 0 };
+  const x = b.quantized('x', p);
+  b.initializers.push(
+    makeTensor('w.q', DataType.INT8, [4, 4, 1, 1], Array.from({ length: 16 }, (_, i) => (i % 5) * 20 - 40)),
+    makeTensor('w.scale', DataType.FLOAT, [], [0.01]), makeTensor('w.zp', DataType.INT8, [], [0]),
+  );
+  b.nodes.push(node('DequantizeLinear', ['w.q', 'w.scale', 'w.zp'], ['w'], {}, 'w.dq'));
+  const c = b.quantized(b.op('Conv', [x, 'w'], 'c'), p);
+  const y = b.quantized(b.op('Tanh', [c], 'y'), { scale: 1 / 128, zeroPoint: 0 });
+  return encodeModel(b.model([1, 4, 4, 4], y, [1, 4, 4, 4]));
 }
 
 /** The text of the first notification toast that contains `text`. */
@@ -57,6 +74,7 @@ describe('in a trusted workspace', () => {
       name: 'export',
       files: {
         'model.onnx': { copy: MNIST_MODEL }, 'model.int8.onnx': { copy: int8 }, 'calib_x.npy': { copy: calib }, 'up.onnx': convTransposeNet(),
+        'tanh.onnx': convTanhQdq(),
         '.vscode/settings.json': JSON.stringify(settings, null, 2),
       },
     });
@@ -118,6 +136,34 @@ describe('in a trusted workspace', () => {
     await vscode.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
     assert.equal(fs.existsSync(file('up.tflite')), false, 'nothing is written');
+  });
+
+  test('exported anyway, a model with an op the exporter refuses: the CLI\'s one line as an error, nothing written', { timeout: 240_000 }, async () => {
+    await vscode.openFromExplorer('tanh.onnx');
+    await vscode.editor();
+    await vscode.runCommand(COMMAND);
+    const dialog = vscode.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await dialog.innerText(), /cannot convert: Tanh \(y\)/);
+    await dialog.locator('.monaco-button', { hasText: 'Export Anyway' }).click();
+    await vscode.pickItem('Export tanh.onnx: input and output type', 'float');
+    await vscode.pickItem('Export tanh.onnx: C header', 'Also a C header (.h) for TFLite Micro');
+    // The save dialog (VS Code's simple file dialog): the export then fails, so there is no file to wait for.
+    const input = vscode.page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await waitFor('the save dialog to show tanh.tflite', 15_000, async () => {
+      if ((await input.inputValue()) === file('tanh.tflite')) return true;
+      await input.fill(file('tanh.tflite'));
+      await new Promise((r) => setTimeout(r, 500));
+      return undefined;
+    });
+    await vscode.page.keyboard.press('Enter');
+    const error = vscode.page.locator('.notifications-toasts .notification-list-item', { hasText: 'Tanh cannot be exported to TFLite' });
+    await error.first().waitFor({ timeout: 60_000 });
+    const text = await error.first().innerText();
+    assert.match(text, /tanh\.onnx/, `the line names the file: ${text}`);
+    assert.equal(fs.existsSync(file('tanh.tflite')), false, 'no .tflite');
+    assert.equal(fs.existsSync(file('tanh.h')), false, 'no header');
   });
 
   test("from the Explorer's context menu on a model that is not the active editor: read from the file, int8 I/O; a board it does not fit is a warning saying by how much", { timeout: 240_000 }, async () => {
