@@ -3,8 +3,8 @@
 // equals what `onnx-lens export` writes from the same model, with the Nano 33 BLE verdict (onnxLens.device); the float
 // model exported with the calibration data of the settings; a layer the exporter has no converter for, marked in the
 // layer table and the tooltip, and named in the warning the command shows before it starts (exported anyway: the
-// CLI's one-line error, nothing written); the Explorer's context
-// menu, with a board the model does not fit; and the refusal in Restricted Mode.
+// CLI's one-line error, nothing written); the Explorer's context menu, with a board the model does not fit; and the
+// refusal in Restricted Mode.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
