@@ -20,8 +20,18 @@ function load(): Promise<unknown> {
       module, module.exports, createRequire(url), path.dirname(url), url);
     g.ModuleFactory = module.exports;
   };
-  // No WebGPU under Node: LiteRT logs that it falls back to its CPU (XNNPACK) path.
-  return (loading ??= loadLiteRt(WASM_DIR + path.sep));
+  return (loading ??= quietly(() => loadLiteRt(WASM_DIR + path.sep)));
+}
+
+/** Node has no WebGPU: LiteRT's warning that it cannot create a device (with a stack trace) is dropped; it runs on its CPU (XNNPACK) path. */
+async function quietly<T>(f: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => { if (!String(args[0]).startsWith('Failed to create default WebGPU device')) warn(...args); };
+  try {
+    return await f();
+  } finally {
+    console.warn = warn;
+  }
 }
 
 /** Runs a float-io .tflite on each sample (NHWC float32 of `shape`) with LiteRT's CPU path; the outputs concatenated. */
