@@ -10,7 +10,7 @@ import { indexGraph } from './graph';
 import {
   clone, create, ModelProtoSchema, TensorShapeProto_DimensionSchema, TensorShapeProtoSchema, type ModelProto, type TensorProto, type ValueInfoProto,
 } from './proto';
-import { inferShapes, isKnown, type Dim } from './shapes';
+import { inferShapes, isKnown, numel, type Dim } from './shapes';
 import { makeTensor, type TensorSource } from './tensor';
 
 export interface FixShapesResult {
@@ -89,7 +89,10 @@ export function fixShapes(proto: ModelProto, inputShapes: Record<string, readonl
     if (n.opType === 'Constant' || n.output.length === 0) return true;
     const known = n.output.every((o) => {
       const t = info.types.get(o);
-      return o && !outputs.has(o) && info.values.has(o) && t && FOLDABLE_TYPES.has(t.dtype) && isKnown(t.shape);
+      const v = info.values.get(o);
+      // An integer tensor must hold integers (shapes.ts passes values through Cast unchanged).
+      const fits = v && (t?.dtype === DataType.FLOAT || v.every(Number.isInteger));
+      return o && !outputs.has(o) && fits && t && FOLDABLE_TYPES.has(t.dtype) && isKnown(t.shape) && numel(t.shape) === v!.length;
     });
     if (!known) return true;
     foldedNodes++;
