@@ -7,6 +7,7 @@ import type { Model } from '../onnx/read';
 import { batchNormScale, readConstant, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from '../prune/layers';
 import { magnitudePrune, prunableLayers, type LayerPruneResult, type MagnitudeOptions, type PruneResult } from '../prune/magnitude';
 import { choleskySolve, factorDamped, type NormalEquations } from '../recover/leastSquares';
+import { solveFrom } from '../recover/reconstruct';
 import { DEFAULT_DAMP, groupHessian, inverseCholeskyUpper, type LayerHessian } from './hessian';
 import { allocateSparsity, layerErrorTable, OBC_GRID } from './obcAllocation';
 
@@ -262,7 +263,8 @@ export function layerResult(layer: WeightedLayer, w: ArrayLike<number>, mask?: U
  * then re-solves the kept weights.
  */
 export function obsMaskChooser(
-  layer: WeightedLayer, count: number | undefined, opts: Pick<ObsModelOptions, 'pattern' | 'damp' | 'blockSize'> & { rowScale?: ArrayLike<number> },
+  layer: WeightedLayer, count: number | undefined,
+  opts: Pick<ObsModelOptions, 'pattern' | 'damp' | 'blockSize'> & { rowScale?: ArrayLike<number>; safeguard?: boolean; onChoice?: (choice: MaskChoice) => void },
 ): (equations: readonly NormalEquations[], hasBias: boolean, prior?: (o: number, f: number) => number) => Uint8Array {
   return (equations, hasBias, prior) => {
     const { outChannels, fanIn } = weightLayout(layer);
@@ -293,12 +295,77 @@ export function obsMaskChooser(
       return { weights, rows, cols: fanIn, u: inverseCholeskyUpper(h, fanIn, damp), rowScale };
     });
     const { masks } = sparseGptPrune(groups, { count, pattern: opts.pattern, blockSize: opts.blockSize });
+    let chosen = masks;
+    if (prior && (opts.safeguard ?? true)) {
+      // The safeguard: the magnitude mask of the trained weights (as magnitude pruning chooses it within the layer,
+      // BN-scaled) competes, and the mask whose re-fit leaves the lower error on these equations is kept.
+      const trained = groups.map((grp, g) => ({ ...grp, weights: Float64Array.from({ length: rows * fanIn }, (_, k) => prior(g * rows + Math.floor(k / fanIn), k % fanIn)) }));
+      const magnitude = magnitudeMasks(trained, count, opts.pattern);
+      const obsError = refitError(equations, masks, hasBias, prior, damp);
+      const magnitudeError = refitError(equations, magnitude, hasBias, prior, damp);
+      if (magnitudeError < obsError) chosen = magnitude;
+      opts.onChoice?.({ layer: layer.name, kept: magnitudeError < obsError ? 'magnitude' : 'obs', obsError, magnitudeError });
+    }
     const mask = new Uint8Array(outChannels * fanIn);
-    masks.forEach((m, g) => {
+    chosen.forEach((m, g) => {
       for (let r = 0; r < rows; r++) for (let f = 0; f < fanIn; f++) mask[weightOffset(layer, g * rows + r, f)] = m[r * fanIn + f];
     });
     return mask;
   };
+}
+
+/** Which mask a layer kept inside reconstruction, and the re-fit errors (up to the same constant Σy²) of both. */
+export interface MaskChoice { layer: string; kept: 'obs' | 'magnitude'; obsError: number; magnitudeError: number }
+
+/** Magnitude masks (w²·rowScale, smallest pruned; unstructured: `count` across all groups, ties in element order; N:M per row). */
+function magnitudeMasks(groups: readonly ObsGroup[], count: number | undefined, pattern: { n: number; m: number } | undefined): Uint8Array[] {
+  const cols = groups[0].cols;
+  const masks = groups.map((g) => new Uint8Array(g.rows * cols).fill(1));
+  const score = (g: ObsGroup, k: number) => g.weights[k] * g.weights[k] * (g.rowScale ? g.rowScale[Math.floor(k / cols)] : 1);
+  if (pattern) {
+    groups.forEach((g, gi) => {
+      for (let r = 0; r < g.rows; r++) {
+        for (let q = 0; q < cols; q += pattern.m) {
+          const idx = Array.from({ length: pattern.m }, (_, j) => r * cols + q + j).sort((a, b) => score(g, a) - score(g, b) || a - b);
+          for (let j = 0; j < pattern.n; j++) masks[gi][idx[j]] = 0;
+        }
+      }
+    });
+    return masks;
+  }
+  const all: [number, number, number][] = [];
+  groups.forEach((g, gi) => { for (let k = 0; k < g.rows * cols; k++) all.push([score(g, k), gi, k]); });
+  all.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  for (let i = 0; i < (count ?? 0); i++) masks[all[i][1]][all[i][2]] = 0;
+  return masks;
+}
+
+/**
+ * Σ over output channels of the re-fit's squared error minus Σy² (which both masks share): for the kept features
+ * (and the bias) the fit w solves the damped normal equations, and ‖Xw − y‖² − ‖y‖² = wᵀGw − 2cᵀw.
+ */
+function refitError(equations: readonly NormalEquations[], masks: readonly Uint8Array[], hasBias: boolean, prior: (o: number, f: number) => number, damp: number): number {
+  let total = 0;
+  equations.forEach((eq, g) => {
+    const { n, m, gram, cross } = eq;
+    const fanIn = n - (hasBias ? 1 : 0);
+    for (let r = 0; r < m; r++) {
+      const idx: number[] = [];
+      for (let f = 0; f < fanIn; f++) if (masks[g][r * fanIn + f]) idx.push(f);
+      if (hasBias) idx.push(fanIn);
+      const o = g * m + r;
+      const w = solveFrom(eq, idx, r, idx.map((f) => prior(o, f)), damp);
+      let quad = 0, lin = 0;
+      for (let a = 0; a < idx.length; a++) {
+        lin += cross[idx[a] * m + r] * w[a];
+        let s = 0;
+        for (let b = 0; b < idx.length; b++) s += gram[idx[a] * n + idx[b]] * w[b];
+        quad += w[a] * s;
+      }
+      total += quad - 2 * lin;
+    }
+  });
+  return total;
 }
 
 /** Squared scale of a following BatchNormalization per output channel (LAMP weighs the weights the same way). */

@@ -198,3 +198,57 @@ test('OBS masks inside reconstruction: with a fitted bias, shifting every input 
   assert.equal(centred.filter((k) => k === 0).length, 30);
   assert.deepEqual([...maskFor(5)], [...centred]);
 });
+
+test('OBS masks inside reconstruction, safeguard: the kept mask re-fits at least as well as both the OBS and the magnitude mask (error measured here on X); 30 seeded layers', () => {
+  const rand = seededRandom(8);
+  let magnitudeKept = 0;
+  for (let trial = 0; trial < 30; trial++) {
+    const n = 60 + Math.floor(rand() * 200), d = 6 + Math.floor(rand() * 10), rows = 3;
+    const x = correlatedInputs(rand, n, d);
+    const w = Float64Array.from({ length: rows * d }, () => rand() * 2 - 1);
+    const layer = { kind: 'gemm', transB: true, dims: [rows, d], group: 1, name: 'fc' } as unknown as WeightedLayer;
+    const eq = new NormalEquations(d + 1, rows);
+    const ys: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const xi = [...x.subarray(i * d, (i + 1) * d)];
+      // targets from the trained weights plus noise: what the pruned layer's inputs no longer reproduce exactly
+      const y = Array.from({ length: rows }, (_, o) => xi.reduce((a, v, f) => a + v * w[o * d + f], 0) + 0.3 * (rand() - 0.5));
+      ys.push(y);
+      eq.add([...xi, 1], y);
+    }
+    const prior = (o: number, f: number) => (f < d ? w[o * d + f] : 0);
+    const count = Math.round(rows * d * (0.3 + 0.5 * rand()));
+    const choices: string[] = [];
+    const kept = obsMaskChooser(layer, count, { onChoice: (c) => choices.push(c.kept) })([eq], true, prior);
+    const obsOnly = obsMaskChooser(layer, count, { safeguard: false })([eq], true, prior);
+    // magnitude: the `count` smallest |w|, ties in element order
+    const order = [...w.keys()].sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]) || a - b);
+    const magnitude = new Uint8Array(rows * d).fill(1);
+    order.slice(0, count).forEach((k) => { magnitude[k] = 0; });
+    // Independent error: per output, the fit (G + λI)w = c + λw₀ on the kept columns + bias (λ = 1 % of their mean
+    // diagonal, the trained weights as the prior), then Σ(Xw − y)² over the rows.
+    const refit = (mask: Uint8Array) => {
+      let err = 0;
+      for (let o = 0; o < rows; o++) {
+        const idx = [...Array(d).keys()].filter((f) => mask[o * d + f]).concat([d]);
+        const g = new Float64Array(idx.length * idx.length);
+        let mean = 0;
+        idx.forEach((a, i) => { mean += eq.gram[a * (d + 1) + a] / idx.length; idx.forEach((b, j) => { g[i * idx.length + j] = eq.gram[a * (d + 1) + b]; }); });
+        idx.forEach((_, i) => { g[i * idx.length + i] += 0.01 * mean; });
+        const rhs = Float64Array.from(idx, (a, i) => eq.cross[a * rows + o] + 0.01 * mean * prior(o, a));
+        const exact = choleskySolve(cholesky(g, idx.length)!, idx.length, rhs);
+        for (let i = 0; i < n; i++) {
+          let p = 0;
+          idx.forEach((f, a) => { p += (f < d ? x[i * d + f] : 1) * exact[a]; });
+          err += (p - ys[i][o]) ** 2;
+        }
+      }
+      return err;
+    };
+    const [eKept, eObs, eMag] = [refit(kept), refit(obsOnly), refit(magnitude)];
+    assert.ok(eKept <= Math.min(eObs, eMag) * (1 + 1e-9), `trial ${trial}: kept ${eKept}, obs ${eObs}, magnitude ${eMag}`);
+    assert.equal(kept.filter((k) => k === 0).length, count);
+    if (choices[0] === 'magnitude') magnitudeKept++;
+  }
+  assert.ok(magnitudeKept > 0 && magnitudeKept < 30, `magnitude kept in ${magnitudeKept} of 30 layers: the safeguard decides something`);
+});

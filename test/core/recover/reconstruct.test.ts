@@ -232,3 +232,27 @@ test('a Gemm with transA = 1 is refused with the reason', async () => {
   const data = { n: 4, sampleShape: [4], async batch() { return new Float32Array(16); } };
   await assert.rejects(reconstructLayers(m, { proto: m.proto }, [{ name: 'fc' }], data), /cannot reconstruct 'fc': a Gemm with transA = 1/);
 });
+
+test('ridge prior: on rank-deficient inputs (each feature fed twice) the fit keeps the trained weights; towards zero it splits each pair evenly', async () => {
+  // h = [x, x]: only w_i + w_{i+4} is determined by the data. Pulled towards the current weights the fit keeps them
+  // (they already reproduce the targets); plain ridge picks the least-norm split, (w_i + w_{i+4}) / 2 each.
+  const rnd = seededRandom(5);
+  const xs = Float32Array.from({ length: 32 * 4 }, () => rnd() * 2 - 1);
+  const data = { n: 32, sampleShape: [4], labels: undefined, async batch(s: number, c: number) { return xs.slice(s * 4, (s + c) * 4); } } as Dataset;
+  const w = Float32Array.from({ length: 24 }, () => rnd() * 2 - 1);
+  for (const prior of ['current', 'zero'] as const) {
+    const original = dupGemm({ transB: 1 }, w, [0.1, -0.2, 0.3], false);
+    const fitted = dupGemm({ transB: 1 }, w, [0.1, -0.2, 0.3], false);
+    await reconstructLayers(original, { proto: fitted.proto }, [{ name: 'fc' }], data, { damping: 1e-7, prior });
+    const after = tensorValues(fitted.proto.graph!.initializer.find((t) => t.name === 'w')!);
+    const bias = tensorValues(fitted.proto.graph!.initializer.find((t) => t.name === 'c')!);
+    for (let o = 0; o < 3; o++) {
+      for (let i = 0; i < 4; i++) {
+        const [a, b] = [o * 8 + i, o * 8 + i + 4];
+        const expected = prior === 'current' ? [w[a], w[b]] : [(w[a] + w[b]) / 2, (w[a] + w[b]) / 2];
+        assert.ok(Math.abs(after[a] - expected[0]) < 1e-4 && Math.abs(after[b] - expected[1]) < 1e-4, `${prior}: output ${o}, pair ${i}: ${after[a]}, ${after[b]} vs ${expected}`);
+      }
+    }
+    assert.ok(bias.every((v, o) => Math.abs(v - [0.1, -0.2, 0.3][o]) < 1e-4), `${prior}: bias ${[...bias]}`);
+  }
+});
