@@ -6,7 +6,7 @@
 // sampled every millisecond above the process's level after the model and data are loaded, plus the exact bytes
 // of H held. The int4 weights are compared with the all-at-once ones.
 //
-// usage: node bench/gptqMemory.mjs            (runs every mode in a child process and prints the table)
+// usage: node bench/gptqMemory.mjs [--only all-at-once,streamed,one-layer,sequential]   (each mode in a child process)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadTs } from './bundle.mjs';
 
-const { values: args } = parseArgs({ options: { mode: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { mode: { type: 'string' }, only: { type: 'string' } } });
 const OUT = path.resolve('bench/out/gptqMemory');
 const MODES = ['all-at-once', 'streamed', 'one-layer', 'sequential'];
 
@@ -23,7 +23,7 @@ if (!args.mode) {
   fs.mkdirSync(OUT, { recursive: true });
   console.log(`CPU: ${os.cpus()[0].model}, ${os.cpus().length} cores (shared); node ${process.version}`);
   console.log('mode         | passes | H held (exact) | peak extra heap + array buffers | peak extra RSS | time  | int4 weights');
-  for (const mode of MODES) process.stdout.write(execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--mode', mode], { encoding: 'utf8' }));
+  for (const mode of args.only?.split(',') ?? MODES) process.stdout.write(execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--mode', mode], { encoding: 'utf8' }));
   process.exit(0);
 }
 
@@ -66,7 +66,9 @@ if (args.mode === 'all-at-once') {
   const round = lib.gptqRounding(model.proto, hessians);
   rounded = new Map([...dry.requests].map(([name, r]) => [name, round({ name }, r.values, r.dims, r.quant)]));
   passes = 1;
-  held = lib.weightedLayers(model.proto.graph).reduce((s, l) => s + lib.hessianBytes(l), 0);
+  // Every layer's H, plus one more while the sums are turned into H (the accounting forEachLayerHessian uses).
+  const bytes = lib.weightedLayers(model.proto.graph).map(lib.hessianBytes);
+  held = bytes.reduce((s, b) => s + b, 0) + Math.max(...bytes);
 } else {
   const r = await lib.roundLayersByGptq(model, calib, dry.requests, { budgetBytes: args.mode === 'one-layer' ? 0 : undefined, inputs: args.mode === 'sequential' ? 'quantized' : 'original' });
   ({ passes, peakBytes: held, rounded } = r);
