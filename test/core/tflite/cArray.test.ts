@@ -3,32 +3,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { estimateArena } from '../../../src/core/tflite/arena';
 import { cArrayHeader, cIdentifier } from '../../../src/core/tflite/cArray';
-import { readTflite } from '../../../src/core/tflite/read';
-import { BuiltinOperator, encodeTflite, TensorType } from '../../../src/core/tflite/schema';
+import { tinyModel } from '../../builders/tinyTflite';
 import { tempDir } from '../../fixtures/tempDir';
-
-/**
- * in [1,100] → FULLY_CONNECTED (weights [200,100] in flash) → h [1,200] → RESHAPE → out [1,50]: lifetimes in: op 0,
- * h: ops 0–1, out: op 1. Byte sizes aligned to 16: 112, 208, 64.
- */
-function tinyModel(): Uint8Array {
-  const q = { scale: [0.1], zeroPoint: [0] };
-  return encodeTflite({
-    description: 'test',
-    operatorCodes: [{ builtin: BuiltinOperator.FULLY_CONNECTED, version: 1 }, { builtin: BuiltinOperator.RESHAPE, version: 1 }],
-    tensors: [
-      { name: 'in', shape: [1, 100], type: TensorType.INT8, buffer: 0, quantization: q },
-      { name: 'h', shape: [1, 200], type: TensorType.INT8, buffer: 0, quantization: q },
-      { name: 'out', shape: [1, 50], type: TensorType.INT8, buffer: 0, quantization: q },
-      { name: 'w', shape: [200, 100], type: TensorType.INT8, buffer: 1, quantization: q },
-    ],
-    inputs: [0], outputs: [2],
-    operators: [{ opcodeIndex: 0, inputs: [0, 3], outputs: [1] }, { opcodeIndex: 1, inputs: [1], outputs: [2] }],
-    buffers: [new Uint8Array(0), new Uint8Array(200 * 100).fill(1)],
-  });
-}
 
 test('cIdentifier: file names become valid C identifiers', () => {
   assert.equal(cIdentifier('out/person-detect.int8.h'), 'person_detect_int8');
@@ -36,21 +13,6 @@ test('cIdentifier: file names become valid C identifiers', () => {
   assert.equal(cIdentifier('3d.h'), 'model_3d');
   assert.equal(cIdentifier('int.h'), 'model_int');
   assert.equal(cIdentifier('-.h'), 'model_');
-});
-
-test('readTflite and estimateArena: the tensors and op order read back, and the greedy plan of the hand-computed example', () => {
-  const m = readTflite(tinyModel());
-  assert.deepEqual(m.builtins, [BuiltinOperator.FULLY_CONNECTED, BuiltinOperator.RESHAPE]);
-  assert.deepEqual(m.tensors.map((t) => [t.name, t.shape]), [['in', [1, 100]], ['h', [1, 200]], ['out', [1, 50]], ['w', [200, 100]]]);
-  assert.deepEqual(m.operators.map((o) => [o.builtin, o.inputs, o.outputs]), [[BuiltinOperator.FULLY_CONNECTED, [0, 3], [1]], [BuiltinOperator.RESHAPE, [1], [2]]]);
-  assert.equal(m.bufferBytes[1], 20000);
-  const a = estimateArena(m);
-  // Largest first: h at 0..208; in (alive with h at op 0) at 208..320; out (alive with h at op 1, not with in) at 208..272.
-  assert.equal(a.activations, 320);
-  assert.equal(a.largestTensor, 200);
-  // 4 tensors · 16 + 2 operators · 64, no convolution channels.
-  assert.equal(a.persistent, 192);
-  assert.equal(a.total, 512);
 });
 
 test('cArrayHeader: aligned array, its length, the resolver calls; it compiles as C++17 and C11, and a program reads TFL3 at offset 4 from a 16-byte-aligned array', (t) => {

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Interpreter } from 'node-tflite';
+import { readModelSync } from '../../../src/core/onnx/read';
+import { quantizeStatic } from '../../../src/core/quantize/qdq';
+import { exportTflite } from '../../../src/core/tflite/export';
+import { readTflite } from '../../../src/core/tflite/read';
+import { BuiltinOperator, TensorType } from '../../../src/core/tflite/schema';
+import { MNIST_MEAN, MNIST_MODEL, MNIST_STD, mnistSamples } from '../../fixtures/mnist';
+import { arraySource } from '../quantize/ortRun';
+
+test('readTflite reads the exported MNIST CNN as TFLite does: input and output dims and types as node-tflite reports them, the names the exporter gave, and an operator order that starts with QUANTIZE and ends with DEQUANTIZE', async () => {
+  const calib = mnistSamples('calib', 32);
+  const x = calib.pixels.map((p) => (p - MNIST_MEAN) / MNIST_STD);
+  const int8 = await quantizeStatic(readModelSync(MNIST_MODEL).proto, arraySource(x, [1, 28, 28]), { perChannel: true, activationType: 'uint8', target: 'portable' });
+  const exported = exportTflite(int8, { io: 'float' });
+  const bytes = exported.bytes;
+  const m = readTflite(bytes);
+  const interpreter = new Interpreter(bytes);
+  interpreter.allocateTensors();
+  const types: Record<number, string> = { [TensorType.FLOAT32]: 'Float32', [TensorType.INT8]: 'Int8' };
+  const edge = (t: number) => [m.tensors[t].shape, types[m.tensors[t].type]];
+  assert.deepEqual(m.inputs.map(edge), interpreter.inputs.map((t) => [t.dims, t.type]));
+  assert.deepEqual(m.outputs.map(edge), interpreter.outputs.map((t) => [t.dims, t.type]));
+  assert.deepEqual(m.inputs.map((t) => m.tensors[t].name), exported.inputs.map((t) => t.name));
+  assert.deepEqual(m.outputs.map((t) => m.tensors[t].name), exported.outputs.map((t) => t.name));
+  assert.equal(m.operators[0].builtin, BuiltinOperator.QUANTIZE);
+  assert.equal(m.operators.at(-1)!.builtin, BuiltinOperator.DEQUANTIZE);
+  assert.deepEqual(m.operators[0].inputs, m.inputs);
+  assert.deepEqual(m.operators.at(-1)!.outputs, m.outputs);
+  assert.throws(() => readTflite(new Uint8Array(16)), /no TFL3 identifier/);
+});
