@@ -582,6 +582,33 @@ const CONVERTERS: Record<string, Converter> = {
     }));
   },
 
+  // Constant padding: PAD fills with the zero point, PADV2 with another int8 value (the pad value quantized like the input).
+  Pad(e, node) {
+    const x = e.input(node.input[0], node);
+    const mode = attrString(node, 'mode', 'constant');
+    if (mode !== 'constant') throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Pad mode '${mode}' is not exported`);
+    if (node.input[3]) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: Pad with axes is not exported`);
+    const rank = x.onnxShape.length;
+    const constantInput = (slot: number) => (node.input[slot] ? Array.from(tensorValues(e.constant(node.input[slot], node), e.source) as ArrayLike<number | bigint>, Number) : undefined);
+    const pads = e.opset < 11 ? attrInts(node, 'pads') : constantInput(1);
+    const value = e.opset < 11 ? attrFloat(node, 'value', 0) : constantInput(2)?.[0] ?? 0;
+    if (!pads || pads.length !== 2 * rank || pads.some((p) => p < 0)) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: pads ${JSON.stringify(pads)} are not exported (one non-negative begin and end per axis)`);
+    const base = node.name || node.output[0];
+    // ONNX pads are [begin per axis…, end per axis…]; TFLite's paddings [[begin, end] per axis], NHWC for images.
+    const axes = rank === 4 ? [0, 2, 3, 1] : [...Array(rank).keys()];
+    const paddings = e.int32Tensor(`${base}/paddings`, axes.flatMap((a) => [pads[a], pads[a + rank]]), [rank, 2]);
+    const fill = clampInt8(roundHalfEven(value / x.scale) + x.zeroPoint);
+    const out = e.output(node);
+    keepingInputParams(e, node, x, out.tensor, (t) => {
+      if (fill === x.zeroPoint) {
+        e.addOperator(BuiltinOperator.PAD, 2, [x.index, paddings], [t], { kind: 'pad' });
+      } else {
+        const v = e.int8Weights(`${base}/value`, Int8Array.of(fill), [], { scale: [x.scale], zeroPoint: [x.zeroPoint] });
+        e.addOperator(BuiltinOperator.PADV2, 2, [x.index, paddings, v], [t], { kind: 'padV2' });
+      }
+    });
+  },
+
   GlobalAveragePool(e, node) {
     const x = e.input(node.input[0], node);
     const axes = e.int32Tensor(`${node.name || node.output[0]}/axes`, [1, 2], [2]);

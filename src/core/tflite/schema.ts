@@ -7,7 +7,7 @@ export const TensorType = { FLOAT32: 0, INT32: 2, UINT8: 3, INT64: 4, INT8: 9 } 
 
 export const BuiltinOperator = {
   ADD: 0, AVERAGE_POOL_2D: 1, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6, FULLY_CONNECTED: 9, MAX_POOL_2D: 17,
-  CONCATENATION: 2, LOGISTIC: 14, MUL: 18, RESHAPE: 22, SOFTMAX: 25, PAD: 34, MEAN: 40, SPLIT: 49, MAXIMUM: 55, MINIMUM: 57,
+  CONCATENATION: 2, LOGISTIC: 14, MUL: 18, RESHAPE: 22, SOFTMAX: 25, PAD: 34, MEAN: 40, SPLIT: 49, MAXIMUM: 55, MINIMUM: 57, PADV2: 60,
   QUANTIZE: 114, HARD_SWISH: 117,
 } as const;
 
@@ -26,13 +26,14 @@ export type BuiltinOptions =
   | { kind: 'concatenation'; axis: number; activation: number }
   | { kind: 'reshape'; newShape: number[] }
   | { kind: 'pad' }
+  | { kind: 'padV2' }
   | { kind: 'reducer'; keepDims: boolean }
   | { kind: 'split'; numSplits: number }
   | { kind: 'maximumMinimum' };
 
 const OPTIONS_UNION: Record<BuiltinOptions['kind'], number> = {
   conv2d: 1, depthwiseConv2d: 2, pool2d: 5, fullyConnected: 8, softmax: 9, concatenation: 10, add: 11, reshape: 17, mul: 21, pad: 22, reducer: 27,
-  split: 35, maximumMinimum: 39,
+  split: 35, maximumMinimum: 39, padV2: 43,
 };
 
 export interface Quantization {
@@ -146,6 +147,7 @@ function encodeOptions(b: Builder, o: BuiltinOptions): Offset {
       return b.endObject();
     }
     case 'pad':
+    case 'padV2':
     case 'maximumMinimum':
       return scalarTable(b, []);
     case 'split': // num_splits

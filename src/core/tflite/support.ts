@@ -9,7 +9,7 @@ import type { NodeProto } from '../onnx/proto';
  */
 export const EXPORTABLE_OPS: ReadonlySet<string> = new Set([
   'Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Sigmoid', 'AveragePool', 'GlobalAveragePool', 'MaxPool', 'Softmax', 'Concat',
-  'HardSwish', 'HardSigmoid', 'Flatten', 'Reshape',
+  'HardSwish', 'HardSigmoid', 'Flatten', 'Reshape', 'Pad',
 ]);
 
 /**

@@ -434,3 +434,19 @@ test('classifier head as our quantizer leaves it (MatMul + Add fused to a Gemm w
   console.log(`classifier head with a float Softmax: max difference ${steps.toFixed(2)} quantization steps`);
   assert.ok(steps <= 2, `max ${steps} steps`);
 });
+
+test('Pad (constant) → PAD with the zero point, PADV2 for another value, QUANTIZE after for other output parameters: within 2 steps of onnxruntime', async () => {
+  const p = { scale: 4 / 255, zeroPoint: 7 };
+  const x8 = uniform(26, 8 * 60, -2, 2);
+  const cases = [['value 0', 0, p, ['PAD']], ['value 0.5', 0.5, p, ['PADV2']], ['value 0, other output parameters', 0, { scale: 5 / 255, zeroPoint: -9 }, ['PAD', 'QUANTIZE']]] as const;
+  for (const [name, value, output, ops] of cases) {
+    const b = new QdqBuilder();
+    const x = b.quantized('x', p);
+    b.initializers.push(makeTensor('pads', DataType.INT64, [8], [0, 0, 1, 2, 0, 0, 2, 1]));
+    const q = b.model([1, 3, 4, 5], b.quantized(b.op('Pad', [x, 'pads', b.constant('value', value)], 'y', { mode: 'constant' }), output), [1, 3, 7, 8]);
+    assert.deepEqual(exportTflite(q, { io: 'int8' }).ops, ops);
+    const steps = await qdqStepsApart(q, [3, 4, 5], x8);
+    console.log(`Pad, ${name}: max difference ${steps.toFixed(2)} quantization steps`);
+    assert.ok(steps <= 2, `${name}: max ${steps} steps`);
+  }
+});
