@@ -93,7 +93,8 @@ export class ActivationProbe {
       feeds[name] = new Tensor('float32', t.data, t.dims);
     }
     const wanted = this.tensorNames.filter((n) => !this.fed.has(n));
-    const results = await this.session.run(feeds, wanted);
+    // Only fed tensors wanted (e.g. a lone layer reading the graph input): nothing to run.
+    const results = wanted.length > 0 ? await this.session.run(feeds, wanted) : {};
     const out = new Map<string, CapturedTensor>();
     for (const name of this.tensorNames) {
       if (this.fed.has(name)) { out.set(name, inputs.get(name)!); continue; }

@@ -40,6 +40,14 @@ test('a fixed batch dimension is respected and graph outputs can be captured too
   await probe.close();
 });
 
+test('capturing only the graph input runs nothing and returns the fed batch (a lone layer reading the input)', async () => {
+  const x = Float32Array.of(1, 2, -1, 1);
+  const seen: number[][] = [];
+  const n = await captureActivations(tiny('N'), ['x'], arraySource(x, [2]), (t) => { seen.push([...t.get('x')!.data]); }, { batchSize: 2 });
+  assert.equal(n, 2);
+  assert.deepEqual(seen, [[1, 2, -1, 1]]);
+});
+
 test('an unknown tensor name is a usage error, not a crash', async () => {
   await assert.rejects(ActivationProbe.open(tiny('N'), ['nope']), /no node produces tensor 'nope'/);
 });
