@@ -1,10 +1,10 @@
 // "ONNX Lens: Export for Microcontroller…" in a real VS Code (code-server + Chromium): the MNIST CNN as a static int8
 // QDQ model exported from its editor (float I/O, with the C header) to a .tflite that carries the TFL3 identifier and
 // equals what `onnx-lens export` writes from the same model, with the Nano 33 BLE verdict (onnxLens.device); the float
-// model exported with the calibration data of the settings; a layer the exporter has no converter for, marked in the
-// layer table and the tooltip, and named in the warning the command shows before it starts (exported anyway: the
-// CLI's one-line error, nothing written); the Explorer's context menu, with a board the model does not fit; and the
-// refusal in Restricted Mode.
+// model exported with the calibration data of the settings, and once quantized in the editor (unsaved), as shown; a
+// layer the exporter has no converter for, marked in the layer table and the tooltip, and named in the warning the
+// command shows before it starts (exported anyway: the CLI's one-line error, nothing written); the Explorer's context
+// menu, with a board the model does not fit; and the refusal in Restricted Mode.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,12 +47,15 @@ function convTanhQdq(): Uint8Array {
   return encodeModel(b.model([1, 4, 4, 4], y, [1, 4, 4, 4]));
 }
 
-/** The text of the first notification toast that contains `text`. */
+const failures = (vscode: VsCode) => [...vscode.allLogs().matchAll(/Export for Microcontroller of .* failed: (.*)/g)].map((m) => m[1]);
+
+/** The text of the first notification toast that contains `text`; fails early when an export fails meanwhile. */
 async function toast(vscode: VsCode, text: string, timeout = 120_000): Promise<string> {
   const item = vscode.page.locator('.notifications-toasts .notification-list-item', { hasText: text });
+  const earlier = failures(vscode).length;
   await waitFor(`a notification with '${text}'`, timeout, async () => ((await item.count()) ? true : undefined), () => {
-    const failed = /Export for Microcontroller of .* failed: (.*)/.exec(vscode.allLogs());
-    if (failed) throw new Error(`the export failed: ${failed[1]}`);
+    const failed = failures(vscode).slice(earlier);
+    if (failed.length) throw new Error(`the export failed: ${failed[0]}`);
   });
   return item.first().innerText();
 }
@@ -72,6 +75,8 @@ describe('in a trusted workspace', () => {
     const settings = { 'onnxLens.device': 'nano33ble', 'onnxLens.calibrationData': 'calib_x.npy' };
     vscode = await VsCode.start({
       name: 'export',
+      // code-server saves an edited document when the focus moves to a dialog otherwise
+      settings: { 'files.autoSave': 'off' },
       files: {
         'model.onnx': { copy: MNIST_MODEL }, 'model.int8.onnx': { copy: int8 }, 'calib_x.npy': { copy: calib }, 'up.onnx': convTransposeNet(),
         'tanh.onnx': convTanhQdq(),
@@ -114,6 +119,28 @@ describe('in a trusted workspace', () => {
     await toast(vscode, 'exported model.tflite');
     assert.equal(fs.readFileSync(file('model.tflite')).subarray(4, 8).toString('latin1'), 'TFL3');
     assert.equal(fs.existsSync(file('model.h')), false, 'no header was asked for');
+  });
+
+  test('an edited (unsaved) model is exported as shown: quantized static int8 in the editor, it is not calibrated again, and the file on disk stays as it was', { timeout: 240_000 }, async () => {
+    const saved = fs.readFileSync(file('model.onnx'));
+    await vscode.openFromExplorer('model.onnx');
+    await vscode.editor();
+    await vscode.runCommand('ONNX Lens: Quantize Model…');
+    await vscode.pickItem('Quantize the model', 'static int8');
+    await vscode.pickItem('Calibration data', file('calib_x.npy'));
+    await vscode.page.locator('.tabs-container .tab.dirty', { hasText: 'model.onnx' }).waitFor({ timeout: 120_000 });
+    const editor = await vscode.editor();
+    // The editor shows the quantized model once its analysis is back: 8-bit layers in the table.
+    await editor.locator('[data-testid="layer-row"]', { hasText: 'qdq' }).first().waitFor({ timeout: 60_000 });
+    await vscode.runCommand(COMMAND);
+    // The document's model is int8 QDQ now: the first question is the I/O type, not the calibration data.
+    await vscode.pickItem('Export model.onnx: input and output type', 'float');
+    await vscode.pickItem('Export model.onnx: C header', 'Only the .tflite');
+    await vscode.saveDialog(file('edited.tflite'));
+    await toast(vscode, 'exported edited.tflite');
+    assert.equal(fs.readFileSync(file('edited.tflite')).subarray(4, 8).toString('latin1'), 'TFL3');
+    assert.ok(fs.readFileSync(file('model.onnx')).equals(saved), 'model.onnx on disk is unchanged');
+    assert.equal(await vscode.page.locator('.tabs-container .tab.dirty', { hasText: 'model.onnx' }).count(), 1, 'the document stays edited (unsaved)');
   });
 
   test('a layer without a TFLite converter: ⚠ in the layer table, a tooltip row, and a warning naming it before the export starts', { timeout: 240_000 }, async () => {

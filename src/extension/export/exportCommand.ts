@@ -114,7 +114,9 @@ async function exportForMicrocontroller(cli: string, provider: OnnxEditorProvide
   const header = headerChoice.header ? path.join(path.dirname(output.fsPath), `${path.parse(output.fsPath).name}.h`) : undefined;
   const choices: ExportChoices = { model: file, output: output.fsPath, io: io.io, calib, header };
 
-  const bytes = document?.isDirty ? await document.currentBytes() : undefined;
+  // An edited model (in any ONNX Lens editor) is exported as shown, not as saved.
+  const edited = vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.isDirty && t.input instanceof vscode.TabInputCustom && t.input.uri.toString() === model.toString()));
+  const bytes = edited ? await provider.currentBytes(model) : undefined;
   const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ONNX Lens: exporting ${name} to TFLite`, cancellable: true }, async (progress, token) => {
     progress.report({ message: calib ? 'calibrating and converting…' : 'converting…' });
     const run = async (source: string): Promise<ExportJson | undefined> => {
