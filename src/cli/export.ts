@@ -85,8 +85,10 @@ async function exportFile(file: string, flags: ExportFlags) {
   try {
     result = exportTflite(proto, { io: flags.io, source: model });
   } catch (e) {
-    if (e instanceof OnnxLensError && !e.file) throw new UnsupportedOperator(file, e.reason);
-    throw e;
+    if (!(e instanceof OnnxLensError) || e.file) throw e;
+    // A float tensor between int8 ops of a QDQ model given without --calib: say what would quantize it.
+    const gap = flags.calib === undefined ? floatGaps(proto, model).find((t) => e.reason.includes(`'${t}'`)) : undefined;
+    throw new UnsupportedOperator(file, gap ? `${e.reason}; with --calib DATA export quantizes such float tensors for TFLite` : e.reason);
   }
   const header = flags.cArray !== undefined ? cArrayHeader(result.bytes, cIdentifier(flags.cArray), path.basename(out)) : undefined;
   write(out, result.bytes);

@@ -163,6 +163,11 @@ test('export the PaddleOCR classifier (symbolic H/W, paddle2onnx shape subgraph)
   const q = cli('quantize', CLS, '-o', int8, '--mode', 'static', '--target', 'portable', '--calib', calib, ...CLS_PREPROCESS);
   assert.equal(q.status, 0, q.stderr);
   const fromInt8 = path.join(dir, 'cls.int8.tflite');
+  const gaps = cli('export', int8, '-o', fromInt8, '--shape', 'x=1,3,48,192');
+  assert.equal(gaps.status, 1, gaps.stderr);
+  assert.equal(gaps.stderr.trim().split('\n').length, 1, gaps.stderr);
+  assert.match(gaps.stderr, /cls\.int8\.onnx: .*is not quantized .*; with --calib DATA export quantizes such float tensors for TFLite/);
+  assert.ok(!fs.existsSync(fromInt8), 'nothing written');
   const e = cli('export', int8, '-o', fromInt8, '--calib', calib, ...CLS_PREPROCESS, '--shape', 'x=1,3,48,192');
   assert.equal(e.status, 0, e.stderr);
   const preprocess: Preprocess = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
