@@ -172,6 +172,9 @@ test('options that would be ignored or cannot work are refused: one line, exit 1
     // OBS and N:M: refused before any data is read
     [['--sparsity', '0.5', '--method', 'obs'], /--method obs needs --calib DATA/],
     [['--sparsity', '0.5', '--method', 'obs', '--structured', '--calib', 'calib.npy'], /--method obs applies to unstructured pruning only/],
+    [['--sparsity', '0.5', '--allocation', 'obc'], /--allocation only applies to --method obs with the global scope, without --pattern or --plain/],
+    [['--sparsity', '0.5', '--method', 'obs', '--allocation', 'lamp', '--scope', 'layer', '--calib', 'calib.npy'], /--allocation only applies to --method obs/],
+    [['--pattern', '2:4', '--method', 'obs', '--allocation', 'obc', '--calib', 'calib.npy'], /--allocation only applies to --method obs/],
     [['--pattern', '2:4', '--sparsity', '0.7'], /--pattern 2:4 prunes 2\/4 of the weights: --sparsity must be 0.5/],
     [['--pattern', '4:2'], /--pattern must be N:M with 0 < N < M/],
     [['--pattern', '2:4', '--scope', 'layer'], /--scope does not apply with --pattern/],
@@ -249,9 +252,11 @@ test('prune --method obs on the trained MNIST CNN and the depthwise MobileNet: t
         const r = cli('prune', model, '-o', out, '--sparsity', sparsity, '--calib', calib.data, ...flags, '--json');
         assert.equal(r.status, 0, r.stderr);
         const summary = JSON.parse(r.stdout);
-        // The same per-layer allocation (global LAMP), so at least the target's zeros in every method.
+        // The same total (global LAMP's; OBS spreads it over the layers by OBC's allocation), so at least the
+        // target's zeros in every method.
         assert.ok(summary.sparsity >= Number(sparsity) - 1 / summary.paramsBefore, `${label}: sparsity ${summary.sparsity}`);
         if (label.startsWith('obs')) assert.equal(summary.method, 'obs');
+        if (label.startsWith('obs')) assert.equal(summary.allocation, 'obc');
         const outputs = await runModel(await openSession(out), data);
         acc[label] = topKAccuracy(outputs, testSplit.labelValues, 1);
         logitSqnr[label] = sqnrDb(reference, outputs);
