@@ -22,7 +22,16 @@ export interface GptqOptions {
   damp?: number;
   /** weights that are exactly zero stay zero and take none of the error (default true; a row without zeros is rounded as without it) */
   keepZeros?: boolean;
+  /**
+   * keepZeros: per-row rounds each row with H restricted to its kept columns (OBC; exact, about rows · n³ work);
+   * shared uses the layer's one factor, a pruned weight set to zero at its turn and what it received pushed on
+   * (SparseGPT's joint pass; as cheap as plain GPTQ). Default: per-row unless rows · n³ exceeds 2·10⁹ per group.
+   */
+  zeroRows?: 'per-row' | 'shared';
 }
+
+/** rows · n³ above which rows with zeros share the layer's factor (per-row factors would take minutes). */
+const PER_ROW_WORK = 2e9;
 
 /** How a weight tensor reads as a matrix: rows = output channels, columns = fan-in in im2col order. */
 export interface WeightMatrix {
@@ -67,8 +76,13 @@ export function gptqQuantize(
       out[e] = q;
       return scale * (q - zp);
     };
-    if (!(opts.keepZeros ?? true) || !w.includes(0)) {
-      roundColumns(w, at, rows, n, inverseCholeskyUpper(hp, n, opts.damp ?? DEFAULT_DAMP), block, round);
+    const keepZeros = (opts.keepZeros ?? true) && w.includes(0);
+    if (!keepZeros || (opts.zeroRows ?? (rows * n ** 3 > PER_ROW_WORK ? 'shared' : 'per-row')) === 'shared') {
+      // Shared factor: a pruned weight rounds to zero (the zero point) whatever it received, and passes it on.
+      const zero = keepZeros ? w.map((v) => (v === 0 ? 1 : 0)) : undefined;
+      roundColumns(w, at, rows, n, inverseCholeskyUpper(hp, n, opts.damp ?? DEFAULT_DAMP), block, zero
+        ? (e, x, k) => { if (!zero[k]) return round(e, x); out[e] = rtn.values[e]; return 0; }
+        : round);
       continue;
     }
     // Rows with zeros: each is rounded alone with H restricted to its kept columns (rows with the same kept
@@ -97,11 +111,11 @@ export function gptqQuantize(
 }
 
 /**
- * The GPTQ loop over a rows × n matrix w (modified): round(element offset, value) returns the rounded value;
+ * The GPTQ loop over a rows × n matrix w (modified): round(element offset, value, index in w) returns the rounded value;
  * err = (w − round(w)) / U_jj is subtracted times U[j, j+1:] from the later columns, within the block at once
  * and from the columns after the block once per block.
  */
-function roundColumns(w: Float64Array, at: Int32Array, rows: number, n: number, u: Float64Array, block: number, round: (e: number, x: number) => number): void {
+function roundColumns(w: Float64Array, at: Int32Array, rows: number, n: number, u: Float64Array, block: number, round: (e: number, x: number, k: number) => number): void {
   for (let i1 = 0; i1 < n; i1 += block) {
     const i2 = Math.min(i1 + block, n);
     const width = i2 - i1;
@@ -110,7 +124,7 @@ function roundColumns(w: Float64Array, at: Int32Array, rows: number, n: number, 
       const d = u[i * n + i];
       for (let r = 0; r < rows; r++) {
         const k = r * n + i;
-        const e = (w[k] - round(at[k], w[k])) / d;
+        const e = (w[k] - round(at[k], w[k], k)) / d;
         err[r * width + i - i1] = e;
         if (e === 0) continue;
         for (let j = i + 1; j < i2; j++) w[r * n + j] -= e * u[i * n + j];

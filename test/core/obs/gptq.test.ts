@@ -128,15 +128,17 @@ function prunedWeight(gauss: () => number, rnd: () => number, length: number, sp
 
 const zerosOf = (v: ArrayLike<number>) => Array.from(v, (x, i) => (x === 0 ? i : -1)).filter((i) => i >= 0);
 
-test('joint prune + quantize: with H = I, GPTQ on a pruned weight equals masked round-to-nearest exactly (pruned zeros stay zero)', () => {
+test('joint prune + quantize: with H = I, GPTQ on a pruned weight equals masked round-to-nearest exactly (pruned zeros stay zero), per-row and shared', () => {
   const gauss = gaussian(21), rnd = seededRandom(22);
   for (const quant of [{ type: 'int4', symmetric: true, axis: 0 }, { type: 'int8', symmetric: true }] as WeightQuantOptions[]) {
     const values = prunedWeight(gauss, rnd, 8 * 40, 0.5);
-    const q = gptqQuantize(values, [8, 40], quant, rowMajor(8, 40), identity(40), { blockSize: 16 });
     // Masked nearest: round-to-nearest everywhere, then the pruned positions zero (they round to 0 anyway).
     const masked = quantizeTensor(values, [8, 40], quant).values.map((v, i) => (values[i] === 0 ? 0 : v));
-    assert.deepEqual(q.values, masked, JSON.stringify(quant));
-    for (const i of zerosOf(values)) assert.equal(q.values[i], 0);
+    for (const zeroRows of ['per-row', 'shared'] as const) {
+      const q = gptqQuantize(values, [8, 40], quant, rowMajor(8, 40), identity(40), { blockSize: 16, zeroRows });
+      assert.deepEqual(q.values, masked, `${zeroRows} ${JSON.stringify(quant)}`);
+      for (const i of zerosOf(values)) assert.equal(q.values[i], 0);
+    }
   }
 });
 
@@ -154,7 +156,7 @@ test('joint prune + quantize, 3 columns by hand: the pruned middle column takes 
 test('joint prune + quantize on correlated inputs: pruned zeros stay zero (plain GPTQ fills them), output error ≤ masked nearest in every trial', () => {
   const gauss = gaussian(31), rnd = seededRandom(32);
   const trials = 40, rows = 256, n = 48, out = 8;
-  let filled = 0, better = 0, sumGptq = 0, sumNearest = 0;
+  let filled = 0, better = 0, sumGptq = 0, sumNearest = 0, sumShared = 0, sharedBetter = 0;
   for (let t = 0; t < trials; t++) {
     const { x, h } = correlatedInputs(gauss, rows, n);
     const w = prunedWeight(gauss, rnd, out * n, 0.5);
@@ -171,17 +173,23 @@ test('joint prune + quantize on correlated inputs: pruned zeros stay zero (plain
     };
     const lh: LayerHessian = { h, n, groups: 1, rows };
     const masked = gptqQuantize(w, [out, n], quant, rowMajor(out, n), lh, { blockSize: 16 });
+    const shared = gptqQuantize(w, [out, n], quant, rowMajor(out, n), lh, { blockSize: 16, zeroRows: 'shared' });
     const plain = gptqQuantize(w, [out, n], quant, rowMajor(out, n), lh, { blockSize: 16, keepZeros: false });
     for (const i of zeros) assert.equal(masked.values[i], 0, `trial ${t}: pruned weight ${i} became ${masked.values[i]}`);
+    for (const i of zeros) assert.equal(shared.values[i], 0, `trial ${t} (shared): pruned weight ${i} became ${shared.values[i]}`);
     filled += zeros.filter((i) => plain.values[i] !== 0).length;
     const eNearest = outputError(dequantizeTensor(quantizeTensor(w, [out, n], quant), [out, n]));
     const eGptq = outputError(dequantizeTensor(masked, [out, n]));
+    const eShared = outputError(dequantizeTensor(shared, [out, n]));
     assert.ok(eGptq <= eNearest, `trial ${t}: masked GPTQ ${eGptq} vs masked nearest ${eNearest}`);
+    sumShared += eShared;
+    if (eShared < eNearest) sharedBetter++;
     sumNearest += eNearest;
     sumGptq += eGptq;
     if (eGptq < eNearest) better++;
   }
-  console.log(`masked GPTQ vs masked nearest, 50 % pruned, int4 per-channel, ${trials} trials: mean output error ${(sumGptq / trials).toFixed(1)} vs ${(sumNearest / trials).toFixed(1)}, better in ${better}; plain GPTQ made ${filled} pruned zeros non-zero`);
+  console.log(`masked GPTQ vs masked nearest, 50 % pruned, int4 per-channel, ${trials} trials: mean output error per-row ${(sumGptq / trials).toFixed(1)} (better in ${better}), shared ${(sumShared / trials).toFixed(1)} (better in ${sharedBetter}), nearest ${(sumNearest / trials).toFixed(1)}; plain GPTQ made ${filled} pruned zeros non-zero`);
+  assert.ok(sumShared < sumNearest && sharedBetter >= 0.9 * trials, `shared: ${sumShared} vs ${sumNearest}, better in ${sharedBetter}`);
   assert.ok(filled > 0, 'plain GPTQ is expected to fill pruned zeros on correlated inputs');
 });
 
