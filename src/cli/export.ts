@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { OnnxLensError, UnsupportedOperator, UsageError } from '../core/errors';
 import { fixShapes } from '../core/onnx/fixShapes';
 import { readModel, type Model } from '../core/onnx/read';
-import { writeFileAtomic } from '../core/onnx/write';
+import { writeFilesAtomic } from '../core/onnx/write';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/calibrate/calibrate';
 import { calibSamples as samplesOf, openCalibration, type StepContext } from '../core/recipe/context';
 import { quantizeStep } from '../core/recipe/quantizeStep';
@@ -33,13 +33,15 @@ const edge = (kind: string, t: EdgeTensor) => `${kind.padEnd(7)}${t.name} [${t.s
 
 const isQdq = (model: Model) => model.proto.graph!.node.some((n) => n.opType === 'QuantizeLinear');
 
-function write(file: string, data: Uint8Array): void {
+/** Writes the outputs together (nothing is replaced unless all are written); a failure names the file. */
+function writeOutputs(files: { file: string; data: Uint8Array }[]): void {
   try {
-    writeFileAtomic(file, data);
+    writeFilesAtomic(files);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (!code) throw e;
-    throw new UsageError(file, `cannot write the output (${code})`);
+    const failed = files.find((f) => (e as NodeJS.ErrnoException).path?.includes(path.basename(f.file))) ?? files[0];
+    throw new UsageError(failed.file, `cannot write the output (${code})`);
   }
 }
 
@@ -91,15 +93,7 @@ async function exportFile(file: string, flags: ExportFlags) {
     throw new UnsupportedOperator(file, gap ? `${e.reason}; with --calib DATA export quantizes such float tensors for TFLite` : e.reason);
   }
   const header = flags.cArray !== undefined ? cArrayHeader(result.bytes, cIdentifier(flags.cArray), path.basename(out)) : undefined;
-  write(out, result.bytes);
-  if (header) {
-    try {
-      write(flags.cArray!, new TextEncoder().encode(header.text));
-    } catch (e) {
-      fs.rmSync(out, { force: true });
-      throw e;
-    }
-  }
+  writeOutputs([{ file: out, data: result.bytes }, ...(header ? [{ file: flags.cArray!, data: new TextEncoder().encode(header.text) }] : [])]);
   return { result, header, fixed, quantizedHere, gaps, onnxBytes: fs.statSync(file).size };
 }
 

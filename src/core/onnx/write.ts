@@ -20,20 +20,33 @@ export interface WriteOptions {
 
 /** Writes bytes to `file` atomically: a temp file in the same folder, fsync, then rename over the target. */
 export function writeFileAtomic(file: string, data: Uint8Array | readonly Uint8Array[]): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const fd = fs.openSync(tmp, 'wx');
+  writeFilesAtomic([{ file, data }]);
+}
+
+/**
+ * Writes several files together: every one goes to a temp file next to its target first (fsync), and only
+ * when all are written are they renamed over their targets; if any write fails, no target is touched.
+ */
+export function writeFilesAtomic(files: readonly { file: string; data: Uint8Array | readonly Uint8Array[] }[]): void {
+  const staged: { tmp: string; file: string }[] = [];
   try {
-    for (const chunk of Array.isArray(data) ? data : [data as Uint8Array]) {
-      let off = 0;
-      while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+    for (const { file, data } of files) {
+      const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+      const fd = fs.openSync(tmp, 'wx');
+      staged.push({ tmp, file });
+      try {
+        for (const chunk of Array.isArray(data) ? data : [data as Uint8Array]) {
+          let off = 0;
+          while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+        }
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
     }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
+    for (const { tmp, file } of staged) fs.renameSync(tmp, file);
   } catch (e) {
-    try { fs.closeSync(fd); } catch { /* already closed */ }
-    fs.rmSync(tmp, { force: true });
+    for (const { tmp } of staged) fs.rmSync(tmp, { force: true });
     throw e;
   }
 }

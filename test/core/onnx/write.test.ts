@@ -11,7 +11,7 @@ import { externalRef, isExternal } from '../../../src/core/onnx/externalData';
 import { readModel } from '../../../src/core/onnx/read';
 import { create, TensorProtoSchema } from '../../../src/core/onnx/proto';
 import { makeTensor } from '../../../src/core/onnx/tensor';
-import { encodeModel, writeFileAtomic, writeModel } from '../../../src/core/onnx/write';
+import { encodeModel, writeFileAtomic, writeFilesAtomic, writeModel } from '../../../src/core/onnx/write';
 import { addWeightModel } from '../../builders/dtypeModels';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -45,6 +45,20 @@ test('writeFileAtomic replaces the target in one step and leaves no temp file; a
   assert.equal(fs.readFileSync(path.join(folder, 'keep'), 'utf8'), 'x');
   assert.throws(() => writeFileAtomic(path.join(dir, 'no-such-folder', 'm.onnx'), Uint8Array.from([1])));
   assert.deepEqual(fs.readdirSync(dir).sort(), ['m.onnx', 'taken']);
+});
+
+test('writeFilesAtomic replaces every target or none: a second file that cannot be written leaves the first as it was', (t) => {
+  const dir = tempDir(t);
+  const model = path.join(dir, 'm.tflite');
+  const header = path.join(dir, 'm.h');
+  fs.writeFileSync(model, 'old');
+  assert.throws(() => writeFilesAtomic([{ file: model, data: Uint8Array.from([1]) }, { file: path.join(dir, 'no-such-folder', 'm.h'), data: Uint8Array.from([2]) }]));
+  assert.equal(fs.readFileSync(model, 'utf8'), 'old');
+  assert.deepEqual(fs.readdirSync(dir), ['m.tflite']);
+  writeFilesAtomic([{ file: model, data: Uint8Array.from([1]) }, { file: header, data: Uint8Array.from([2]) }]);
+  assert.deepEqual([...fs.readFileSync(model)], [1]);
+  assert.deepEqual([...fs.readFileSync(header)], [2]);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['m.h', 'm.tflite']);
 });
 
 test('external data layout: big tensors at 4 KiB-aligned offsets hold exactly their bytes, small ones stay inline', async (t) => {
