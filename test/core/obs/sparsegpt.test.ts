@@ -219,8 +219,8 @@ test('OBS masks inside reconstruction, safeguard: the kept mask re-fits at least
     const prior = (o: number, f: number) => (f < d ? w[o * d + f] : 0);
     const count = Math.round(rows * d * (0.3 + 0.5 * rand()));
     const choices: string[] = [];
-    const kept = obsMaskChooser(layer, count, { onChoice: (c) => choices.push(c.kept) })([eq], true, prior);
-    const obsOnly = obsMaskChooser(layer, count, { safeguard: false })([eq], true, prior);
+    const kept = obsMaskChooser(layer, count, { safeguard: true, onChoice: (c) => choices.push(c.kept) })([eq], true, prior);
+    const obsOnly = obsMaskChooser(layer, count, {})([eq], true, prior);
     // magnitude: the `count` smallest |w|, ties in element order
     const order = [...w.keys()].sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]) || a - b);
     const magnitude = new Uint8Array(rows * d).fill(1);
