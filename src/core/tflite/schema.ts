@@ -87,13 +87,40 @@ function offsetVector(b: Builder, offsets: readonly Offset[]): Offset {
   return b.endVector();
 }
 
-function encodeQuantization(b: Builder, q: Quantization): Offset {
+/**
+ * Equal vectors written once and referenced from every table that has them (valid in a flatbuffer: a vector
+ * is an offset). Per-channel quantization repeats [0, …, 0] zero points of each width for every weight and
+ * bias tensor — 8 bytes a channel each — and tensor shapes repeat; sharing them keeps the file near its
+ * weights' size.
+ */
+class SharedVectors {
+  private readonly written = new Map<string, Offset>();
+  constructor(private readonly b: Builder) {}
+
+  int32(values: readonly number[]): Offset {
+    return this.once(`i32:${values.join(',')}`, () => int32Vector(this.b, values));
+  }
+
+  int64(values: readonly number[]): Offset {
+    return this.once(`i64:${values.join(',')}`, () => {
+      this.b.startVector(8, values.length, 8);
+      for (let i = values.length - 1; i >= 0; i--) this.b.addInt64(BigInt(values[i]));
+      return this.b.endVector();
+    });
+  }
+
+  private once(key: string, write: () => Offset): Offset {
+    let at = this.written.get(key);
+    if (at === undefined) this.written.set(key, (at = write()));
+    return at;
+  }
+}
+
+function encodeQuantization(b: Builder, shared: SharedVectors, q: Quantization): Offset {
   b.startVector(4, q.scale.length, 4);
   for (let i = q.scale.length - 1; i >= 0; i--) b.addFloat32(q.scale[i]);
   const scale = b.endVector();
-  b.startVector(8, q.zeroPoint.length, 8);
-  for (let i = q.zeroPoint.length - 1; i >= 0; i--) b.addInt64(BigInt(q.zeroPoint[i]));
-  const zeroPoint = b.endVector();
+  const zeroPoint = shared.int64(q.zeroPoint);
   b.startObject(7); // min, max, scale, zero_point, details_type, details, quantized_dimension
   b.addFieldOffset(2, scale, 0);
   b.addFieldOffset(3, zeroPoint, 0);
@@ -101,10 +128,10 @@ function encodeQuantization(b: Builder, q: Quantization): Offset {
   return b.endObject();
 }
 
-function encodeTensor(b: Builder, t: TfliteTensor): Offset {
-  const shape = int32Vector(b, t.shape);
+function encodeTensor(b: Builder, shared: SharedVectors, t: TfliteTensor): Offset {
+  const shape = shared.int32(t.shape);
   const name = b.createString(t.name);
-  const quantization = t.quantization ? encodeQuantization(b, t.quantization) : 0;
+  const quantization = t.quantization ? encodeQuantization(b, shared, t.quantization) : 0;
   b.startObject(5); // shape, type, buffer, name, quantization
   b.addFieldOffset(0, shape, 0);
   b.addFieldInt8(1, t.type, 0);
@@ -190,7 +217,8 @@ export function encodeTflite(m: TfliteModel): Uint8Array {
   const b = new Builder(1 << 16);
   // Buffers first: they are the bulk of the file and need their alignment.
   const buffers = offsetVector(b, m.buffers.map((d) => encodeBuffer(b, d)));
-  const tensors = offsetVector(b, m.tensors.map((t) => encodeTensor(b, t)));
+  const shared = new SharedVectors(b);
+  const tensors = offsetVector(b, m.tensors.map((t) => encodeTensor(b, shared, t)));
   const operators = offsetVector(b, m.operators.map((op) => encodeOperator(b, op)));
   const inputs = int32Vector(b, m.inputs);
   const outputs = int32Vector(b, m.outputs);
