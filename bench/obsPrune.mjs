@@ -14,6 +14,7 @@
 // seed 2 (128 calibration images). Neither sparsity pattern makes onnxruntime faster on CPU: its kernels are dense.
 //
 // usage: node bench/obsPrune.mjs [--held 1000] [--models cnn,mobilenet,paddle] [--patterns 50%,70%,2:4] [--methods 'obs (obc),…']
+//        [--channels 30%,50%]   structured rows: magnitude vs channel-OBS importance (--importance obs), both + reconstruct
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,8 @@ import { loadTs } from './bundle.mjs';
 const { values: args } = parseArgs({ options: {
   held: { type: 'string', default: '1000' }, models: { type: 'string', default: 'cnn,mobilenet,paddle' },
   methods: { type: 'string' }, patterns: { type: 'string', default: '50%,70%,2:4' },
+  // channels: also structured pruning (fraction of each group's channels, round-to 8) with magnitude vs channel-OBS importance, both + reconstruct
+  channels: { type: 'string', default: '' },
 } });
 const OUT = path.resolve('bench/out/obsPrune');
 fs.mkdirSync(OUT, { recursive: true });
@@ -89,7 +92,25 @@ for (const name of args.models.split(',')) {
   // PaddleOCR: agreement with fp32), ± the binomial standard error of a difference of two proportions on n samples
   const metric = name === 'paddle' ? 'agreement' : 'top-1';
   console.log(`pattern | method                 | sparsity | top-1 %  | Δ pp   | agreement % | vs m+r (${metric}), pp | prune time`);
-  for (const p of args.patterns.split(',')) {
+  for (const c of args.channels.split(',').filter(Boolean)) {
+    const sparsity = Number(c.replace('%', '')) / 100;
+    let baseline;
+    for (const importance of ['magnitude', 'obs']) {
+      const step = { kind: 'prune', sparsity, structured: true, importance, reconstruct: true };
+      const t0 = performance.now();
+      const r = await lib.pruneStep(model, step, { file, calibration });
+      const seconds = (performance.now() - t0) / 1000;
+      const out = await outputsOf(r.model.proto, test, `${name}-ch${c}-${importance}`.replace(/\W/g, '_'));
+      const top1 = lib.topKAccuracy(out, test.labels, 1);
+      const agree = lib.agreement(out, ref);
+      const value = name === 'paddle' ? agree : top1;
+      baseline ??= value;
+      const se = Math.sqrt((value * (1 - value) + baseline * (1 - baseline)) / test.n);
+      const vs = importance === 'magnitude' ? '' : `${(100 * (value - baseline)).toFixed(2)} ± ${(100 * se).toFixed(2)}`;
+      console.log(`ch ${c.padEnd(4)} | ${(`channels ${importance}+rec`).padEnd(22)} | ${pct(r.summary.sparsity).padStart(7)}% | ${pct(top1).padStart(7)}  | ${(100 * (top1 - fp32)).toFixed(2).padStart(6)} | ${pct(agree).padStart(11)} | ${vs.padStart(19)} | ${seconds.toFixed(2)} s`);
+    }
+  }
+  for (const p of args.patterns.split(',').filter(Boolean)) {
     const [pattern, sparsity] = p.includes(':') ? [p, Number(p.split(':')[0]) / Number(p.split(':')[1])] : [undefined, Number(p.replace('%', '')) / 100];
     let baseline;
     for (const [method, options] of Object.entries(METHODS)) {

@@ -22,7 +22,7 @@ interface PruneFlags extends DataFlags, LayerFlags {
   norm?: 'l1' | 'l2';
   structured?: boolean;
   roundTo?: string;
-  importance?: 'magnitude' | 'activation';
+  importance?: 'magnitude' | 'activation' | 'obs';
   search?: boolean;
   plain?: boolean;
   calib?: string;
@@ -111,7 +111,7 @@ export function register(program: Command): void {
     .addOption(new Option('--norm <norm>', 'magnitude score |w| (l1) or w² (l2, default); unstructured: only changes the LAMP global ranking; structured: channel norm').choices(['l1', 'l2']))
     .option('--structured', 'remove output channels (and the matching inputs downstream)')
     .option('--round-to <n>', `structured: keep channel counts at multiples of n, rounded up (default ${STRUCTURED_ROUND_TO}, what onnxruntime's fast CPU convs need; 1 = exact counts)`)
-    .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default) or by the output energy they carry on --calib data').choices(['magnitude', 'activation']))
+    .addOption(new Option('--importance <kind>', 'structured: rank channels by weight magnitude (default), by the output energy they carry on --calib data (activation), or by channel-structured OBS: removed one at a time, each the channel whose loss adds the least output error to the layers reading it after an OBS re-fit of their other weights (obs; Hessians from --calib)').choices(['magnitude', 'activation', 'obs']))
     .option('--search', 'structured: choose how many channels each group keeps by a greedy search (NetAdapt-style): blocks of --round-to channels go one at a time, each from the group whose removal adds the least output error per MAC saved after reconstruction, until the MACs fall by --sparsity; needs --calib and --reconstruct')
     .option('--plain', 'unstructured global: rank raw magnitudes across layers (plain global magnitude) instead of LAMP scores (the default)')
     .option('--calib <data>', 'unlabelled calibration data (image folder or .npy) for --method obs / --reconstruct / --distill-head')

@@ -175,6 +175,8 @@ test('options that would be ignored or cannot work are refused: one line, exit 1
     [['--sparsity', '0.5', '--allocation', 'obc'], /--allocation only applies to --method obs with the global scope, without --pattern or --plain/],
     [['--sparsity', '0.5', '--method', 'obs', '--allocation', 'lamp', '--scope', 'layer', '--calib', 'calib.npy'], /--allocation only applies to --method obs/],
     [['--pattern', '2:4', '--method', 'obs', '--allocation', 'obc', '--calib', 'calib.npy'], /--allocation only applies to --method obs/],
+    [['--sparsity', '0.3', '--importance', 'obs', '--calib', 'calib.npy'], /--importance obs needs --structured and --calib/],
+    [['--sparsity', '0.3', '--structured', '--importance', 'obs', '--scope', 'global', '--calib', 'calib.npy'], /--importance obs ranks channels within each group: use --scope layer/],
     [['--pattern', '2:4', '--sparsity', '0.7'], /--pattern 2:4 prunes 2\/4 of the weights: --sparsity must be 0.5/],
     [['--pattern', '4:2'], /--pattern must be N:M with 0 < N < M/],
     [['--pattern', '2:4', '--scope', 'layer'], /--scope does not apply with --pattern/],

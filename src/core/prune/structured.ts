@@ -13,6 +13,7 @@ import { selectLayers, type LayerSelection } from '../select';
 import type { LayerToFit } from '../recover/reconstruct';
 import { captureActivations, type BatchSource } from '../eval/activations';
 import { channelGroups, type ChannelGroup, type Member } from './channelGroups';
+import { channelObsImportance, type ConsumerHessian } from './channelObs';
 import { batchNormScale, weightedLayers, weightLayout, weightOffset, writeConstant, type WeightedLayer } from './layers';
 
 export interface StructuredOptions extends LayerSelection {
@@ -31,6 +32,12 @@ export interface StructuredOptions extends LayerSelection {
    * what reconstruction cannot recover (a channel's mean is absorbed by the refit bias).
    */
   activationVariance?: ReadonlyMap<string, Float64Array>;
+  /**
+   * Hessians of the layers that read the channels (Conv with group 1, Gemm/MatMul; layerHessians): when given, a
+   * group's channels are ranked by channel-structured OBS (channelObs.ts) — the order in which greedy removal with
+   * the OBS re-fit of those layers adds the least output error; groups with no such reader keep magnitude importance
+   */
+  obsHessians?: ReadonlyMap<string, ConsumerHessian>;
   /** kept channels per group, keyed by `groupKey`: replaces `sparsity`/`scope` for the groups it names */
   keep?: ReadonlyMap<string, number>;
   file?: string;
@@ -67,7 +74,8 @@ export function structuredPrune(model: Model, opts: StructuredOptions): Structur
   const selected = new Set(selectLayers(all.map((l) => l.node), opts, graph.node, opts.file));
   const eligible = spaces.groups.filter((g) => !g.blocked && g.producers.every((p) => selected.has(p.node)));
   const p = opts.norm === 'l1' ? 1 : 2;
-  const importance = new Map(eligible.map((g) => [g, atomImportance(g, spaces.members, index, model, p, opts.activationVariance)]));
+  const importance = new Map(eligible.map((g) => [g,
+    (opts.obsHessians && channelObsImportance(g, spaces.members, index, model, opts.obsHessians)) || atomImportance(g, spaces.members, index, model, p, opts.activationVariance)]));
   const keepCounts = opts.scope === 'global'
     ? globalKeep(eligible, importance, opts)
     : new Map(eligible.map((g) => [g, roundKeep(g.atoms.length, g.atoms.length - roundHalfEven(opts.sparsity * g.atoms.length), opts.roundTo)]));

@@ -69,7 +69,7 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
   const model: Model = { ...input, proto: inlineExternalData(input.proto, input) };
   const selection = { layers: step.layers, exclude: step.exclude };
   const samples = calibSamples(step, ctx);
-  const needsCalib = recover > 0 || step.importance === 'activation' || step.search || step.method === 'obs';
+  const needsCalib = recover > 0 || step.importance === 'activation' || step.importance === 'obs' || step.search || step.method === 'obs';
   const calib = needsCalib ? await openCalibration(ctx, model, samples) : undefined;
 
   let proto: ModelProto;
@@ -84,7 +84,10 @@ export async function pruneStep(input: Model, step: PruneStep, ctx: StepContext 
       ? await searchBlocks(model, calib!, { ...selection, macsReduction: sparsity, block: roundTo, norm: step.norm, activationVariance, samples, file })
       : undefined;
     phase(ctx, done++, phases, 'removing channels');
-    const r = structuredPrune(model, { ...selection, sparsity: search ? 0 : sparsity, scope, norm: step.norm, roundTo, activationVariance, keep: search?.keep, file });
+    // Channel-structured OBS reads the Hessians of every dense layer (Conv group 1, Gemm/MatMul) that could consume a group.
+    const readers = step.importance === 'obs' ? weightedLayers(model.proto.graph!).filter((l) => l.kind !== 'conv' || l.group === 1).map((l) => l.name) : [];
+    const obsHessians = readers.length > 0 ? await layerHessians(model, calib!, readers, { samples, file, signal: ctx.signal }) : undefined;
+    const r = structuredPrune(model, { ...selection, sparsity: search ? 0 : sparsity, scope, norm: step.norm, roundTo, activationVariance, obsHessians, keep: search?.keep, file });
     proto = r.proto;
     toFit = r.refit;
     summary = {

@@ -63,7 +63,7 @@ export const STEP_SCHEMAS: Record<StepKind, ObjectSpec> = {
       plain: { type: 'boolean', description: 'unstructured global: rank raw magnitudes instead of LAMP scores' },
       structured: { type: 'boolean', description: 'remove output channels (and the matching inputs downstream)' },
       roundTo: { type: 'integer', minimum: 1, description: 'structured: keep channel counts at multiples of n (default 8)' },
-      importance: { type: 'enum', values: ['magnitude', 'activation'], description: 'structured: rank channels by weight magnitude or by output energy on the calibration data' },
+      importance: { type: 'enum', values: ['magnitude', 'activation', 'obs'], description: 'structured: rank channels by weight magnitude, by output energy on the calibration data, or by channel-structured OBS (the output error their removal leaves in the next layers after an OBS re-fit; needs calibration)' },
       search: { type: 'boolean', description: 'structured: greedy block search for how many channels each group keeps (needs calibration and reconstruct)' },
       reconstruct: { type: 'boolean', description: 're-fit the pruned layers by least squares to the original layer outputs (needs calibration)' },
       biasCorrection: { type: 'boolean', description: 'shift biases so per-channel output means match the original (needs calibration)' },

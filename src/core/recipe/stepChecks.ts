@@ -49,7 +49,8 @@ function pruneProblem(step: PruneStep, { hasCalibration: calib, name: n }: Check
   }
   if (step.roundTo !== undefined && !step.structured) return `${n('roundTo')} applies to ${n('structured')} pruning only`;
   if ((step.reconstruct || step.biasCorrection || step.distillHead) && !calib) return `${n('reconstruct')}, ${n('biasCorrection')} and ${n('distillHead')} need ${n('calib')}`;
-  if (step.importance === 'activation' && !(step.structured && calib)) return `${n('importance')} activation needs ${n('structured')} and ${n('calib')}`;
+  if ((step.importance === 'activation' || step.importance === 'obs') && !(step.structured && calib)) return `${n('importance')} ${step.importance} needs ${n('structured')} and ${n('calib')}`;
+  if (step.importance === 'obs' && pruneScope(step) === 'global') return `${n('importance')} obs ranks channels within each group: use ${n('scope')} layer (the structured default) or ${n('search')}`;
   if (step.search && !(step.structured && calib && step.reconstruct)) return `${n('search')} needs ${n('structured')}, ${n('calib')} and ${n('reconstruct')}`;
   return undefined;
 }

@@ -54,7 +54,7 @@ export interface PruneOptions extends SelectionOptions {
   plain?: boolean;
   structured?: boolean;
   roundTo?: number;
-  importance?: 'magnitude' | 'activation';
+  importance?: 'magnitude' | 'activation' | 'obs';
   search?: boolean;
   reconstruct?: boolean;
   biasCorrection?: boolean;
