@@ -8,6 +8,8 @@ import type { ModelProto } from '../../../src/core/onnx/proto';
 import { writeModel } from '../../../src/core/onnx/write';
 import { activationVariances, structuredPrune, type StructuredOptions } from '../../../src/core/prune/structured';
 import { reconstructLayers } from '../../../src/core/recover/reconstruct';
+import { layerHessians } from '../../../src/core/obs/hessian';
+import { weightedLayers } from '../../../src/core/prune/layers';
 import { MNIST_MODEL, mnistDatasets, tempDir } from '../../fixtures/mnist';
 
 test('MNIST CNN: 30 % structured channel pruning + reconstruction (accuracy loss reported; latency in bench/pruneLatency.mjs)', async () => {
@@ -48,4 +50,26 @@ test('MNIST CNN: 30 % structured channel pruning + reconstruction (accuracy loss
     assert.ok(fp32 - b <= 0.03, `${name}: ${b} vs fp32 ${fp32}`);
   }
   console.log(rows.join('\n'));
+});
+
+test('MNIST MobileNet and CNN, 50 % of each group\'s channels + reconstruction: channel-structured OBS importance beats magnitude importance (onnxruntime, held-out digits)', async () => {
+  const dir = tempDir();
+  const { testSet, calib } = await mnistDatasets(dir);
+  let seq = 0;
+  for (const file of [MNIST_MODEL.replace('mnist-cnn.onnx', 'mnist-mobilenet.onnx'), MNIST_MODEL]) {
+    const original = readModelSync(file);
+    const readers = weightedLayers(original.proto.graph!).filter((l) => l.kind !== 'conv' || l.group === 1).map((l) => l.name);
+    const obsHessians = await layerHessians(original, calib, readers);
+    const top1: Record<string, number> = {};
+    for (const [name, opts] of [['magnitude', {}], ['obs', { obsHessians }]] as const) {
+      const r = structuredPrune(original, { sparsity: 0.5, roundTo: 8, ...opts });
+      await reconstructLayers(original, { proto: r.proto }, r.refit, calib);
+      const out = path.join(dir, `o${seq++}.onnx`);
+      writeModel(r.proto, out);
+      top1[name] = topKAccuracy(await runModel(await openSession(out, { intraOpThreads: 1 }), testSet, { batchSize: 256 }), testSet.labels!, 1);
+    }
+    console.log(`${path.basename(file)} 50 % channels + reconstruct: magnitude ${(100 * top1.magnitude).toFixed(2)} %, channel OBS ${(100 * top1.obs).toFixed(2)} % (${testSet.n} digits)`);
+    // measured 92.4 → 97.5 % (MobileNet) and 91.9 → 96.8 % (CNN): a margin of 2 pp leaves room for other CPUs' rounding
+    assert.ok(top1.obs > top1.magnitude + 0.02, `${path.basename(file)}: channel OBS ${top1.obs} vs magnitude ${top1.magnitude}`);
+  }
 });
