@@ -196,7 +196,12 @@ class Exporter {
     const n = weightScales.length;
     const scales = weightScales.map((s) => inputScale * s);
     let values = new Array<number>(n).fill(0);
-    if (node.input[2]) {
+    const floatBias = node.input[2] ? this.index.constants.get(node.input[2]) : undefined;
+    if (floatBias?.dataType === DataType.FLOAT) {
+      // A float bias (tools that leave biases unquantized): int32 with scale s_in·s_w, as TFLite's own converter writes it.
+      const b = tensorValues(floatBias, this.source) as ArrayLike<number>;
+      values = Array.from({ length: n }, (_, c) => Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), roundHalfEven(b[c] / scales[c]))));
+    } else if (node.input[2]) {
       const b = this.quantConst(node.input[2], node);
       values = Array.from({ length: n }, (_, c) => {
         const k = b.scale.length > 1 ? c : 0;
