@@ -200,25 +200,28 @@ test('Depthwise Conv with uint8 asymmetric per-channel weights: TFLite within 2 
   assert.ok(steps.int8 <= 2 && steps.float <= 2, JSON.stringify(steps));
 });
 
-for (const perChannel of [false, true]) test(`Gemm with uint8 asymmetric ${perChannel ? 'per-channel' : 'per-tensor'} weights (FULLY_CONNECTED requantized per tensor, symmetric): TFLite within 2 output steps of onnxruntime`, async () => {
+// transB = 1: the weight is [O, I], per channel along axis 0; transB = 0: [I, O], per channel along axis 1 (both the
+// output features); per tensor needs no axis.
+for (const { perChannel, transB } of [{ perChannel: false, transB: 1 }, { perChannel: true, transB: 1 }, { perChannel: true, transB: 0 }]) test(`Gemm (transB ${transB}) with uint8 asymmetric ${perChannel ? `per-channel (axis ${1 - transB})` : 'per-tensor'} weights (FULLY_CONNECTED requantized per tensor, symmetric): TFLite within 2 output steps of onnxruntime`, async () => {
   const inF = 16, outF = 5;
   const input: Params = { scale: 4 / 255, zeroPoint: 131, type: 'uint8' };
   const zeroPoint = perChannel ? [131, 125, 128, 136, 140] : [131];
   const scale = perChannel ? [0.01, 0.02, 0.005, 0.015, 0.01] : [0.01];
-  // transB = 1: the weight is [O, I], per-channel along axis 0 (the output features).
-  const q = perChannel ? zeroPoint.flatMap((zp, o) => weights(30 + o, inF, zp, 'uint8')) : weights(30, outF * inF, 131, 'uint8');
+  const rows = zeroPoint.length === 1 ? [weights(30, outF * inF, 131, 'uint8')] : zeroPoint.map((zp, o) => weights(30 + o, inF, zp, 'uint8'));
+  const at = (o: number, i: number) => (rows.length === 1 ? rows[0][o * inF + i] : rows[o][i]);
+  const q = transB ? Array.from({ length: outF * inF }, (_, k) => at(Math.floor(k / inF), k % inF)) : Array.from({ length: outF * inF }, (_, k) => at(k % outF, Math.floor(k / outF)));
   const build = (output?: Params) => {
     const b = new ForeignQdq();
     const x = b.activation('x', input);
-    const w = b.weight('w', [outF, inF], q, scale, zeroPoint, 'uint8', perChannel ? 0 : undefined);
+    const w = b.weight('w', transB ? [outF, inF] : [inF, outF], q, scale, zeroPoint, 'uint8', perChannel ? 1 - transB : undefined);
     const bias = b.int32Bias('b', [0.1, -0.3, 0.2, 0, 0.05], scale.map((s) => s * input.scale));
-    const y = b.op('Gemm', [x, w, bias], 'y', { transB: 1 });
+    const y = b.op('Gemm', [x, w, bias], 'y', { transB });
     return b.model([1, inF], output ? b.activation(y, output) : y, [1, outF]);
   };
   const x = inputs(31, SAMPLES * inF, input);
   const output = await outputParams(build(), x, [inF], 'uint8');
   const steps = await stepsApart(build(output), [inF], x, ['FULLY_CONNECTED']);
-  report(`Gemm, uint8 ${perChannel ? 'per-channel' : 'per-tensor'} weights`, steps);
+  report(`Gemm transB ${transB}, uint8 ${perChannel ? `per-channel axis ${1 - transB}` : 'per-tensor'} weights`, steps);
   assert.ok(steps.int8 <= 2 && steps.float <= 2, JSON.stringify(steps));
 });
 
