@@ -268,22 +268,27 @@ class Exporter {
   }
 }
 
-/** Symmetric int8 per output channel (axis 0 of `dims`), zero point 0; asymmetric/uint8 inputs are requantized. */
+/**
+ * Symmetric int8 per output channel (axis 0 of `dims`), zero point 0; asymmetric/uint8 inputs, and weights quantized
+ * along another axis (other tools may quantize per input channel), are requantized from their real values.
+ */
 function symmetricPerChannel(w: QuantConst): { values: Int8Array; scales: number[] } {
   const outCh = w.dims[0];
   const perCh = w.values.length / outCh;
   const values = new Int8Array(w.values.length);
   const scales: number[] = [];
+  // The scale and zero point of element i: one for the tensor, or those of i's index along `axis`.
+  const inner = w.dims.slice(w.axis + 1).reduce((a, b) => a * b, 1);
+  const param = (i: number) => (w.scale.length > 1 ? Math.floor(i / inner) % w.dims[w.axis] : 0);
+  const real = (i: number) => (w.values[i] - w.zeroPoint[param(i)]) * w.scale[param(i)];
   for (let c = 0; c < outCh; c++) {
-    const k = w.scale.length > 1 ? c : 0;
-    if (w.axis !== 0 && w.scale.length > 1) throw new Error('per-channel weights must be quantized along the output channels');
+    const k = param(c * perCh);
     let maxAbs = 0;
-    for (let i = 0; i < perCh; i++) maxAbs = Math.max(maxAbs, Math.abs((w.values[c * perCh + i] - w.zeroPoint[k]) * w.scale[k]));
-    const keep = w.zeroPoint[k] === 0 && w.values.subarray(c * perCh, (c + 1) * perCh).every((v) => v >= -127 && v <= 127);
+    for (let i = 0; i < perCh; i++) maxAbs = Math.max(maxAbs, Math.abs(real(c * perCh + i)));
+    const keep = (w.scale.length === 1 || w.axis === 0) && w.zeroPoint[k] === 0 && w.values.subarray(c * perCh, (c + 1) * perCh).every((v) => v >= -127 && v <= 127);
     const scale = keep ? w.scale[k] : maxAbs > 0 ? maxAbs / 127 : w.scale[k];
     for (let i = 0; i < perCh; i++) {
-      const real = (w.values[c * perCh + i] - w.zeroPoint[k]) * w.scale[k];
-      values[c * perCh + i] = keep ? w.values[c * perCh + i] : clampInt8(roundHalfEven(real / scale));
+      values[c * perCh + i] = keep ? w.values[c * perCh + i] : clampInt8(roundHalfEven(real(c * perCh + i) / scale));
     }
     scales.push(scale);
   }

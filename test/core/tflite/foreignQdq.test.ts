@@ -155,12 +155,13 @@ const SAMPLES = 16;
 /** A single Conv (group `group`) from `input` parameters to `output` parameters (undefined: a float output). */
 function convModel(spec: {
   input: Params; output?: Params; inCh: number; outCh: number; group: number; hw: number;
-  w: { q: number[]; scale: number[]; zeroPoint: number[]; type: Bits }; bias: number[]; floatBias?: boolean; pads: number[];
+  w: { q: number[]; scale: number[]; zeroPoint: number[]; type: Bits; axis?: number }; bias: number[]; floatBias?: boolean; pads: number[];
 }): ModelProto {
   const b = new ForeignQdq();
   const x = b.activation('x', spec.input);
-  const w = b.weight('w', [spec.outCh, spec.inCh / spec.group, 3, 3], spec.w.q, spec.w.scale, spec.w.zeroPoint, spec.w.type, spec.w.scale.length > 1 ? 0 : undefined);
-  const bias = spec.floatBias ? b.floatBias('b', spec.bias) : b.int32Bias('b', spec.bias, spec.w.scale.map((s) => s * spec.input.scale));
+  const w = b.weight('w', [spec.outCh, spec.inCh / spec.group, 3, 3], spec.w.q, spec.w.scale, spec.w.zeroPoint, spec.w.type, spec.w.scale.length > 1 ? spec.w.axis ?? 0 : undefined);
+  const biasScale = spec.w.axis === 1 ? new Array<number>(spec.outCh).fill(spec.input.scale) : spec.w.scale.map((s) => s * spec.input.scale);
+  const bias = spec.floatBias ? b.floatBias('b', spec.bias) : b.int32Bias('b', spec.bias, biasScale);
   const y = b.op('Conv', [x, w, bias], 'y', { kernel_shape: [3, 3], pads: spec.pads, group: spec.group });
   const outHw = spec.hw + spec.pads[0] + spec.pads[2] - 2;
   const outShape = [1, spec.outCh, outHw, outHw];
@@ -184,6 +185,22 @@ test('Conv with uint8 asymmetric per-tensor weights (zero point 131) and uint8 a
     bias: [0.1, -0.2, 0.05, 0],
   }, 'uint8', ['CONV_2D']);
   report('Conv, uint8 per-tensor weights zp 131', steps);
+  assert.ok(steps.int8 <= 2 && steps.float <= 2, JSON.stringify(steps));
+});
+
+// Some tools quantize Conv weights along another axis than the output channels (here the input channels, axis 1);
+// TFLite's per-channel weights are per output channel, so the exporter requantizes the real weights per output channel.
+test('Conv with uint8 asymmetric weights quantized per input channel (DequantizeLinear axis 1): TFLite within 2 output steps of onnxruntime', async () => {
+  const inCh = 3, outCh = 4;
+  const zeroPoint = [131, 120, 136];
+  const q = Array.from({ length: outCh }, (_, o) => zeroPoint.flatMap((zp, i) => weights(60 + o * inCh + i, 9, zp, 'uint8'))).flat();
+  const steps = await convStepsApart({
+    input: { scale: 2 / 255, zeroPoint: 128, type: 'uint8' }, inCh, outCh, group: 1, hw: 6, pads: [1, 1, 1, 1],
+    w: { q, scale: [0.01, 0.02, 0.005], zeroPoint, type: 'uint8', axis: 1 },
+    // The int32 bias gets scale s_in here: there is no single weight scale per output channel to multiply it by.
+    bias: [0.1, -0.2, 0.05, 0],
+  }, 'uint8', ['CONV_2D']);
+  report('Conv, uint8 weights per input channel (axis 1)', steps);
   assert.ok(steps.int8 <= 2 && steps.float <= 2, JSON.stringify(steps));
 });
 
@@ -248,7 +265,8 @@ test('int8 activations with non-zero zero points throughout (Conv → Relu → M
   // After the Relu: [0, max] over int8 with zero point −100 (not −128, as other tools may choose).
   const max = (127 - conv.zeroPoint) * conv.scale;
   const relu: Params = { scale: max / 227, zeroPoint: -100, type: 'int8' };
-  const steps = await stepsApart(build(conv, relu), [inCh, hw, hw], x, ['CONV_2D', 'MAX_POOL_2D']);
+  // The Relu sits between Q → DQ pairs (the Conv's output is quantized first), so it is not fused: MAXIMUM with 0.
+  const steps = await stepsApart(build(conv, relu), [inCh, hw, hw], x, ['CONV_2D', 'MAXIMUM', 'MAX_POOL_2D']);
   report('int8 activations (zp −7, fitted, −100): Conv → Relu → MaxPool', steps);
   assert.ok(steps.int8 <= 2 && steps.float <= 2, JSON.stringify(steps));
 });
