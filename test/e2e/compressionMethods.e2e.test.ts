@@ -83,7 +83,7 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
-test('prune conv1 and conv2 to 50 % with OBS (SparseGPT): only they are half zero, the kept weights moved, and on the calibration data the model stays closer to the original than a magnitude prune', { timeout: 300_000 }, async () => {
+test('prune conv1 and conv2 to 50 % with OBS (SparseGPT): only they are half zero, the kept weights moved, and on the calibration data the model stays closer to the original than a magnitude prune', { timeout: 300_000 }, async (t) => {
   const { page } = vscode;
   await vscode.openFromExplorer('obs-net.onnx');
   const editor = await vscode.editor();
@@ -127,6 +127,7 @@ test('prune conv1 and conv2 to 50 % with OBS (SparseGPT): only they are half zer
   for (const w of ['conv1.w', 'conv2.w']) {
     const moved = now[w].values.filter((v, i) => v !== 0 && Math.abs(v - was[w].values[i]) > 1e-4).length;
     assert.ok(moved > 0, `${w}: OBS changed none of the kept weights`);
+    t.diagnostic(`${w}: ${moved} of ${now[w].values.length / 2} kept weights moved by more than 1e-4`);
   }
   const layers = Object.fromEntries(inspectJson(saved).layers.map((l) => [l.name, l]));
   assert.deepEqual([layers.conv1.bits, layers.conv2.bits, layers.fc.bits], [32, 32, 32], 'inspect --json: still float');
@@ -141,10 +142,11 @@ test('prune conv1 and conv2 to 50 % with OBS (SparseGPT): only they are half zer
   const maxDiff = yObs.reduce((m, v, i) => Math.max(m, Math.abs(v - yMagnitude[i])), 0);
   assert.ok(maxDiff > 1e-3, `the OBS model's outputs equal the magnitude prune's (max difference ${maxDiff})`);
   const [eObs, eMagnitude] = [mse(yObs, yOriginal), mse(yMagnitude, yOriginal)];
+  t.diagnostic(`output MSE to the original on ${CALIB_SAMPLES} calibration images: OBS ${eObs.toExponential(3)}, magnitude ${eMagnitude.toExponential(3)}`);
   assert.ok(eObs < eMagnitude, `output MSE to the original on the calibration data: OBS ${eObs} ≥ magnitude ${eMagnitude}`);
 });
 
-test('quantize conv2 to "int4 weights, GPTQ": 4 bits, codes that are not round-to-nearest, and on the calibration data closer to the original than round-to-nearest int4', { timeout: 300_000 }, async () => {
+test('quantize conv2 to "int4 weights, GPTQ": 4 bits, codes that are not round-to-nearest, and on the calibration data closer to the original than round-to-nearest int4', { timeout: 300_000 }, async (t) => {
   const { page } = vscode;
   await vscode.openFromExplorer('gptq-net.onnx');
   const editor = await vscode.editor();
@@ -194,6 +196,7 @@ test('quantize conv2 to "int4 weights, GPTQ": 4 bits, codes that are not round-t
     if (q !== rtn && Math.abs(exact - q) > 0.5 + 1e-3) notNearest++;
   }
   assert.ok(notNearest > 0, 'every int4 code is the nearest one: GPTQ did not reach the step');
+  t.diagnostic(`conv2: ${notNearest} of ${w.length} int4 codes are not round-to-nearest`);
 
   // onnxruntime: the saved model runs, and on the calibration data (what GPTQ minimises the layer error on) it is
   // closer to the original model than the CLI's round-to-nearest int4 of the same layer.
@@ -202,5 +205,6 @@ test('quantize conv2 to "int4 weights, GPTQ": 4 bits, codes that are not round-t
   const [yOriginal, yGptq, yNearest] = [await outputs(original), await outputs(saved), await outputs(nearest)];
   assert.ok(yGptq.every(Number.isFinite), 'onnxruntime runs the saved model');
   const [eGptq, eNearest] = [mse(yGptq, yOriginal), mse(yNearest, yOriginal)];
+  t.diagnostic(`output MSE to the original on ${CALIB_SAMPLES} calibration images: GPTQ ${eGptq.toExponential(3)}, round-to-nearest ${eNearest.toExponential(3)}`);
   assert.ok(eGptq < eNearest, `output MSE to the original on the calibration data: GPTQ ${eGptq} ≥ round-to-nearest ${eNearest}`);
 });
