@@ -1,8 +1,8 @@
 // The editor's Hessian-aware picks in a real VS Code (code-server + Chromium): prune two selected layers with
-// "OBS (SparseGPT)" and quantize one layer with "int4 weights, GPTQ", both calibrated on the data of the settings,
-// then Save As. The saved models are checked against their own weights (zeros, int4 codes against
-// round-to-nearest of the original weights) and, in onnxruntime, against the original model and the plain method
-// (magnitude prune / round-to-nearest int4 by the CLI) on the same calibration inputs.
+// "OBS (SparseGPT)", quantize one layer with "int4 weights, GPTQ" and one with "static W4A8, GPTQ", all calibrated
+// on the data of the settings, then Save As. The saved models are checked against their own weights (zeros, int4
+// codes against round-to-nearest of the original weights) and, in onnxruntime, against the original model and the
+// plain method (magnitude prune / round-to-nearest int4 or W4A8 by the CLI) on the same calibration inputs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +49,37 @@ async function outputs(file: string): Promise<Float32Array> {
   return Float32Array.from(out);
 }
 
+/**
+ * The int4 weights of `layer` in a saved model (symmetric: DequantizeLinear without a zero-point, one scale per
+ * output channel) against round-to-nearest of the original float weights with the same scales: how many codes
+ * are further than half a step from the exact value (so not a tie broken the other way).
+ */
+function int4CodesNotNearest(file: string, layer: string): { count: number; of: number } {
+  const model = readModelSync(file);
+  const nodes = model.proto.graph!.node;
+  const conv = nodes.find((n) => n.name === layer);
+  assert.ok(conv, `${path.basename(file)} has a node ${layer}`);
+  const dq = nodes.find((n) => n.opType === 'DequantizeLinear' && n.output[0] === conv.input[1]);
+  assert.ok(dq, `${layer} reads its weights from a DequantizeLinear`);
+  assert.equal(dq.input.length, 2, 'symmetric int4: no zero-point');
+  const stored = initializers(file);
+  const codes = stored[dq.input[0]];
+  const scales = stored[dq.input[1]].values;
+  assert.equal(codes.dataType, DataType.INT4, `${layer}: the weights are stored as int4`);
+  const w = initializers(original)[`${layer}.w`].values;
+  assert.equal(codes.values.length, w.length);
+  const perChannel = w.length / scales.length;
+  let count = 0;
+  for (let i = 0; i < w.length; i++) {
+    const q = codes.values[i];
+    assert.ok(q >= -8 && q <= 7, `code ${q} is int4`);
+    const exact = w[i] / scales[Math.floor(i / perChannel)];
+    const nearest = Math.max(-8, Math.min(7, Math.round(exact)));
+    if (q !== nearest && Math.abs(exact - q) > 0.5 + 1e-3) count++;
+  }
+  return { count, of: w.length };
+}
+
 const mse = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
 
 /** Waits until the layer's row shows `attribute` = `value`, failing with what the table shows. */
@@ -72,7 +103,7 @@ before(async () => {
   fs.writeFileSync(calib, encodeNpy(calibInputs, [CALIB_SAMPLES, 3, 16, 16]));
   vscode = await VsCode.start({
     name: 'compression-methods',
-    files: { 'obs-net.onnx': { copy: original }, 'gptq-net.onnx': { copy: original }, 'calib_x.npy': { copy: calib } },
+    files: { 'obs-net.onnx': { copy: original }, 'gptq-net.onnx': { copy: original }, 'w4a8-net.onnx': { copy: original }, 'calib_x.npy': { copy: calib } },
     // An edit must stay unsaved until Save As; the calibration data is the workspace's (relative, as documented).
     settings: { 'files.autoSave': 'off', 'onnxLens.calibrationData': 'calib_x.npy' },
   });
@@ -171,32 +202,9 @@ test('quantize conv2 to "int4 weights, GPTQ": 4 bits, codes that are not round-t
   const bits = Object.fromEntries(inspectJson(saved).layers.map((l) => [l.name, l.bits]));
   assert.deepEqual(bits, { conv1: 32, conv2: 4, fc: 32 }, 'inspect --json on the saved model');
 
-  // The int4 codes (symmetric: DequantizeLinear without a zero-point, one scale per output channel) against
-  // round-to-nearest of the original weights with the same scales: GPTQ rounds some of them the other way.
-  const model = readModelSync(saved);
-  const dq = model.proto.graph!.node.find((n) => n.opType === 'DequantizeLinear');
-  assert.ok(dq, 'the saved model dequantizes conv2 weights');
-  const conv2 = model.proto.graph!.node.find((n) => n.name === 'conv2');
-  assert.equal(conv2?.input[1], dq.output[0], 'conv2 reads the dequantized weights');
-  const stored = initializers(saved);
-  const codes = stored[dq.input[0]];
-  const scales = stored[dq.input[1]].values;
-  assert.equal(codes.dataType, DataType.INT4, 'the weights are stored as int4');
-  assert.equal(dq.input.length, 2, 'symmetric: no zero-point');
-  const w = initializers(original)['conv2.w'].values;
-  const perChannel = w.length / scales.length;
-  assert.equal(codes.values.length, w.length);
-  let notNearest = 0;
-  for (let i = 0; i < w.length; i++) {
-    const q = codes.values[i];
-    assert.ok(q >= -8 && q <= 7, `code ${q} is int4`);
-    const exact = w[i] / scales[Math.floor(i / perChannel)];
-    const rtn = Math.max(-8, Math.min(7, Math.round(exact)));
-    // Not a tie broken the other way: the GPTQ code is further than half a step from the exact value.
-    if (q !== rtn && Math.abs(exact - q) > 0.5 + 1e-3) notNearest++;
-  }
-  assert.ok(notNearest > 0, 'every int4 code is the nearest one: GPTQ did not reach the step');
-  t.diagnostic(`conv2: ${notNearest} of ${w.length} int4 codes are not round-to-nearest`);
+  const notNearest = int4CodesNotNearest(saved, 'conv2');
+  assert.ok(notNearest.count > 0, 'every int4 code is the nearest one: GPTQ did not reach the step');
+  t.diagnostic(`conv2: ${notNearest.count} of ${notNearest.of} int4 codes are not round-to-nearest`);
 
   // onnxruntime: the saved model runs, and on the calibration data (what GPTQ minimises the layer error on) it is
   // closer to the original model than the CLI's round-to-nearest int4 of the same layer.
@@ -206,5 +214,47 @@ test('quantize conv2 to "int4 weights, GPTQ": 4 bits, codes that are not round-t
   assert.ok(yGptq.every(Number.isFinite), 'onnxruntime runs the saved model');
   const [eGptq, eNearest] = [mse(yGptq, yOriginal), mse(yNearest, yOriginal)];
   t.diagnostic(`output MSE to the original on ${CALIB_SAMPLES} calibration images: GPTQ ${eGptq.toExponential(3)}, round-to-nearest ${eNearest.toExponential(3)}`);
+  assert.ok(eGptq < eNearest, `output MSE to the original on the calibration data: GPTQ ${eGptq} ≥ round-to-nearest ${eNearest}`);
+});
+
+test('quantize conv2 to "static W4A8, GPTQ": 4 bits, its input quantized to 8 bits, GPTQ codes, and on the calibration data closer to the original than round-to-nearest W4A8', { timeout: 300_000 }, async (t) => {
+  const { page } = vscode;
+  await vscode.openFromExplorer('w4a8-net.onnx');
+  const editor = await vscode.editor();
+  await row(editor, 'conv2').click();
+  await row(editor, 'conv2').and(editor.locator('[aria-selected="true"]')).waitFor({ timeout: 10_000 });
+
+  await vscode.runCommand('ONNX Lens: Quantize Selected Layers…');
+  await vscode.pickItem('Quantize conv2', 'static W4A8, GPTQ');
+  await vscode.pickItem('Calibration data', file('calib_x.npy'));
+  await waitForRow(editor, 'conv2', 'data-bits', '4', 'after Quantize → static W4A8, GPTQ');
+  assert.equal(await row(editor, 'conv1').getAttribute('data-bits'), '32', 'conv1 is not selected: float');
+  assert.equal(await row(editor, 'fc').getAttribute('data-bits'), '32', 'fc is not selected: float');
+  await page.locator('.tabs-container .tab.dirty', { hasText: 'w4a8-net.onnx' }).waitFor({ timeout: 15_000 });
+
+  const saved = file('w4a8-net.w4a8.onnx');
+  await vscode.runCommand('File: Save As...');
+  await vscode.saveDialog(saved);
+  assert.deepEqual(fs.readFileSync(file('w4a8-net.onnx')), fs.readFileSync(original), 'the original file is untouched');
+  const bits = Object.fromEntries(inspectJson(saved).layers.map((l) => [l.name, l.bits]));
+  assert.deepEqual(bits, { conv1: 32, conv2: 4, fc: 32 }, 'inspect --json on the saved model');
+
+  // A8: conv2's input goes through QuantizeLinear → DequantizeLinear (8-bit activations).
+  const nodes = readModelSync(saved).proto.graph!.node;
+  const conv2 = nodes.find((n) => n.name === 'conv2');
+  const dqInput = nodes.find((n) => n.opType === 'DequantizeLinear' && n.output[0] === conv2?.input[0]);
+  const qInput = nodes.find((n) => n.opType === 'QuantizeLinear' && n.output[0] === dqInput?.input[0]);
+  assert.ok(qInput, 'conv2 reads a quantized-dequantized activation');
+  // W4 with GPTQ rounding.
+  const notNearest = int4CodesNotNearest(saved, 'conv2');
+  assert.ok(notNearest.count > 0, 'every int4 code is the nearest one: GPTQ did not reach the step');
+  t.diagnostic(`conv2: ${notNearest.count} of ${notNearest.of} int4 codes are not round-to-nearest`);
+
+  const nearest = path.join(dir, 'nearest-w4a8.onnx');
+  cli('quantize', original, '-o', nearest, '--mode', 'static', '--bits', '4', '--layers', 'conv2', '--calib', path.join(dir, 'calib_x.npy'));
+  const [yOriginal, yGptq, yNearest] = [await outputs(original), await outputs(saved), await outputs(nearest)];
+  assert.ok(yGptq.every(Number.isFinite), 'onnxruntime runs the saved model');
+  const [eGptq, eNearest] = [mse(yGptq, yOriginal), mse(yNearest, yOriginal)];
+  t.diagnostic(`output MSE to the original on ${CALIB_SAMPLES} calibration images: W4A8 GPTQ ${eGptq.toExponential(3)}, round-to-nearest ${eNearest.toExponential(3)}`);
   assert.ok(eGptq < eNearest, `output MSE to the original on the calibration data: GPTQ ${eGptq} ≥ round-to-nearest ${eNearest}`);
 });
