@@ -87,7 +87,11 @@ export function summaryLines(s: StepSummary): string[] {
     for (const l of s.layers) lines.push(`  ${l.name.padEnd(40)} ${String(l.channels).padStart(5)} → ${String(l.kept).padStart(5)} channels${l.blocked ? `  (kept: ${l.blocked})` : ''}`);
   }
   for (const st of s.search ?? []) lines.push(`  search: ${st.group} → ${st.kept} channels (${st.proposals} proposals), MACs ${st.macs.toLocaleString('en-US')}, output MSE ${st.outputMse.toExponential(2)}`);
-  for (const r of s.reconstructed) lines.push(`  reconstructed ${r.name}: output MSE ${r.mseBefore.toExponential(2)} → ${r.mseAfter.toExponential(2)}`);
+  for (const r of s.reconstructed) {
+    lines.push(r.maskChosen
+      ? `  reconstructed ${r.name}: mask chosen and kept weights re-fit, output MSE ${r.mseAfter.toExponential(2)} (dense layer on the same inputs ${r.mseBefore.toExponential(2)})`
+      : `  reconstructed ${r.name}: output MSE ${r.mseBefore.toExponential(2)} → ${r.mseAfter.toExponential(2)}`);
+  }
   for (const b of s.biasCorrected ?? []) lines.push(`  bias corrected ${b.node}: mean |shift| ${b.meanShift.toExponential(2)}`);
   if (s.headDistilled) lines.push(`  head distilled ${s.headDistilled.name}: logit MSE ${s.headDistilled.mseBefore.toExponential(2)} → ${s.headDistilled.mseAfter.toExponential(2)}`);
   return lines;

@@ -65,6 +65,11 @@ export interface LayerFitReport {
   /** mean squared error vs the original output over the sampled rows, before and after the fit, of the layer's output as onnxruntime computes it */
   mseBefore: number;
   mseAfter: number;
+  /**
+   * The fit also chose the mask (method obs): then "before" is the layer still dense on the pruned model's inputs,
+   * not a pruned layer, and after can be larger than before.
+   */
+  maskChosen?: boolean;
 }
 
 export interface ModelSource extends TensorSource { proto: ModelProto }
@@ -306,7 +311,7 @@ async function fitLayer(
     inputs.release(i);
   }
   const values = Math.max(rowCount * outChannels, 1);
-  return { name: layer.name, rows: rowCount, mseBefore: errBefore / values, mseAfter: errAfter / values };
+  return { name: layer.name, rows: rowCount, mseBefore: errBefore / values, mseAfter: errAfter / values, ...(spec.chooseMask ? { maskChosen: true } : {}) };
 }
 
 
