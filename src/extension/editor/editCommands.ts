@@ -32,6 +32,10 @@ const pruneChoices = (perLayer: boolean): PruneChoice[] => [
   { label: 'magnitude + reconstruct', description: 'then re-fit the pruned layers on calibration data', options: { ...(perLayer ? { scope: 'layer' } : {}), reconstruct: true }, calibrated: true },
   { label: 'structured channels', description: 'remove whole output channels', options: { structured: true } },
   {
+    label: 'structured channels, OBS', description: 'remove the output channels whose loss the re-fit next layers recover best (calibration data)',
+    options: { structured: true, importance: 'obs', reconstruct: true }, calibrated: true,
+  },
+  {
     label: 'OBS (SparseGPT)', description: 'choose the weights by OBS saliency from calibration inputs, then re-fit the rest',
     options: { ...(perLayer ? { scope: 'layer' } : {}), method: 'obs', reconstruct: true }, calibrated: true,
   },
@@ -220,7 +224,7 @@ export function stepsOfRecipe(text: string, file: string): ModelStep[] {
     const [kind, options] = entries[0] ?? [];
     if (entries.length !== 1 || (kind !== 'prune' && kind !== 'quantize')) throw new Error(`${path.basename(file)}: step ${i + 1} is not a one-key prune: or quantize: map`);
     const opts = (options ?? {}) as Record<string, unknown>;
-    const needsData = kind === 'quantize' ? opts.mode === 'static' || opts.rounding === 'gptq' : !!(opts.reconstruct || opts.distillHead || opts.search || opts.importance === 'activation' || opts.biasCorrection || opts.method === 'obs');
+    const needsData = kind === 'quantize' ? opts.mode === 'static' || opts.rounding === 'gptq' : !!(opts.reconstruct || opts.distillHead || opts.search || opts.importance === 'activation' || opts.importance === 'obs' || opts.biasCorrection || opts.method === 'obs');
     return { kind, options: opts, calibration: needsData ? data : undefined, label: `Recipe step ${i + 1}: ${kind}` };
   });
 }
