@@ -62,22 +62,11 @@ test('GPTQ on a 2-column toy: the first column\'s rounding error moves the secon
 });
 
 test('GPTQ\'s layer output error ‖XWᵀ − XŴᵀ‖² on correlated inputs: never worse than nearest on average, better in most trials', () => {
-  const rnd = seededRandom(11);
-  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+  const gauss = gaussian(11);
   const trials = 40, rows = 256, n = 48, out = 8;
   let better = 0, sumGptq = 0, sumNearest = 0;
   for (let t = 0; t < trials; t++) {
-    // X = Z A: inputs mixed through a random matrix, so features correlate; scales vary per feature.
-    const a = Float64Array.from({ length: n * n }, (_, k) => gauss() + (k % (n + 1) === 0 ? 2 : 0));
-    const z = Float64Array.from({ length: rows * n }, gauss);
-    const x = new Float64Array(rows * n);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += z[r * n + k] * a[k * n + j];
-      x[r * n + j] = s;
-    }
-    const h = new Float64Array(n * n);
-    for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += (x[r * n + i] * x[r * n + j]) / rows;
+    const { x, h } = correlatedInputs(gauss, rows, n);
     const w = Float32Array.from({ length: out * n }, gauss);
     const quant: WeightQuantOptions = { type: 'int4', symmetric: true, axis: 0 };
     const outputError = (wq: Float32Array) => {
