@@ -261,6 +261,17 @@ export class VsCode {
   }
 
   /**
+   * Accepts an input box once it shows `value` (its default): the command palette's own input closes first, then
+   * the prompt opens with its value; fails if the prompt does not show it.
+   */
+  async acceptInputValue(value: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await waitFor(`an input box showing '${value}'`, 15_000, async () => ((await input.inputValue()) === value ? true : undefined));
+    await this.page.keyboard.press('Enter');
+  }
+
+  /**
    * Accepts the item labelled exactly `label` of the quick pick titled `title`, with the keyboard: Down until that
    * row has the focus, then Enter. A click can land on the neighbouring row while the list still moves into place,
    * and a quick pick that follows another reuses its rows, so the title says which pick is up.
