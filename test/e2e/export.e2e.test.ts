@@ -13,6 +13,7 @@ import { graph, model, node, valueInfo } from '../../src/core/onnx/build';
 import { DataType } from '../../src/core/onnx/dtypes';
 import { makeTensor } from '../../src/core/onnx/tensor';
 import { encodeModel } from '../../src/core/onnx/write';
+import { readTflite } from '../../src/core/tflite/read';
 import { MNIST_MODEL, tempDir, writeMnistNpy } from '../fixtures/mnist';
 import { QdqBuilder } from '../builders/qdqOps';
 import { cli } from './benchWorkspace';
@@ -29,6 +30,25 @@ function convTransposeNet(): Uint8Array {
     initializers: [makeTensor('conv.w', DataType.FLOAT, [4, 2, 3, 3], w(72)), makeTensor('up.w', DataType.FLOAT, [4, 2, 3, 3], w(72))],
     inputs: [valueInfo('x', DataType.FLOAT, [1, 2, 6, 6])],
     outputs: [valueInfo('y', DataType.FLOAT, [1, 2, 6, 6])],
+  }), { opset: 17 }));
+}
+
+/** A float classifier whose input has symbolic height and width: x[1,1,H,W] → Conv → Relu → GlobalAveragePool → Flatten → Gemm. */
+function symbolicNet(): Uint8Array {
+  const w = (n: number) => Array.from({ length: n }, (_, i) => ((i % 7) - 3) / 10 || 0.05);
+  return encodeModel(model(graph({
+    name: 'symbolic_net',
+    nodes: [
+      node('Conv', ['x', 'conv.w', 'conv.b'], ['c'], { pads: [1, 1, 1, 1] }, 'conv'), node('Relu', ['c'], ['r'], {}, 'relu'),
+      node('GlobalAveragePool', ['r'], ['p'], {}, 'pool'), node('Flatten', ['p'], ['f'], {}, 'flatten'),
+      node('Gemm', ['f', 'fc.w', 'fc.b'], ['y'], { transB: 1 }, 'fc'),
+    ],
+    initializers: [
+      makeTensor('conv.w', DataType.FLOAT, [4, 1, 3, 3], w(36)), makeTensor('conv.b', DataType.FLOAT, [4], [0.1, -0.1, 0.2, 0]),
+      makeTensor('fc.w', DataType.FLOAT, [10, 4], w(40)), makeTensor('fc.b', DataType.FLOAT, [10], w(10)),
+    ],
+    inputs: [valueInfo('x', DataType.FLOAT, [1, 1, 'H', 'W'])],
+    outputs: [valueInfo('y', DataType.FLOAT, [1, 10])],
   }), { opset: 17 }));
 }
 
@@ -79,7 +99,7 @@ describe('in a trusted workspace', () => {
       settings: { 'files.autoSave': 'off' },
       files: {
         'model.onnx': { copy: MNIST_MODEL }, 'model.int8.onnx': { copy: int8 }, 'calib_x.npy': { copy: calib }, 'up.onnx': convTransposeNet(),
-        'tanh.onnx': convTanhQdq(),
+        'tanh.onnx': convTanhQdq(), 'symbolic.onnx': symbolicNet(),
         '.vscode/settings.json': JSON.stringify(settings, null, 2),
       },
     });
@@ -191,6 +211,23 @@ describe('in a trusted workspace', () => {
     assert.match(text, /tanh\.onnx/, `the line names the file: ${text}`);
     assert.equal(fs.existsSync(file('tanh.tflite')), false, 'no .tflite');
     assert.equal(fs.existsSync(file('tanh.h')), false, 'no header');
+  });
+
+  test('a model with symbolic height and width: the export asks for the input shape and the .tflite takes exactly that size', { timeout: 240_000 }, async () => {
+    await vscode.openFromExplorer('symbolic.onnx');
+    await vscode.editor();
+    await vscode.runCommand(COMMAND);
+    const box = vscode.page.locator('.quick-input-widget input.input');
+    await vscode.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Export symbolic.onnx: input shapes' }).waitFor({ timeout: 15_000 });
+    assert.equal(await box.inputValue(), 'x=1,1,?,?', 'starts from the declared dims, batch 1');
+    await vscode.fillInput('Export symbolic.onnx: input shapes', 'x=1,1,28,28');
+    await vscode.pickItem('Calibration data', file('calib_x.npy'));
+    await vscode.pickItem('Export symbolic.onnx: input and output type', 'float');
+    await vscode.pickItem('Export symbolic.onnx: C header', 'Only the .tflite');
+    await vscode.saveDialog(file('symbolic.tflite'));
+    await toast(vscode, 'exported symbolic.tflite');
+    const summary = readTflite(fs.readFileSync(file('symbolic.tflite')));
+    assert.deepEqual(summary.tensors[summary.inputs[0]].shape, [1, 28, 28, 1], 'NHWC input of the size given');
   });
 
   test("from the Explorer's context menu on a model that is not the active editor: read from the file, int8 I/O; a board it does not fit is a warning saying by how much", { timeout: 240_000 }, async () => {

@@ -260,6 +260,21 @@ export class VsCode {
     await this.page.locator('.quick-input-list .monaco-list-row', { has: exact }).first().click({ timeout: 15_000 });
   }
 
+  /** Types `value` into the input box titled `title` (once it is up, replacing its text) and accepts it. */
+  async fillInput(title: string, value: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const titled = widget.locator('.quick-input-title', { hasText: title });
+    await titled.waitFor({ state: 'visible', timeout: 15_000 });
+    const input = widget.locator('input.input');
+    await waitFor(`'${title}' showing '${value}'`, 15_000, async () => {
+      if ((await input.inputValue()) === value) return true;
+      await input.fill(value);
+      return undefined;
+    });
+    await this.page.keyboard.press('Enter');
+    await titled.waitFor({ state: 'hidden', timeout: 15_000 });
+  }
+
   /**
    * Accepts an input box once it shows `value` (its default): the command palette's own input closes first, then
    * the prompt opens with its value; fails if the prompt does not show it.

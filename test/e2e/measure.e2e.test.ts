@@ -1,5 +1,6 @@
 // Measurements on the layers in a real VS Code: Profile Layer Latency from the palette, then Colour by: latency and
-// the table's Latency column against `onnx-lens profile --json`; the device-fit badge against `onnx-lens fit --json`.
+// the table's Latency column against `onnx-lens profile --json`; the device-fit badge against `onnx-lens fit --json`;
+// a model with symbolic height and width is profiled at the size the user gives.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -28,7 +29,7 @@ let vscode: VsCode;
 
 before(async () => {
   // Edits must stay unsaved (code-server saves after a delay by default): the last test profiles an edited model.
-  vscode = await VsCode.start({ name: 'measure', files: { 'small-net.onnx': smallNet() }, settings: { 'onnxLens.device': 'nano33ble', 'files.autoSave': 'off' } });
+  vscode = await VsCode.start({ name: 'measure', files: { 'small-net.onnx': smallNet(), 'symbolic-net.onnx': smallNet({ symbolicInput: true }) }, settings: { 'onnxLens.device': 'nano33ble', 'files.autoSave': 'off' } });
 }, { timeout: 240_000 });
 
 after(async () => { await vscode?.close(); }, { timeout: 60_000 });
@@ -134,4 +135,28 @@ test('an edited model shows the file\'s times as before; Profile Layer Latency t
   assert.match(conv1.latency, /^[\d.]+ ms → [\d.]+ ms$/);
   assert.equal(await editor.locator('[data-testid="measure-before"]').count(), 0, 'the colours are the edited model\'s own now');
   await vscode.screenshot('edited-before-after', editor.locator('.summary'), editor.locator('.main'));
+});
+
+test('a model with symbolic height and width: Profile Layer Latency asks for the input shape, profiles at that size, and the editor keeps it', { timeout: 180_000 }, async () => {
+  await vscode.openFromExplorer('symbolic-net.onnx');
+  const editor = await vscode.editor();
+  await editor.locator('[data-testid="layer-row"]').first().waitFor({ timeout: 60_000 });
+  await vscode.runCommand('ONNX Lens: Profile Layer Latency');
+  const title = 'Profile symbolic-net.onnx: input shapes';
+  await vscode.page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: 15_000 });
+  assert.equal(await vscode.page.locator('.quick-input-widget input.input').inputValue(), 'x=1,3,?,?', 'starts from the declared dims, batch 1');
+  await vscode.fillInput(title, 'x=1,3,16,16');
+  const shown = await waitFor('the Latency column after profiling', 90_000, async () => {
+    const r = await rows(editor);
+    return r.some((x) => x.ms !== null) ? r : undefined;
+  });
+  assert.ok(shown.filter((r) => r.ms !== null).every((r) => Number(r.ms) >= 0), JSON.stringify(shown));
+  assert.ok(shown.some((r) => r.name === 'conv1' && r.ms !== null), 'conv1 was timed');
+  // Asked once: the shapes are the document's now, so a second profile starts without the question.
+  await vscode.runCommand('ONNX Lens: Profile Layer Latency');
+  const asked = vscode.page.locator('.quick-input-widget .quick-input-title', { hasText: title });
+  for (const end = Date.now() + 5_000; Date.now() < end;) {
+    assert.equal(await asked.isVisible(), false, 'not asked again');
+    await new Promise((r) => setTimeout(r, 250));
+  }
 });

@@ -29,6 +29,8 @@ export interface SmallNetOptions {
   pruneConv1?: boolean;
   /** store conv2's weights as int8 (per-tensor scale, zero-point 0) behind DequantizeLinear */
   quantizeConv2?: boolean;
+  /** declare the input as x[1,3,H,W] (symbolic height and width, as PaddleOCR's models do) */
+  symbolicInput?: boolean;
 }
 
 /** x[1,3,16,16] → conv1 → Relu → conv2 → Relu → GlobalAveragePool → Flatten → fc → y[1,4] */
@@ -65,7 +67,7 @@ export function smallNet(opts: SmallNetOptions = {}): Uint8Array {
   );
   const g = graph({
     name: 'small_net', nodes, initializers,
-    inputs: [valueInfo('x', DataType.FLOAT, [1, 3, 16, 16])],
+    inputs: [valueInfo('x', DataType.FLOAT, opts.symbolicInput ? [1, 3, 'H', 'W'] : [1, 3, 16, 16])],
     outputs: [valueInfo('y', DataType.FLOAT, [1, 4])],
   });
   return encodeModel(model(g, { opset: 17 }));

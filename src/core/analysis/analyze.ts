@@ -139,7 +139,8 @@ function finiteOrZero(n: number): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function signature(v: ValueInfoProto): TensorSignature {
+/** A graph input's or output's name, element type and dims (numbers, or the symbolic names). */
+export function signature(v: ValueInfoProto): TensorSignature {
   const tt = v.type?.value.case === 'tensorType' ? v.type.value.value : undefined;
   return {
     name: v.name,

@@ -8,10 +8,10 @@ export const UNTRUSTED_MESSAGE = 'benchmarks are disabled in Restricted Mode: ru
   + 'Trust the workspace ("Workspaces: Manage Workspace Trust") to run it.';
 
 /** False (after saying why, with a way to trust the workspace) in Restricted Mode, where nothing runs a model. */
-export async function trustedOrRefuse(): Promise<boolean> {
+export async function trustedOrRefuse(message = UNTRUSTED_MESSAGE): Promise<boolean> {
   if (vscode.workspace.isTrusted) return true;
   const manage = 'Manage Workspace Trust';
-  if (await vscode.window.showErrorMessage(`ONNX Lens: ${UNTRUSTED_MESSAGE}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
+  if (await vscode.window.showErrorMessage(`ONNX Lens: ${message}`, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
   return false;
 }
 

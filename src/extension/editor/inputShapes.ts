@@ -27,3 +27,13 @@ export function parseInputShapes(text: string, inputs: readonly TensorSignature[
 export function inputShapesText(inputs: readonly TensorSignature[], given: InputShapes): string {
   return inputs.map((i) => `${i.name}=${inputDims(i, given[i.name]).join(',')}`).join('; ');
 }
+
+/** The inputs a run or a conversion cannot take as declared: a symbolic dim other than the batch, and no shape given. */
+export function unsizedInputs<T extends { name: string; shape: readonly (number | string)[] }>(inputs: readonly T[], given: Readonly<InputShapes>): T[] {
+  return inputs.filter((i) => !given[i.name] && i.shape.some((d, k) => k > 0 && !(typeof d === 'number' && d > 0)));
+}
+
+/** The shapes as the CLI's repeatable `--shape NAME=DIMS`. */
+export function shapeArgs(shapes: Readonly<InputShapes>): string[] {
+  return Object.entries(shapes).flatMap(([name, dims]) => ['--shape', `${name}=${dims.join(',')}`]);
+}

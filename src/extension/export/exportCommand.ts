@@ -7,12 +7,17 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { DeviceProfileError, findAnyDevice, userDeviceProfiles } from '../../core/device/userProfiles';
 import type { DeviceProfile } from '../../core/device/profiles';
+import { signature } from '../../core/analysis/analyze';
+import type { TensorSignature } from '../../core/analysis/report';
 import { readModel } from '../../core/onnx/read';
 import { nodeLabel } from '../../core/onnx/graph';
 import { unexportableNodes } from '../../core/tflite/support';
+import { trustedOrRefuse } from '../bench/benchSettings';
 import { runCli } from '../bench/cliProcess';
 import { calibrationData } from '../editor/editCommands';
+import type { InputShapes } from '../editor/inputShapes';
 import type { OnnxDocument } from '../editor/onnxDocument';
+import { fixedInputShapes } from '../editor/shapePrompt';
 import type { OnnxEditorProvider } from '../editor/provider';
 import { withTemporaryModel } from '../editor/temporaryModel';
 import { deviceFit, exportArgs, nodesText, parseExportJson, sizeText, type ExportChoices, type ExportJson } from './exportReport';
@@ -25,31 +30,29 @@ export function registerExportCommand(context: vscode.ExtensionContext, provider
     exportForMicrocontroller(cli, provider, log, uri instanceof vscode.Uri ? uri : undefined));
 }
 
-/** What the export needs to know of the model before it starts: int8 QDQ or float, and the nodes it cannot convert. */
-interface ModelFacts { qdq: boolean; blockers: { name: string; op: string }[] }
+/**
+ * What the export needs to know of the model before it starts: int8 QDQ or float, the nodes it cannot convert, its
+ * inputs and the shapes the user gave the editor for their symbolic dims.
+ */
+interface ModelFacts { qdq: boolean; blockers: { name: string; op: string }[]; inputs: TensorSignature[]; shapes: InputShapes }
 
 /** From the editor's analysis when the model is open there (it reflects unsaved edits), else from the file. */
 async function modelFacts(document: OnnxDocument | undefined, file: string): Promise<ModelFacts> {
   const state = document?.state;
   if (state?.kind === 'ready') {
     const g = state.analysis.graph;
-    return { qdq: g.ops.includes('QuantizeLinear'), blockers: (g.unexportable ?? []).map((id) => ({ name: g.names[id], op: g.ops[id] })) };
+    return {
+      qdq: g.ops.includes('QuantizeLinear'), blockers: (g.unexportable ?? []).map((id) => ({ name: g.names[id], op: g.ops[id] })),
+      inputs: state.analysis.report.model.inputs, shapes: state.inputShapes,
+    };
   }
   const graph = (await readModel(file)).proto.graph!;
   return {
     qdq: graph.node.some((n) => n.opType === 'QuantizeLinear'),
     blockers: unexportableNodes(graph).map((u) => ({ name: nodeLabel(graph.node[u.index]), op: u.op })),
+    inputs: graph.input.filter((v) => !graph.initializer.some((t) => t.name === v.name)).map(signature),
+    shapes: {},
   };
-}
-
-/** Running the CLI runs the model (calibration) and code from the workspace's files: only in a trusted workspace. */
-async function trustedOrRefuse(): Promise<boolean> {
-  if (vscode.workspace.isTrusted) return true;
-  const manage = 'Manage Workspace Trust';
-  const message = `ONNX Lens: ${TITLE} is disabled in Restricted Mode: it runs onnx-lens on this machine, and a float model is `
-    + 'calibrated by running it in onnxruntime. Trust the workspace ("Workspaces: Manage Workspace Trust") to export.';
-  if (await vscode.window.showErrorMessage(message, manage) === manage) await vscode.commands.executeCommand('workbench.trust.manage');
-  return false;
 }
 
 /** The onnxLens.device board, or undefined when none is set (an unknown name is said once, as a warning). */
@@ -74,7 +77,9 @@ const IO_CHOICES: (vscode.QuickPickItem & { io: 'float' | 'int8' })[] = [
 ];
 
 async function exportForMicrocontroller(cli: string, provider: OnnxEditorProvider, log: vscode.OutputChannel, given: vscode.Uri | undefined): Promise<void> {
-  if (!(await trustedOrRefuse())) return;
+  // Running the CLI runs code from the workspace's files, and a float model is calibrated by running it.
+  if (!(await trustedOrRefuse(`${TITLE} is disabled in Restricted Mode: it runs onnx-lens on this machine, and a float model is `
+    + 'calibrated by running it in onnxruntime. Trust the workspace ("Workspaces: Manage Workspace Trust") to export.'))) return;
   const active = provider.activeDocument;
   const model = given ?? active?.uri ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel: 'Export this model' }))?.[0];
   if (!model) return;
@@ -99,6 +104,9 @@ async function exportForMicrocontroller(cli: string, provider: OnnxEditorProvide
       { modal: true }, anyway);
     if (choice !== anyway) return;
   }
+  const shapes = await fixedInputShapes(`Export ${name}: input shapes`, 'TFLite needs fixed dims', facts.inputs, facts.shapes);
+  if (!shapes) return;
+  if (document && shapes !== facts.shapes) await document.setInputShapes(shapes);
   const calib = facts.qdq ? undefined : await calibrationData();
   if (!facts.qdq && !calib) return;
   const io = await vscode.window.showQuickPick(IO_CHOICES, { title: `Export ${name}: input and output type`, ignoreFocusOut: true, placeHolder: 'Enter: float' });
@@ -112,7 +120,7 @@ async function exportForMicrocontroller(cli: string, provider: OnnxEditorProvide
   const output = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(defaultOutput), filters: { 'TensorFlow Lite models': ['tflite'] }, title: `Export ${name} as`, saveLabel: 'Export' });
   if (!output) return;
   const header = headerChoice.header ? path.join(path.dirname(output.fsPath), `${path.parse(output.fsPath).name}.h`) : undefined;
-  const choices: ExportChoices = { model: file, output: output.fsPath, io: io.io, calib, header };
+  const choices: ExportChoices = { model: file, output: output.fsPath, io: io.io, calib, header, shapes };
 
   // An edited model (in any ONNX Lens editor) is exported as shown, not as saved.
   const edited = vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.isDirty && t.input instanceof vscode.TabInputCustom && t.input.uri.toString() === model.toString()));

@@ -3,6 +3,8 @@
 import type { DeviceProfile } from '../../core/device/profiles';
 import { formatBytes } from '../../protocol';
 
+import { shapeArgs } from '../editor/inputShapes';
+
 export interface ExportChoices {
   model: string;
   output: string;
@@ -11,11 +13,13 @@ export interface ExportChoices {
   calib?: string;
   /** also write a C header for TFLite Micro */
   header?: string;
+  /** concrete dims for inputs with symbolic ones (`--shape`) */
+  shapes?: Record<string, number[]>;
 }
 
 /** `onnx-lens export …` for the choices (the CLI contract: export MODEL -o OUT [--calib D] [--c-array H] [--io T] --json). */
 export function exportArgs(c: ExportChoices): string[] {
-  return ['export', c.model, '-o', c.output, '--io', c.io, ...(c.calib ? ['--calib', c.calib] : []), ...(c.header ? ['--c-array', c.header] : []), '--json'];
+  return ['export', c.model, '-o', c.output, '--io', c.io, ...shapeArgs(c.shapes ?? {}), ...(c.calib ? ['--calib', c.calib] : []), ...(c.header ? ['--c-array', c.header] : []), '--json'];
 }
 
 /** The fields of `onnx-lens export --json` the command uses. */
@@ -30,16 +34,10 @@ export interface ExportJson {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-/** An arena estimate: bytes, or { total } / { bytes }. */
-function arenaSize(a: unknown): number | undefined {
-  if (isSize(a)) return a;
-  if (isObject(a)) return isSize(a.total) ? a.total : isSize(a.bytes) ? a.bytes : undefined;
-  return undefined;
-}
-
-/** The tensor arena estimate: the C header's (`cArray.arena`, written with --c-array), or a top-level `arenaBytes` / `arena`. */
+/** The tensor arena estimate of the C header (`cArray.arena.total`, only with --c-array). */
 function arenaOf(j: Record<string, unknown>): number | undefined {
-  return arenaSize(isObject(j.cArray) ? j.cArray.arena : undefined) ?? arenaSize(j.arenaBytes) ?? arenaSize(j.arena);
+  const arena = isObject(j.cArray) && isObject(j.cArray.arena) ? j.cArray.arena.total : undefined;
+  return isSize(arena) ? arena : undefined;
 }
 
 /** The result printed on stdout, or undefined when it is not an export summary. */

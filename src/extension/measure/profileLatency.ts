@@ -6,6 +6,8 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { trustedOrRefuse } from '../bench/benchSettings';
 import { runCli } from '../bench/cliProcess';
+import { shapeArgs } from '../editor/inputShapes';
+import { fixedInputShapes } from '../editor/shapePrompt';
 import { withTemporaryModel } from '../editor/temporaryModel';
 import type { OnnxEditorProvider } from '../editor/provider';
 import type { ResultStore } from '../results/resultStore';
@@ -30,13 +32,19 @@ async function profileLatency(cli: string, provider: OnnxEditorProvider, results
   }
   const file = document.uri.fsPath;
   const name = path.basename(file);
+  const shapes = await fixedInputShapes(`Profile ${name}: input shapes`, 'onnxruntime runs the model at one size', state.analysis.report.model.inputs, state.inputShapes);
+  if (!shapes) return;
+  // Remembered by the editor (its MAC counts use them too); its analysis is then redone, so read the state again.
+  if (shapes !== state.inputShapes) await document.setInputShapes(shapes);
+  const ready = document.state;
+  if (ready.kind !== 'ready') return;
   const edited = document.isDirty;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ONNX Lens: profiling ${name}`, cancellable: true }, async (progress, token) => {
     // One run per model: the edited model (from a temporary copy) and then the file as saved, or the file alone.
     const runs = edited ? 2 : 1;
     let reported = 0;
     const profile = async (model: string, label: string, index: number): Promise<ProfileJson | undefined> => {
-      const run = runCli(cli, ['profile', model, '--json', '--progress-fd', '3'], {
+      const run = runCli(cli, ['profile', model, ...shapeArgs(shapes), '--json', '--progress-fd', '3'], {
         onProgress: (p) => {
           const percent = Math.round((100 * (index + Math.min(1, Math.max(0, p.fraction)))) / runs);
           progress.report({ increment: Math.max(0, percent - reported), message: runs > 1 ? `${label}: ${p.message}` : p.message });
@@ -57,7 +65,7 @@ async function profileLatency(cli: string, provider: OnnxEditorProvider, results
     };
     try {
       if (edited) {
-        const analysis = state.analysis;
+        const analysis = ready.analysis;
         const bytes = await document.currentBytes();
         const after = await withTemporaryModel(name, bytes, (copy) => profile(copy, 'the edited model', 0));
         if (!after) return;

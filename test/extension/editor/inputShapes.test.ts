@@ -1,7 +1,7 @@
 // Tests src/extension/editor/inputShapes.ts: the input-shape text a user types for models with symbolic input dims.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { inputShapesText, parseInputShapes } from '../../../src/extension/editor/inputShapes';
+import { inputShapesText, parseInputShapes, shapeArgs, unsizedInputs } from '../../../src/extension/editor/inputShapes';
 
 // The PaddleOCR classifier's input, as inspect --json lists it, and a second input with a fixed shape.
 const inputs = [
@@ -25,4 +25,12 @@ test('what cannot be a shape of the input is refused with the reason', () => {
   assert.match(parseInputShapes('x=1,3,48', inputs) as string, /has 4 dimensions, not 3/);
   assert.match(parseInputShapes('x=1,4,48,192', inputs) as string, /dimension 1 of 'x' is fixed at 3/);
   assert.match(parseInputShapes('x=0,3,48,192', inputs) as string, /must be positive/);
+});
+
+test('inputs that need a shape before a run or an export: symbolic dims other than the batch, unless shapes were given', () => {
+  const y = { name: 'y', shape: ['batch', 10] };
+  const z = { name: 'z', shape: [1, 3, 0, 4] };
+  assert.deepEqual(unsizedInputs([...inputs, y, z], {}).map((i) => i.name), ['x', 'z'], 'a symbolic batch alone is fine; 0 is unknown too');
+  assert.deepEqual(unsizedInputs([...inputs, y, z], { x: [1, 3, 48, 192] }).map((i) => i.name), ['z']);
+  assert.deepEqual(shapeArgs({ x: [1, 3, 48, 192], mask: [1, 10] }), ['--shape', 'x=1,3,48,192', '--shape', 'mask=1,10']);
 });
