@@ -69,15 +69,7 @@ test('GPTQ\'s layer output error ‖XWᵀ − XŴᵀ‖² on correlated inputs: 
     const { x, h } = correlatedInputs(gauss, rows, n);
     const w = Float32Array.from({ length: out * n }, gauss);
     const quant: WeightQuantOptions = { type: 'int4', symmetric: true, axis: 0 };
-    const outputError = (wq: Float32Array) => {
-      let e = 0;
-      for (let r = 0; r < rows; r++) for (let o = 0; o < out; o++) {
-        let s = 0;
-        for (let j = 0; j < n; j++) s += x[r * n + j] * (w[o * n + j] - wq[o * n + j]);
-        e += s * s;
-      }
-      return e;
-    };
+    const outputError = (wq: Float32Array) => layerOutputError(x, w, wq, rows, n, out);
     const eNearest = outputError(dequantizeTensor(quantizeTensor(w, [out, n], quant), [out, n]));
     const eGptq = outputError(dequantizeTensor(gptqQuantize(w, [out, n], quant, rowMajor(out, n), { h, n, groups: 1, rows }, { blockSize: 16 }), [out, n]));
     sumNearest += eNearest;
@@ -93,6 +85,17 @@ test('GPTQ\'s layer output error ‖XWᵀ − XŴᵀ‖² on correlated inputs: 
 function gaussian(seed: number): () => number {
   const rnd = seededRandom(seed);
   return () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+}
+
+/** ‖X(W − Ŵ)ᵀ‖²: the layer's squared output error on inputs X (rows × n), weights out × n. */
+function layerOutputError(x: Float64Array, w: Float32Array, wq: Float32Array, rows: number, n: number, out: number): number {
+  let e = 0;
+  for (let r = 0; r < rows; r++) for (let o = 0; o < out; o++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += x[r * n + j] * (w[o * n + j] - wq[o * n + j]);
+    e += s * s;
+  }
+  return e;
 }
 
 /** (1/rows) XᵀX of correlated inputs X = Z A (rows × n) and X itself. */
@@ -151,15 +154,7 @@ test('joint prune + quantize on correlated inputs: pruned zeros stay zero (plain
     const w = prunedWeight(gauss, rnd, out * n, 0.5);
     const zeros = zerosOf(w);
     const quant: WeightQuantOptions = { type: 'int4', symmetric: true, axis: 0 };
-    const outputError = (wq: Float32Array) => {
-      let e = 0;
-      for (let r = 0; r < rows; r++) for (let o = 0; o < out; o++) {
-        let s = 0;
-        for (let j = 0; j < n; j++) s += x[r * n + j] * (w[o * n + j] - wq[o * n + j]);
-        e += s * s;
-      }
-      return e;
-    };
+    const outputError = (wq: Float32Array) => layerOutputError(x, w, wq, rows, n, out);
     const lh: LayerHessian = { h, n, groups: 1, rows };
     const masked = gptqQuantize(w, [out, n], quant, rowMajor(out, n), lh, { blockSize: 16 });
     const shared = gptqQuantize(w, [out, n], quant, rowMajor(out, n), lh, { blockSize: 16, zeroRows: 'shared' });
