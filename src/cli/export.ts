@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { OnnxLensError, UnsupportedOperator, UsageError } from '../core/errors';
 import { fixShapes } from '../core/onnx/fixShapes';
+import { nodeLabel } from '../core/onnx/graph';
 import { readModel, type Model } from '../core/onnx/read';
 import { writeFilesAtomic } from '../core/onnx/write';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../core/quantize/calibrate/calibrate';
@@ -17,6 +18,7 @@ import { cliOptionName } from '../core/recipe/stepChecks';
 import { cArrayHeader, cIdentifier } from '../core/tflite/cArray';
 import { exportTflite, type EdgeTensor } from '../core/tflite/export';
 import { floatGaps, quantizeFloatGaps } from '../core/tflite/fullInteger';
+import { unexportableNodes } from '../core/tflite/support';
 import { addDataOptions, preprocessFromFlags, type DataFlags } from './dataOptions';
 import { parseShapes } from './inspect';
 import { checkOutputPath, positiveInt } from './modelOutput';
@@ -45,6 +47,21 @@ function writeOutputs(files: { file: string; data: Uint8Array }[]): void {
   }
 }
 
+/**
+ * Ops with no TFLite conversion at all are refused before any calibration (minutes on a large model), in the words
+ * the exporter uses for the first one, with the other op types that would stop it too.
+ */
+function refuseUnexportable(file: string, model: Model): void {
+  const graph = model.proto.graph!;
+  const blocked = unexportableNodes(graph);
+  if (blocked.length === 0) return;
+  const [first, ...rest] = blocked;
+  const counts = new Map<string, number>();
+  for (const b of rest) counts.set(b.op, (counts.get(b.op) ?? 0) + 1);
+  const more = rest.length ? ` (and ${rest.length} more: ${[...counts].map(([op, n]) => (n > 1 ? `${op} ×${n}` : op)).join(', ')})` : '';
+  throw new UnsupportedOperator(file, `${nodeLabel(graph.node[first.index])}: ${first.op} cannot be exported to TFLite yet${more}`);
+}
+
 async function exportFile(file: string, flags: ExportFlags) {
   checkOutputPath(file, flags.output);
   const out = flags.output;
@@ -55,6 +72,7 @@ async function exportFile(file: string, flags: ExportFlags) {
   const shapes = parseShapes(flags.shape);
   const calibSamples = positiveInt(flags.calibSamples, '--calib-samples');
   const model = await readModel(file);
+  refuseUnexportable(file, model);
   const quantized = isQdq(model);
   if (!quantized && flags.calib === undefined) {
     throw new UsageError(file, 'a float model needs --calib DATA (images or .npy) to be quantized to int8 before export, or give a static int8 QDQ model (onnx-lens quantize --mode static)');
