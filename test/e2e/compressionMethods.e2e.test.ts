@@ -103,7 +103,7 @@ before(async () => {
   fs.writeFileSync(calib, encodeNpy(calibInputs, [CALIB_SAMPLES, 3, 16, 16]));
   vscode = await VsCode.start({
     name: 'compression-methods',
-    files: { 'obs-net.onnx': { copy: original }, 'gptq-net.onnx': { copy: original }, 'w4a8-net.onnx': { copy: original }, 'calib_x.npy': { copy: calib } },
+    files: { 'obs-net.onnx': { copy: original }, 'channels-net.onnx': { copy: original }, 'gptq-net.onnx': { copy: original }, 'w4a8-net.onnx': { copy: original }, 'calib_x.npy': { copy: calib } },
     // An edit must stay unsaved until Save As; the calibration data is the workspace's (relative, as documented).
     settings: { 'files.autoSave': 'off', 'onnxLens.calibrationData': 'calib_x.npy' },
   });
@@ -169,6 +169,39 @@ test('prune conv1 and conv2 to 50 % with OBS (SparseGPT): only they are half zer
   const [eObs, eMagnitude] = [mse(yObs, yOriginal), mse(yMagnitude, yOriginal)];
   t.diagnostic(`output MSE to the original on ${CALIB_SAMPLES} calibration images: OBS ${eObs.toExponential(3)}, magnitude ${eMagnitude.toExponential(3)}`);
   assert.ok(eObs < eMagnitude, `output MSE to the original on the calibration data: OBS ${eObs} ≥ magnitude ${eMagnitude}`);
+});
+
+test('prune conv2 to 50 % with "structured channels, OBS": it keeps 8 of its 16 output channels (fc 8 of its inputs), the same weights `onnx-lens prune --structured --importance obs --reconstruct` gives', { timeout: 300_000 }, async () => {
+  const { page } = vscode;
+  await vscode.openFromExplorer('channels-net.onnx');
+  const editor = await vscode.editor();
+  await row(editor, 'conv2').click();
+  await row(editor, 'conv2').and(editor.locator('[aria-selected="true"]')).waitFor({ timeout: 10_000 });
+  await vscode.runCommand('ONNX Lens: Prune Selected Layers…');
+  await vscode.acceptInputValue('50%');
+  await vscode.pickItem('Prune to 50%', 'structured channels, OBS');
+  await vscode.pickItem('Calibration data', file('calib_x.npy'));
+  await page.locator('.tabs-container .tab.dirty', { hasText: 'channels-net.onnx' }).waitFor({ timeout: 120_000 });
+  // The step's progress notification stays up until the re-fit is done.
+  await page.locator('.notifications-toasts .notification-list-item', { hasText: 'Prune conv2 to 50%' }).waitFor({ state: 'detached', timeout: 120_000 });
+
+  const saved = file('channels-net.obs50.onnx');
+  await vscode.runCommand('File: Save As...');
+  await vscode.saveDialog(saved);
+  const now = initializers(saved);
+  assert.equal(now['conv2.w'].values.length, 8 * 8 * 3 * 3, 'conv2 keeps 8 of its 16 output channels');
+  assert.equal(now['fc.w'].values.length, 4 * 8, 'fc reads the 8 channels left');
+  assert.deepEqual(now['conv1.w'].values, initializers(original)['conv1.w'].values, 'conv1 is not selected: untouched');
+  // The CLI with the same method on the same layer and calibration data writes the same weights.
+  const expected = path.join(dir, 'channels-obs50.onnx');
+  cli('prune', original, '-o', expected, '--sparsity', '0.5', '--structured', '--importance', 'obs', '--reconstruct', '--calib', path.join(dir, 'calib_x.npy'), '--layers', 'conv2');
+  const want = initializers(expected);
+  for (const t of ['conv2.w', 'conv2.b', 'fc.w', 'fc.b']) {
+    assert.equal(now[t].values.length, want[t].values.length, t);
+    const diff = Array.from(now[t].values).reduce((m, v, i) => Math.max(m, Math.abs(v - want[t].values[i])), 0);
+    assert.ok(diff <= 1e-6, `${t}: the editor's weights differ from the CLI's by ${diff}`);
+  }
+  assert.ok((await outputs(saved)).every(Number.isFinite), 'onnxruntime runs the saved model');
 });
 
 test('quantize conv2 to "int4 weights, GPTQ": 4 bits, codes that are not round-to-nearest, and on the calibration data closer to the original than round-to-nearest int4', { timeout: 300_000 }, async (t) => {
