@@ -517,12 +517,8 @@ const CONVERTERS: Record<string, Converter> = {
     const anyPads = (attrInts(node, 'pads') ?? []).some((p) => p !== 0) || attrString(node, 'auto_pad', 'NOTSET').startsWith('SAME');
     if (anyPads && attrInt(node, 'count_include_pad', 0) !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: AveragePool with count_include_pad = 1 is not exported`);
     if (attrInt(node, 'ceil_mode', 0) !== 0) throw new UnsupportedOperator(undefined, `${nodeLabel(node)}: AveragePool with ceil_mode = 1 is not exported`);
-    const { strides, padding } = spatial(node, x, kernel);
-    const out = e.output(node);
     // TFLite 2.2's int8 AVERAGE_POOL_2D does not requantize (TFLite Micro checks the parameters are equal).
-    keepingInputParams(e, node, x, out.tensor, (t) => e.addOperator(BuiltinOperator.AVERAGE_POOL_2D, 2, [x.index], [t], {
-      kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
-    }));
+    pool2d(e, node, x, kernel, BuiltinOperator.AVERAGE_POOL_2D);
   },
 
   Softmax(e, node) {
@@ -583,13 +579,8 @@ const CONVERTERS: Record<string, Converter> = {
 
   MaxPool(e, node) {
     const x = e.input(node.input[0], node);
-    const kernel = attrInts(node, 'kernel_shape')!;
-    const { strides, padding } = spatial(node, x, kernel);
-    const out = e.output(node);
     // LiteRT's XNNPACK refuses an int8 MAX_POOL_2D whose output parameters differ from its input's.
-    keepingInputParams(e, node, x, out.tensor, (t) => e.addOperator(BuiltinOperator.MAX_POOL_2D, 2, [x.index], [t], {
-      kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
-    }));
+    pool2d(e, node, x, attrInts(node, 'kernel_shape')!, BuiltinOperator.MAX_POOL_2D);
   },
 
   // Constant padding: PAD fills with the zero point, PADV2 with another int8 value (the pad value quantized like the input).
@@ -677,6 +668,15 @@ function reshape(e: Exporter, node: NodeProto): void {
   const shape = e.int32Tensor(`${target.name}/shape`, target.shape, [target.shape.length]);
   // TFLite Micro's RESHAPE copies bytes: other output parameters need a QUANTIZE after it.
   keepingInputParams(e, node, x, out.tensor, (t) => e.addOperator(BuiltinOperator.RESHAPE, 1, [x.index, shape], [t], { kind: 'reshape', newShape: target.shape }));
+}
+
+/** An int8 pooling op on the input's quantization parameters (then a QUANTIZE to the output's when they differ). */
+function pool2d(e: Exporter, node: NodeProto, x: Activation8, kernel: number[], op: number): void {
+  const { strides, padding } = spatial(node, x, kernel);
+  const out = e.output(node);
+  keepingInputParams(e, node, x, out.tensor, (t) => e.addOperator(op, 2, [x.index], [t], {
+    kind: 'pool2d', padding, strideW: strides[1], strideH: strides[0], filterW: kernel[1], filterH: kernel[0], activation: out.activation,
+  }));
 }
 
 /**
