@@ -139,8 +139,7 @@ function finiteOrZero(n: number): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-/** A graph input's or output's name, element type and dims (numbers, or the symbolic names). */
-export function signature(v: ValueInfoProto): TensorSignature {
+function signature(v: ValueInfoProto): TensorSignature {
   const tt = v.type?.value.case === 'tensorType' ? v.type.value.value : undefined;
   return {
     name: v.name,

@@ -10,7 +10,7 @@ import { unpackRows, type HostToWebview } from '../../protocol';
 import { trustedOrRefuse } from '../bench/benchSettings';
 import { evaluationSet } from '../bench/runBenchmark';
 import { runCli, type CliRun } from '../bench/cliProcess';
-import { AnalysisClient } from '../editor/analysisClient';
+import { analyseOnce } from '../editor/analysisClient';
 import type { Analysis } from '../editor/analysisProtocol';
 import { openBundlePanel } from '../editor/webviewPanel';
 
@@ -34,7 +34,7 @@ export function openComparePanel(context: vscode.ExtensionContext, log: vscode.O
   const worker = path.join(context.extensionUri.fsPath, 'dist', 'analysisWorker.js');
   void (async () => {
     try {
-      const [ra, rb] = await Promise.all([analyse(worker, a.fsPath), analyse(worker, b.fsPath)]);
+      const [ra, rb] = await Promise.all([analyseOnce(worker, a.fsPath), analyseOnce(worker, b.fsPath)]);
       const comparison = compareReports(unpacked(ra), unpacked(rb));
       log.appendLine(`Compared ${a.fsPath} ↔ ${b.fsPath}: size ×${comparison.sizeRatio.toFixed(3)}, ${comparison.layers.filter((l) => l.changed).length} of ${comparison.layers.length} layers differ`);
       if (!view.disposed) show({ type: 'compare', a: { fileName: nameA, report: ra.report }, b: { fileName: nameB, report: rb.report }, comparison });
@@ -96,16 +96,6 @@ async function pickData(): Promise<{ data: string; labels?: string } | undefined
     title: 'Evaluation data: a folder of class folders of images, a flat image folder, or a float32 .npy', openLabel: 'Use as evaluation data',
   });
   return picked?.[0] ? { data: picked[0].fsPath } : undefined;
-}
-
-/** One model analysed in its own worker, which ends with the analysis. */
-async function analyse(script: string, file: string): Promise<Analysis> {
-  const client = new AnalysisClient(script, () => undefined);
-  try {
-    return await client.analyse({ file });
-  } finally {
-    await client.dispose();
-  }
 }
 
 function unpacked(analysis: Analysis): ModelReport {

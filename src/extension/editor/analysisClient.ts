@@ -69,3 +69,13 @@ export class AnalysisClient {
     if (!this.exited) await this.worker.terminate();
   }
 }
+
+/** One model file analysed in its own worker, which ends with the analysis. */
+export async function analyseOnce(script: string, file: string): Promise<Analysis> {
+  const client = new AnalysisClient(script, () => undefined);
+  try {
+    return await client.analyse({ file });
+  } finally {
+    await client.dispose();
+  }
+}

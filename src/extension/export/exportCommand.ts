@@ -7,13 +7,10 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { DeviceProfileError, findAnyDevice, userDeviceProfiles } from '../../core/device/userProfiles';
 import type { DeviceProfile } from '../../core/device/profiles';
-import { signature } from '../../core/analysis/analyze';
 import type { TensorSignature } from '../../core/analysis/report';
-import { readModel } from '../../core/onnx/read';
-import { nodeLabel } from '../../core/onnx/graph';
-import { unexportableNodes } from '../../core/tflite/support';
 import { trustedOrRefuse } from '../bench/benchSettings';
 import { runCli } from '../bench/cliProcess';
+import { analyseOnce } from '../editor/analysisClient';
 import { calibrationData } from '../editor/editCommands';
 import type { InputShapes } from '../editor/inputShapes';
 import type { OnnxDocument } from '../editor/onnxDocument';
@@ -25,9 +22,9 @@ import { deviceFit, exportArgs, nodesText, parseExportJson, sizeText, type Expor
 const TITLE = 'Export for Microcontroller';
 
 export function registerExportCommand(context: vscode.ExtensionContext, provider: OnnxEditorProvider, log: vscode.OutputChannel): vscode.Disposable {
-  const cli = path.join(context.extensionUri.fsPath, 'dist', 'cli.js');
+  const dist = (file: string) => path.join(context.extensionUri.fsPath, 'dist', file);
   return vscode.commands.registerCommand('onnxLens.exportForMicrocontroller', (uri?: vscode.Uri) =>
-    exportForMicrocontroller(cli, provider, log, uri instanceof vscode.Uri ? uri : undefined));
+    exportForMicrocontroller(dist('cli.js'), dist('analysisWorker.js'), provider, log, uri instanceof vscode.Uri ? uri : undefined));
 }
 
 /**
@@ -36,22 +33,18 @@ export function registerExportCommand(context: vscode.ExtensionContext, provider
  */
 interface ModelFacts { qdq: boolean; blockers: { name: string; op: string }[]; inputs: TensorSignature[]; shapes: InputShapes }
 
-/** From the editor's analysis when the model is open there (it reflects unsaved edits), else from the file. */
-async function modelFacts(document: OnnxDocument | undefined, file: string): Promise<ModelFacts> {
+/**
+ * From the editor's analysis when the model is open there (it reflects unsaved edits), else from an analysis of the
+ * file in a worker (the extension host does not parse models).
+ */
+async function modelFacts(worker: string, document: OnnxDocument | undefined, file: string): Promise<ModelFacts> {
   const state = document?.state;
-  if (state?.kind === 'ready') {
-    const g = state.analysis.graph;
-    return {
-      qdq: g.ops.includes('QuantizeLinear'), blockers: (g.unexportable ?? []).map((id) => ({ name: g.names[id], op: g.ops[id] })),
-      inputs: state.analysis.report.model.inputs, shapes: state.inputShapes,
-    };
-  }
-  const graph = (await readModel(file)).proto.graph!;
+  const ready = state?.kind === 'ready' ? state : undefined;
+  const analysis = ready?.analysis ?? (await analyseOnce(worker, file));
+  const g = analysis.graph;
   return {
-    qdq: graph.node.some((n) => n.opType === 'QuantizeLinear'),
-    blockers: unexportableNodes(graph).map((u) => ({ name: nodeLabel(graph.node[u.index]), op: u.op })),
-    inputs: graph.input.filter((v) => !graph.initializer.some((t) => t.name === v.name)).map(signature),
-    shapes: {},
+    qdq: g.ops.includes('QuantizeLinear'), blockers: (g.unexportable ?? []).map((id) => ({ name: g.names[id], op: g.ops[id] })),
+    inputs: analysis.report.model.inputs, shapes: ready?.inputShapes ?? {},
   };
 }
 
@@ -76,7 +69,7 @@ const IO_CHOICES: (vscode.QuickPickItem & { io: 'float' | 'int8' })[] = [
   { label: 'int8', io: 'int8', description: 'int8 input and output: the application quantizes with the scale and zero point the export reports' },
 ];
 
-async function exportForMicrocontroller(cli: string, provider: OnnxEditorProvider, log: vscode.OutputChannel, given: vscode.Uri | undefined): Promise<void> {
+async function exportForMicrocontroller(cli: string, worker: string, provider: OnnxEditorProvider, log: vscode.OutputChannel, given: vscode.Uri | undefined): Promise<void> {
   // Running the CLI runs code from the workspace's files, and a float model is calibrated by running it.
   if (!(await trustedOrRefuse(`${TITLE} is disabled in Restricted Mode: it runs onnx-lens on this machine, and a float model is `
     + 'calibrated by running it in onnxruntime. Trust the workspace ("Workspaces: Manage Workspace Trust") to export.'))) return;
@@ -92,7 +85,7 @@ async function exportForMicrocontroller(cli: string, provider: OnnxEditorProvide
   const document = active?.uri.toString() === model.toString() ? active : undefined;
   let facts: ModelFacts;
   try {
-    facts = await modelFacts(document, file);
+    facts = await modelFacts(worker, document, file);
   } catch (e) {
     void vscode.window.showErrorMessage(`ONNX Lens: ${e instanceof Error ? e.message : String(e)}`);
     return;
