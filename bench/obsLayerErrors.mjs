@@ -10,15 +10,11 @@
 //
 // usage: node bench/obsLayerErrors.mjs cnn|mobilenet|paddle SPARSITY mag,obs,magz,obsz
 import path from 'node:path';
-import { benchModel, outputsOf } from './benchModels.mjs';
+import { BENCH_MODEL_EXPORTS, benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 const lib = await loadTs('obsLayerErrors', [
-  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
-  "export { openDataset } from './src/core/eval/datasets';",
-  "export { openSession, runModel } from './src/core/eval/runner';",
-  "export { agreement, topKAccuracy } from './src/core/eval/metrics';",
+  ...BENCH_MODEL_EXPORTS,
   "export { readModel } from './src/core/onnx/read';",
-  "export { writeModel } from './src/core/onnx/write';",
   "export { obsPlan, obsMaskChooser, batchNormWeights } from './src/core/obs/sparsegpt';",
   "export { magnitudePrune } from './src/core/prune/magnitude';",
   "import { clone as c, ModelProtoSchema } from './src/core/onnx/proto'; export const clone = (p) => c(ModelProtoSchema, p);",
@@ -26,7 +22,6 @@ const lib = await loadTs('obsLayerErrors', [
   "export { weightLayout } from './src/core/prune/layers';",
   "export { reconstructLayers } from './src/core/recover/reconstruct';",
   "export { captureActivations } from './src/core/eval/activations';",
-  "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 const OUT = path.resolve('bench/out/obsPrune');
 const name = process.argv[2] ?? 'cnn';

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchModel, outputsOf } from './benchModels.mjs';
+import { BENCH_MODEL_EXPORTS, benchModel, outputsOf } from './benchModels.mjs';
 import { loadTs } from './bundle.mjs';
 
 const { values: args } = parseArgs({ options: {
@@ -33,15 +33,10 @@ fs.mkdirSync(OUT, { recursive: true });
 const held = Number(args.held);
 
 const lib = await loadTs('obsPrune', [
-  "export { writeTextDirectionSet } from './src/core/eval/textDirectionSet';",
-  "export { openDataset } from './src/core/eval/datasets';",
-  "export { openSession, runModel } from './src/core/eval/runner';",
-  "export { agreement, topKAccuracy } from './src/core/eval/metrics';",
+  ...BENCH_MODEL_EXPORTS,
   "export { readModel } from './src/core/onnx/read';",
-  "export { writeModel } from './src/core/onnx/write';",
   "export { pruneStep } from './src/core/recipe/pruneStep';",
   "export { parseCpuinfo } from './src/core/eval/cpuFeatures';",
-  "export { MNIST_MODEL, writeMnistNpy } from './test/fixtures/mnist';",
 ]);
 
 const { name: cpuName, flags: cpuFlags } = lib.parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8'));
